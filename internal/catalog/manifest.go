@@ -1,0 +1,91 @@
+package catalog
+
+import (
+	"time"
+)
+
+// FormatVersion is the manifest format this build writes and the only one it reads.
+// Adding optional fields keeps the version; changing the meaning of one bumps it, so an
+// old lifeboat refuses a manifest it would misread instead of restoring wrongly.
+const FormatVersion = 1
+
+// Compression values recorded in a manifest.
+const (
+	CompressionNone = ""
+	CompressionZstd = "zstd"
+)
+
+// Manifest describes one committed backup. It is stored as manifest.json next to the
+// data object, and written last: its presence is what commits the backup.
+type Manifest struct {
+	FormatVersion int       `json:"formatVersion"`
+	ID            string    `json:"id"`
+	Source        SourceRef `json:"source"`
+	Created       time.Time `json:"created"`
+	Finished      time.Time `json:"finished"`
+	// DataKey is the data object's name inside the backup directory, e.g. "data.snap.age".
+	DataKey string `json:"dataKey"`
+	// Size and SHA256 (lowercase hex) are of the stored bytes, after compression and
+	// encryption, so `sha256sum` on the downloaded object checks them.
+	Size            int64         `json:"size"`
+	SHA256          string        `json:"sha256"`
+	Compression     string        `json:"compression,omitempty"`
+	Encryption      *Encryption   `json:"encryption,omitempty"`
+	LifeboatVersion string        `json:"lifeboatVersion,omitempty"`
+	Vault           *VaultInfo    `json:"vault,omitempty"`
+	Postgres        *PostgresInfo `json:"postgres,omitempty"`
+	Drills          []DrillRecord `json:"drills,omitempty"`
+}
+
+// SourceRef names the configured source a backup was taken from.
+type SourceRef struct {
+	Kind string `json:"kind"` // "vault" or "postgres"
+	Name string `json:"name"`
+}
+
+// Encryption records how the data object was encrypted.
+type Encryption struct {
+	Kind string `json:"kind"` // "age"
+	// Recipients are fingerprints (public keys) of the age recipients, so an operator can
+	// tell which identity decrypts the backup without trying each one.
+	Recipients []string `json:"recipients"`
+}
+
+// VaultInfo is what a Vault/OpenBao backup records about the cluster it came from.
+type VaultInfo struct {
+	Version       string `json:"version,omitempty"`
+	LeaderAddress string `json:"leaderAddress,omitempty"`
+	RaftIndex     uint64 `json:"raftIndex,omitempty"`
+	RaftTerm      uint64 `json:"raftTerm,omitempty"`
+	ClusterID     string `json:"clusterID,omitempty"`
+}
+
+// PostgresInfo is what a PostgreSQL backup records about the server and the dump.
+type PostgresInfo struct {
+	ServerVersion string `json:"serverVersion,omitempty"`
+	PgDumpVersion string `json:"pgDumpVersion,omitempty"`
+	Database      string `json:"database,omitempty"`
+	// SchemaHistoryStep is the highest applied migration step of a workflow platform
+	// (e.g. Argo's schema_history), nil when the table does not exist.
+	SchemaHistoryStep *int `json:"schemaHistoryStep,omitempty"`
+	// TableRowCounts lets a drill check that a restore brought back what was dumped.
+	TableRowCounts map[string]int64 `json:"tableRowCounts,omitempty"`
+	Globals        bool             `json:"globals,omitempty"`
+}
+
+// DrillRecord is the outcome of one restore rehearsal of this backup.
+type DrillRecord struct {
+	At     time.Time `json:"at"`
+	OK     bool      `json:"ok"`
+	Detail string    `json:"detail,omitempty"`
+}
+
+// DataObjectKey is the full key (relative to the destination prefix) of the data object.
+func (m *Manifest) DataObjectKey() string {
+	return BackupDir(m.Source.Name, m.ID) + m.DataKey
+}
+
+// Key is the key (relative to the destination prefix) of this manifest.
+func (m *Manifest) Key() string {
+	return ManifestKey(m.Source.Name, m.ID)
+}

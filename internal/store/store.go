@@ -1,0 +1,45 @@
+// Package store defines where backups are kept. A Store is a flat key space of immutable
+// objects; everything lifeboat knows about layout lives in package catalog, not here.
+//
+// The contract every implementation keeps (and storetest checks):
+//   - Put is atomic: a reader sees the whole object under key or nothing. A Put that fails
+//     or whose context is cancelled leaves no object (and no partial object) under key.
+//   - Put streams: the size is not known in advance and memory stays bounded.
+//   - Read-after-write: once Put returns nil, Get/Stat/List see the object.
+//   - Get and Stat of a missing key return an error for which errors.Is(err, ErrNotFound).
+//   - Delete of a missing key is not an error (prune may race with another prune).
+//   - Keys use '/' as separator and never start with '/'.
+package store
+
+import (
+	"context"
+	"errors"
+	"io"
+	"time"
+)
+
+// ErrNotFound is wrapped by Get and Stat when the key does not exist.
+var ErrNotFound = errors.New("object not found")
+
+// ObjectInfo describes one stored object.
+type ObjectInfo struct {
+	Key      string
+	Size     int64
+	Modified time.Time
+}
+
+// Store is one destination's object space. Keys are relative to the destination's prefix.
+type Store interface {
+	// Put stores everything read from r under key, replacing any object of that name.
+	Put(ctx context.Context, key string, r io.Reader) error
+	// Get opens the object for reading. The caller closes it.
+	Get(ctx context.Context, key string) (io.ReadCloser, error)
+	// Stat returns the object's size and modification time.
+	Stat(ctx context.Context, key string) (ObjectInfo, error)
+	// List returns every object whose key starts with prefix, in lexical key order.
+	List(ctx context.Context, prefix string) ([]ObjectInfo, error)
+	// Delete removes the object; a missing key is not an error.
+	Delete(ctx context.Context, key string) error
+	// String names the store for operators, e.g. "s3://bucket/prefix" or "file:///backups".
+	String() string
+}

@@ -1,0 +1,282 @@
+package testenv
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	vaultapi "github.com/hashicorp/vault/api"
+)
+
+// Flavor is a Vault-compatible server lifeboat supports.
+type Flavor string
+
+const (
+	OpenBao   Flavor = "openbao" // primary target
+	HashiCorp Flavor = "vault"
+)
+
+// Flavors is the test matrix every Vault-facing test runs over.
+var Flavors = []Flavor{OpenBao, HashiCorp}
+
+// ForEachFlavor runs fn as a subtest per flavor.
+func ForEachFlavor(t *testing.T, fn func(t *testing.T, flavor Flavor)) {
+	for _, f := range Flavors {
+		t.Run(string(f), func(t *testing.T) { fn(t, f) })
+	}
+}
+
+// VaultNode is one raft server process.
+type VaultNode struct {
+	Flavor  Flavor
+	NodeID  string
+	Addr    string // API address, http://127.0.0.1:port
+	Cluster string // cluster address, https://127.0.0.1:port
+	Dir     string // holds config.hcl, raft data and the log
+	RaftDir string
+
+	t    testing.TB
+	proc *Process
+}
+
+// Vault is an initialised, unsealed raft cluster (one node unless started as a cluster).
+type Vault struct {
+	Flavor     Flavor
+	Nodes      []*VaultNode
+	RootToken  string
+	UnsealKeys []string // base64 keys; Threshold of them unseal
+	Threshold  int
+}
+
+// Addr is node 0's API address.
+func (v *Vault) Addr() string { return v.Nodes[0].Addr }
+
+// StartVault starts a single-node raft server, initialises it (3 key shares, threshold 2)
+// and unseals it.
+func StartVault(t testing.TB, flavor Flavor) *Vault {
+	t.Helper()
+	return StartVaultCluster(t, flavor, 1)
+}
+
+// StartVaultCluster starts n raft nodes; node 0 is initialised and becomes leader, the
+// others join it and are unsealed with the same keys.
+func StartVaultCluster(t testing.TB, flavor Flavor, n int) *Vault {
+	t.Helper()
+	v := &Vault{Flavor: flavor}
+	for i := 0; i < n; i++ {
+		v.Nodes = append(v.Nodes, newVaultNode(t, flavor, i))
+	}
+	for i, node := range v.Nodes {
+		var join string
+		if i > 0 {
+			join = v.Nodes[0].Addr
+		}
+		node.writeConfig(join)
+		node.Start()
+		if i == 0 {
+			v.Init(node)
+		}
+		v.Unseal(node)
+		if i == 0 {
+			v.WaitActive(node)
+		}
+	}
+	for _, node := range v.Nodes[1:] {
+		v.waitJoined(node)
+	}
+	return v
+}
+
+func newVaultNode(t testing.TB, flavor Flavor, i int) *VaultNode {
+	dir := TempDir(t, fmt.Sprintf("%s-node%d", flavor, i))
+	node := &VaultNode{
+		Flavor:  flavor,
+		NodeID:  fmt.Sprintf("node%d", i),
+		Addr:    fmt.Sprintf("http://127.0.0.1:%d", FreePort(t)),
+		Cluster: fmt.Sprintf("https://127.0.0.1:%d", FreePort(t)),
+		Dir:     dir,
+		RaftDir: filepath.Join(dir, "raft"),
+		t:       t,
+	}
+	return node
+}
+
+func (n *VaultNode) writeConfig(joinAddr string) {
+	n.t.Helper()
+	if err := os.MkdirAll(n.RaftDir, 0o700); err != nil {
+		n.t.Fatalf("make raft dir: %v", err)
+	}
+	join := ""
+	if joinAddr != "" {
+		join = fmt.Sprintf("\n  retry_join {\n    leader_api_addr = %q\n  }", joinAddr)
+	}
+	cfg := fmt.Sprintf(`disable_mlock = true
+ui = false
+api_addr = %q
+cluster_addr = %q
+
+storage "raft" {
+  path = %q
+  node_id = %q%s
+}
+
+listener "tcp" {
+  address = %q
+  cluster_address = %q
+  tls_disable = true
+}
+`, n.Addr, n.Cluster, n.RaftDir, n.NodeID, join, n.Addr[len("http://"):], n.Cluster[len("https://"):])
+	if err := os.WriteFile(filepath.Join(n.Dir, "config.hcl"), []byte(cfg), 0o600); err != nil {
+		n.t.Fatalf("write vault config: %v", err)
+	}
+}
+
+// Start (re)starts the server process; it comes up sealed (or uninitialised after Wipe).
+func (n *VaultNode) Start() {
+	n.t.Helper()
+	bin := Binary(n.t, string(n.Flavor))
+	n.proc = StartProcess(n.t, n.NodeID, n.Dir, []string{"VAULT_LOG_LEVEL=info", "BAO_LOG_LEVEL=info"},
+		bin, "server", "-config", filepath.Join(n.Dir, "config.hcl"))
+	WaitFor(n.t, n.proc, 60*time.Second, n.NodeID+" to listen", func(ctx context.Context) error {
+		_, err := n.Client("").Sys().SealStatusWithContext(ctx)
+		return err
+	})
+}
+
+// Stop stops the server process gracefully.
+func (n *VaultNode) Stop() { n.proc.Stop() }
+
+// Wipe deletes the node's raft data, as if its volume was lost. Stop it first.
+func (n *VaultNode) Wipe() {
+	n.t.Helper()
+	if err := os.RemoveAll(n.RaftDir); err != nil {
+		n.t.Fatalf("wipe raft data: %v", err)
+	}
+	if err := os.MkdirAll(n.RaftDir, 0o700); err != nil {
+		n.t.Fatalf("make raft dir: %v", err)
+	}
+}
+
+// Client is an API client for this node with the given token (may be empty).
+func (n *VaultNode) Client(token string) *vaultapi.Client {
+	n.t.Helper()
+	cfg := vaultapi.DefaultConfig()
+	cfg.Address = n.Addr
+	cfg.MaxRetries = 0
+	cfg.Timeout = 30 * time.Second
+	c, err := vaultapi.NewClient(cfg)
+	if err != nil {
+		n.t.Fatalf("vault client: %v", err)
+	}
+	c.SetToken(token)
+	// The test process may have VAULT_* set; this client must talk to this node only.
+	c.ClearNamespace()
+	return c
+}
+
+// Client is a root-token client for node 0.
+func (v *Vault) Client() *vaultapi.Client { return v.Nodes[0].Client(v.RootToken) }
+
+// Init initialises the barrier through node and records the root token and keys.
+func (v *Vault) Init(node *VaultNode) {
+	node.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	resp, err := node.Client("").Sys().InitWithContext(ctx, &vaultapi.InitRequest{SecretShares: 3, SecretThreshold: 2})
+	if err != nil {
+		node.t.Fatalf("init %s: %v", node.NodeID, err)
+	}
+	v.RootToken = resp.RootToken
+	v.UnsealKeys = resp.KeysB64
+	v.Threshold = 2
+}
+
+// Unseal submits Threshold keys to node.
+func (v *Vault) Unseal(node *VaultNode) {
+	node.t.Helper()
+	UnsealWith(node.t, node, v.UnsealKeys[:v.Threshold])
+}
+
+// UnsealWith submits keys to node until it reports unsealed.
+func UnsealWith(t testing.TB, node *VaultNode, keys []string) {
+	t.Helper()
+	WaitFor(t, node.proc, 90*time.Second, node.NodeID+" to unseal", func(ctx context.Context) error {
+		c := node.Client("")
+		st, err := c.Sys().SealStatusWithContext(ctx)
+		if err != nil {
+			return err
+		}
+		if !st.Initialized {
+			return errors.New("not initialised yet (joining)")
+		}
+		for _, k := range keys {
+			if st, err = c.Sys().UnsealWithContext(ctx, k); err != nil {
+				return err
+			}
+			if !st.Sealed {
+				return nil
+			}
+		}
+		if st.Sealed {
+			return errors.New("still sealed")
+		}
+		return nil
+	})
+}
+
+// WaitActive waits until node is the active (leader) node and serves requests.
+func (v *Vault) WaitActive(node *VaultNode) {
+	node.t.Helper()
+	WaitFor(node.t, node.proc, 90*time.Second, node.NodeID+" to become active", func(ctx context.Context) error {
+		l, err := node.Client(v.RootToken).Sys().LeaderWithContext(ctx)
+		if err != nil {
+			return err
+		}
+		if !l.IsSelf {
+			return fmt.Errorf("not leader yet (leader %q)", l.LeaderAddress)
+		}
+		_, err = node.Client(v.RootToken).Auth().Token().LookupSelfWithContext(ctx)
+		return err
+	})
+}
+
+func (v *Vault) waitJoined(node *VaultNode) {
+	node.t.Helper()
+	WaitFor(node.t, node.proc, 90*time.Second, node.NodeID+" to join as standby", func(ctx context.Context) error {
+		h, err := node.Client("").Sys().HealthWithContext(ctx)
+		if err != nil {
+			return err
+		}
+		if h.Sealed || !h.Standby {
+			return fmt.Errorf("sealed=%v standby=%v", h.Sealed, h.Standby)
+		}
+		l, err := node.Client(v.RootToken).Sys().LeaderWithContext(ctx)
+		if err != nil {
+			return err
+		}
+		if l.LeaderAddress != v.Nodes[0].Addr {
+			return fmt.Errorf("leader is %q", l.LeaderAddress)
+		}
+		return nil
+	})
+}
+
+// Leader returns the node that currently reports itself leader.
+func (v *Vault) Leader(t testing.TB) *VaultNode {
+	t.Helper()
+	for _, n := range v.Nodes {
+		if ok, _ := n.proc.Exited(); ok {
+			continue
+		}
+		l, err := n.Client(v.RootToken).Sys().Leader()
+		if err == nil && l.IsSelf {
+			return n
+		}
+	}
+	t.Fatalf("no %s node reports itself leader", v.Flavor)
+	return nil
+}
