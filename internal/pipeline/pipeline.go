@@ -1,0 +1,65 @@
+// Package pipeline runs one backup: it reads the source once and streams the bytes through
+// optional zstd and age stages and a sha256 into every destination at once, then commits
+// (manifest last) on each destination that took the whole stream, then prunes those.
+//
+//	source.Open ──> [inspect] ──> [zstd] ──> [age] ──> sha256+count ──┬─> dest A
+//	                                                                  ├─> dest B
+//	                                                                  └─> dest C
+package pipeline
+
+import (
+	"log/slog"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/store"
+)
+
+// Destination is one configured place backups go to.
+type Destination struct {
+	Name      string
+	Store     store.Store
+	Retention catalog.Policy
+}
+
+// Pipeline holds what is the same for every run.
+type Pipeline struct {
+	// Now is the clock; tests pass a fake one. Nil means time.Now.
+	Now func() time.Time
+	// Encryption, when non-nil, age-encrypts every backup.
+	Encryption *Encryption
+	// CompressionLevel applies to artifacts the source asks to compress.
+	CompressionLevel zstd.EncoderLevel
+	// StallTimeout detaches a destination that accepts no data for this long, so a
+	// hanging endpoint cannot hold the others. Zero means DefaultStallTimeout.
+	StallTimeout time.Duration
+	// UnfinishedGrace is how old an unfinished upload must be before prune removes it.
+	UnfinishedGrace time.Duration
+	// BufferSize is the read size from the source. Zero means DefaultBufferSize.
+	BufferSize int
+	// Version is lifeboat's version, recorded in each manifest.
+	Version string
+	Logger  *slog.Logger
+}
+
+// Defaults for the zero values of Pipeline.
+const (
+	DefaultStallTimeout    = 5 * time.Minute
+	DefaultUnfinishedGrace = 24 * time.Hour
+	DefaultBufferSize      = 1 << 20
+)
+
+func (p *Pipeline) now() time.Time {
+	if p.Now != nil {
+		return p.Now().UTC()
+	}
+	return time.Now().UTC()
+}
+
+func (p *Pipeline) logger() *slog.Logger {
+	if p.Logger != nil {
+		return p.Logger
+	}
+	return slog.Default()
+}

@@ -1,0 +1,235 @@
+package pipeline
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/source"
+)
+
+// errInspectorStopped marks an Inspect func that returned before the end of the stream.
+var errInspectorStopped = errors.New("the artifact check stopped reading before the end of the stream")
+
+// Run takes one backup of src into every destination. It never returns without a Result;
+// check Result.Status. Nothing is committed anywhere unless the whole stream was read, the
+// source's own checks passed and its late status (Finish) is good.
+func (p *Pipeline) Run(ctx context.Context, src source.Source, dests []Destination) *Result {
+	started := p.now()
+	res := &Result{Source: src.Name(), ID: catalog.NewBackupID(src.Name(), started), Started: started}
+	log := p.logger().With("source", src.Name(), "backup", res.ID)
+	defer func() { res.Finished = p.now() }()
+
+	art, err := src.Open(ctx)
+	if err != nil {
+		res.Err = err
+		res.Destinations = notAttempted(dests, err)
+		return res
+	}
+	defer art.Body.Close()
+
+	encrypt := p.Encryption != nil && len(p.Encryption.Recipients) > 0
+	ext := dataExt(art.Ext, art.Compress, encrypt)
+	key := catalog.DataKey(src.Name(), res.ID, ext)
+	log.Info("backup started", "destinations", len(dests), "key", key)
+
+	fan := startSinks(ctx, dests, key, p.stallTimeout())
+	sum := newCountingHash(fan)
+	stk, err := buildStack(sum, art.Compress, p.CompressionLevel, p.Encryption)
+	if err != nil {
+		fan.abort(err)
+		res.Err = err
+		res.Destinations = p.results(fan, nil)
+		return res
+	}
+
+	streamErr := p.stream(ctx, art, stk)
+	m := &catalog.Manifest{
+		FormatVersion:   catalog.FormatVersion,
+		ID:              res.ID,
+		Source:          catalog.SourceRef{Kind: src.Kind(), Name: src.Name()},
+		Created:         started,
+		DataKey:         catalog.DataName(ext),
+		Size:            sum.size,
+		SHA256:          hex.EncodeToString(sum.h.Sum(nil)),
+		LifeboatVersion: p.Version,
+	}
+	if art.Compress {
+		m.Compression = catalog.CompressionZstd
+	}
+	if encrypt {
+		m.Encryption = &catalog.Encryption{Kind: "age", Recipients: p.Encryption.Fingerprints}
+	}
+	if streamErr == nil && art.Finish != nil {
+		streamErr = art.Finish(ctx, m)
+	}
+	if streamErr == nil {
+		streamErr = ctx.Err()
+	}
+	if streamErr != nil {
+		// Abort before any upload sees end-of-stream: no store may commit this object.
+		fan.abort(streamErr)
+		res.Err = streamErr
+		res.Destinations = p.results(fan, nil)
+		log.Error("backup failed; nothing was committed", "err", streamErr)
+		return res
+	}
+	fan.finish()
+	m.Finished = p.now()
+	res.Destinations = p.results(fan, m)
+	p.commit(ctx, fan, m, res)
+	for _, d := range res.Destinations {
+		if d.OK {
+			res.Manifest = m
+		}
+	}
+	log.Info(res.Summary(), "size", m.Size, "sha256", m.SHA256)
+	return res
+}
+
+// stream copies the source through the stages while the inspector (if any) reads a copy.
+// The inspector's verdict wins over other errors: "the snapshot is truncated" tells the
+// operator more than "broken pipe".
+func (p *Pipeline) stream(ctx context.Context, art *source.Artifact, stk *stack) error {
+	var inspectDone chan error
+	writers := []io.Writer{stk}
+	var ipw *io.PipeWriter
+	if art.Inspect != nil {
+		var ipr *io.PipeReader
+		ipr, ipw = io.Pipe()
+		inspectDone = make(chan error, 1)
+		go func() {
+			err := art.Inspect(ipr)
+			if err != nil {
+				ipr.CloseWithError(err)
+			} else {
+				ipr.CloseWithError(errInspectorStopped)
+			}
+			inspectDone <- err
+		}()
+		writers = append([]io.Writer{ipw}, writers...)
+	}
+	buf := make([]byte, p.bufferSize())
+	_, copyErr := io.CopyBuffer(io.MultiWriter(writers...), ctxReader{ctx, art.Body}, buf)
+	if copyErr == nil {
+		copyErr = stk.Close()
+	}
+	if copyErr != nil && !errors.Is(copyErr, errNoDestinationLeft) && !errors.Is(copyErr, errInspectorStopped) {
+		copyErr = fmt.Errorf("reading the %s stream: %w", art.Ext, copyErr)
+	}
+	if art.Inspect == nil {
+		return copyErr
+	}
+	if copyErr != nil {
+		ipw.CloseWithError(copyErr)
+	} else {
+		ipw.Close()
+	}
+	if inspectErr := <-inspectDone; inspectErr != nil {
+		return inspectErr
+	}
+	return copyErr
+}
+
+// commit writes the manifest to every destination that holds the whole data object, then
+// applies that destination's retention. Destinations are independent: a failure in one is
+// recorded and the next one goes on.
+func (p *Pipeline) commit(ctx context.Context, fan *fanout, m *catalog.Manifest, res *Result) {
+	body, err := catalog.Encode(m)
+	if err != nil {
+		for i := range res.Destinations {
+			res.Destinations[i].OK = false
+			res.Destinations[i].Err = fmt.Errorf("encode manifest: %w", err)
+		}
+		return
+	}
+	for i, s := range fan.sinks {
+		d := &res.Destinations[i]
+		if s.failed != nil {
+			continue
+		}
+		if err := s.dest.Store.Put(ctx, m.Key(), bytes.NewReader(body)); err != nil {
+			d.OK = false
+			d.Err = fmt.Errorf("data uploaded but the manifest could not be written, so the backup is not committed there: %w", err)
+			continue
+		}
+		d.OK = true
+		d.Pruned, d.PruneErr = p.prune(ctx, s.dest, m.Source.Name)
+	}
+}
+
+// prune applies the destination's retention after this run's backup is committed there.
+func (p *Pipeline) prune(ctx context.Context, d Destination, source string) ([]string, error) {
+	opts := catalog.PruneOptions{UnfinishedBefore: p.now().Add(-p.unfinishedGrace())}
+	if d.Retention.KeepsEverything() {
+		return nil, nil
+	}
+	backups, _, err := catalog.List(ctx, d.Store, source)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := catalog.Prune(ctx, d.Store, source, catalog.Plan(p.now(), backups, d.Retention), opts)
+	if len(pr.Deleted) > 0 {
+		p.logger().Info("retention pruned backups", "destination", d.Name, "deleted", pr.Deleted, "unfinished", len(pr.Unfinished))
+	}
+	return pr.Deleted, err
+}
+
+func (p *Pipeline) results(fan *fanout, m *catalog.Manifest) []DestinationResult {
+	out := make([]DestinationResult, len(fan.sinks))
+	for i, s := range fan.sinks {
+		out[i] = DestinationResult{Name: s.dest.Name, Store: s.dest.Store.String(), Err: s.failed, Duration: time.Since(s.start)}
+		if m != nil && s.failed == nil {
+			out[i].Size = m.Size
+		}
+	}
+	return out
+}
+
+func notAttempted(dests []Destination, cause error) []DestinationResult {
+	out := make([]DestinationResult, len(dests))
+	for i, d := range dests {
+		out[i] = DestinationResult{Name: d.Name, Store: d.Store.String(), Err: fmt.Errorf("not attempted: %w", cause)}
+	}
+	return out
+}
+
+func (p *Pipeline) stallTimeout() time.Duration {
+	if p.StallTimeout > 0 {
+		return p.StallTimeout
+	}
+	return DefaultStallTimeout
+}
+
+func (p *Pipeline) unfinishedGrace() time.Duration {
+	if p.UnfinishedGrace > 0 {
+		return p.UnfinishedGrace
+	}
+	return DefaultUnfinishedGrace
+}
+
+func (p *Pipeline) bufferSize() int {
+	if p.BufferSize > 0 {
+		return p.BufferSize
+	}
+	return DefaultBufferSize
+}
+
+// ctxReader stops a copy promptly when the run is cancelled (SIGTERM, shutdown), even if
+// the source itself ignores the context.
+type ctxReader struct {
+	ctx context.Context
+	r   io.Reader
+}
+
+func (c ctxReader) Read(p []byte) (int, error) {
+	if err := c.ctx.Err(); err != nil {
+		return 0, err
+	}
+	return c.r.Read(p)
+}

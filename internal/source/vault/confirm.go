@@ -1,0 +1,124 @@
+package vault
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	vaultapi "github.com/hashicorp/vault/api"
+)
+
+// RestoreOutcome is what lifeboat observed after a restore.
+type RestoreOutcome struct {
+	Sealed       bool   // the cluster sealed itself and needs the snapshot's unseal keys
+	Unsealed     bool   // lifeboat unsealed it with the keys it was given
+	LeaderAddr   string // the leader after the restore
+	RaftIndex    uint64 // from the snapshot restored
+	HealthStatus string // what /sys/health said at the end
+}
+
+// ConfirmRestore waits until the cluster has settled after a restore. Vault acknowledges a
+// restore before it has finished applying it, and seals a node if applying fails or when
+// the snapshot's keyring differs, so success is only reported once a leader serves
+// requests again. When the cluster is sealed and unsealKeys are given they are used;
+// without keys a sealed cluster is reported (not an error: the operator must unseal with
+// the snapshot's original keys).
+func (c *Client) ConfirmRestore(ctx context.Context, unsealKeys []string, poll time.Duration) (RestoreOutcome, error) {
+	var out RestoreOutcome
+	if poll == 0 {
+		poll = time.Second
+	}
+	var last error
+	// Give the server a moment to start applying, so an old "active" answer is not taken
+	// as success.
+	select {
+	case <-time.After(2 * poll):
+	case <-ctx.Done():
+		return out, ctx.Err()
+	}
+	for {
+		done, err := c.restoreSettled(ctx, unsealKeys, &out)
+		if done {
+			return out, err
+		}
+		last = err
+		select {
+		case <-ctx.Done():
+			return out, fmt.Errorf("vault did not become healthy after the restore: %v; check the server logs", last)
+		case <-time.After(poll):
+		}
+	}
+}
+
+func (c *Client) restoreSettled(ctx context.Context, keys []string, out *RestoreOutcome) (bool, error) {
+	sealedNodes := 0
+	for _, addr := range c.candidates() {
+		api, err := c.at(addr)
+		if err != nil {
+			return true, err
+		}
+		st, err := api.Sys().SealStatusWithContext(ctx)
+		if err != nil {
+			return false, explain(addr, "report its seal status", err)
+		}
+		if !st.Initialized {
+			return false, fmt.Errorf("vault at %s reports not initialised", addr)
+		}
+		if !st.Sealed {
+			continue
+		}
+		sealedNodes++
+		if len(keys) == 0 {
+			continue
+		}
+		if err := unseal(ctx, api, keys); err != nil {
+			return true, fmt.Errorf("vault at %s sealed itself after the restore and the given keys did not unseal it: %w; use the unseal keys of the cluster the snapshot came from", addr, err)
+		}
+		out.Unsealed = true
+	}
+	if sealedNodes > 0 && len(keys) == 0 {
+		out.Sealed = true
+		return true, nil
+	}
+	for _, addr := range c.candidates() {
+		api, err := c.at(addr)
+		if err != nil {
+			return true, err
+		}
+		l, err := api.Sys().LeaderWithContext(ctx)
+		if err != nil {
+			return false, explain(addr, "report its leader", err)
+		}
+		if l.LeaderAddress == "" {
+			return false, errors.New("no raft leader elected yet")
+		}
+		out.LeaderAddr = l.LeaderAddress
+		if l.IsSelf {
+			h, err := api.Sys().HealthWithContext(ctx)
+			if err != nil {
+				return false, explain(addr, "report health", err)
+			}
+			if h.Sealed || h.Standby || !h.Initialized {
+				return false, fmt.Errorf("leader %s not active yet (sealed=%v standby=%v)", addr, h.Sealed, h.Standby)
+			}
+			out.HealthStatus = "active"
+			return true, nil
+		}
+	}
+	return false, fmt.Errorf("the leader %s is not among the configured addresses yet", out.LeaderAddr)
+}
+
+func unseal(ctx context.Context, api *vaultapi.Client, keys []string) error {
+	for _, k := range keys {
+		st, err := api.Sys().UnsealWithContext(ctx, strings.TrimSpace(k))
+		if err != nil {
+			return err
+		}
+		if !st.Sealed {
+			return nil
+		}
+	}
+	return errors.New("still sealed after every key was submitted (too few keys, or keys of another cluster)")
+}

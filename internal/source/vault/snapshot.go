@@ -1,0 +1,169 @@
+package vault
+
+import (
+	"archive/tar"
+	"bufio"
+	"bytes"
+	"compress/flate"
+	"compress/gzip"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// SnapshotInfo is what a raft snapshot says about itself (from its meta.json).
+type SnapshotInfo struct {
+	ID      string `json:"ID"`
+	Index   uint64 `json:"Index"`
+	Term    uint64 `json:"Term"`
+	Version int    `json:"Version"`
+	Size    int64  `json:"Size"` // size of state.bin as recorded by raft
+}
+
+// maxSmallFile bounds the in-memory files of the archive (meta.json, SHA256SUMS*): a
+// corrupt archive must not make lifeboat allocate gigabytes.
+const maxSmallFile = 1 << 20
+
+// ErrCorruptSnapshot is wrapped by every error about the snapshot's content, so callers
+// can tell a bad snapshot from a failed transfer.
+var ErrCorruptSnapshot = errors.New("corrupt raft snapshot")
+
+// InspectSnapshot reads a whole raft snapshot archive (gzip of a tar holding meta.json,
+// state.bin, SHA256SUMS and SHA256SUMS.sealed) and checks it: the gzip trailer, the tar
+// structure, each file's sha256 against SHA256SUMS, and that the sealed sums exist. An
+// empty, truncated or corrupt snapshot must fail here rather than be stored as a good
+// backup (hashicorp/vault#13234, hashicorp/vault#9650). It always reads r to EOF on success.
+func InspectSnapshot(r io.Reader) (SnapshotInfo, error) {
+	var info SnapshotInfo
+	br := bufio.NewReader(r)
+	magic, err := br.Peek(2)
+	if err != nil {
+		if errors.Is(err, io.EOF) {
+			return info, fmt.Errorf("%w: the snapshot is empty (a standby or a proxy may have answered instead of the raft leader)", ErrCorruptSnapshot)
+		}
+		return info, err
+	}
+	if magic[0] != 0x1f || magic[1] != 0x8b {
+		return info, fmt.Errorf("%w: not gzip data (starts with %q); this is not a raft snapshot", ErrCorruptSnapshot, printable(magic))
+	}
+	zr, err := gzip.NewReader(br)
+	if err != nil {
+		return info, fmt.Errorf("%w: gzip header: %v", ErrCorruptSnapshot, err)
+	}
+	zr.Multistream(false)
+	sums := map[string]string{}
+	var want []byte
+	var sealed int
+	tr := tar.NewReader(zr)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return info, truncated("reading the tar stream", err)
+		}
+		switch hdr.Name {
+		case "meta.json", "SHA256SUMS", "SHA256SUMS.sealed":
+			data, err := io.ReadAll(io.LimitReader(tr, maxSmallFile+1))
+			if err != nil {
+				return info, truncated("reading "+hdr.Name, err)
+			}
+			if len(data) > maxSmallFile {
+				return info, fmt.Errorf("%w: %s is larger than %d bytes", ErrCorruptSnapshot, hdr.Name, maxSmallFile)
+			}
+			sum := sha256.Sum256(data)
+			sums[hdr.Name] = hex.EncodeToString(sum[:])
+			switch hdr.Name {
+			case "meta.json":
+				if err := json.Unmarshal(data, &info); err != nil {
+					return info, fmt.Errorf("%w: meta.json: %v", ErrCorruptSnapshot, err)
+				}
+			case "SHA256SUMS":
+				want = data
+			case "SHA256SUMS.sealed":
+				sealed = len(data)
+			}
+		case "state.bin":
+			h := sha256.New()
+			if _, err := io.Copy(h, tr); err != nil {
+				return info, truncated("reading state.bin", err)
+			}
+			sums[hdr.Name] = hex.EncodeToString(h.Sum(nil))
+		default:
+			// Unknown members are tolerated (newer formats may add some) but must be read.
+			if _, err := io.Copy(io.Discard, tr); err != nil {
+				return info, truncated("reading "+hdr.Name, err)
+			}
+		}
+	}
+	// Drain to the gzip trailer: only there are the CRC and length checked.
+	if _, err := io.Copy(io.Discard, zr); err != nil {
+		return info, truncated("reading the gzip trailer", err)
+	}
+	if err := checkSums(want, sums); err != nil {
+		return info, err
+	}
+	if sealed == 0 {
+		return info, fmt.Errorf("%w: SHA256SUMS.sealed is missing or empty; the server cannot verify this snapshot on restore", ErrCorruptSnapshot)
+	}
+	// Anything after the gzip member is not part of a snapshot.
+	if n, _ := io.Copy(io.Discard, br); n > 0 {
+		return info, fmt.Errorf("%w: %d unexpected bytes after the end of the archive", ErrCorruptSnapshot, n)
+	}
+	return info, nil
+}
+
+func checkSums(want []byte, got map[string]string) error {
+	if want == nil {
+		return fmt.Errorf("%w: SHA256SUMS is missing", ErrCorruptSnapshot)
+	}
+	listed := 0
+	for _, line := range strings.Split(strings.TrimSpace(string(want)), "\n") {
+		sum, name, ok := strings.Cut(strings.TrimSpace(line), "  ")
+		if !ok {
+			return fmt.Errorf("%w: malformed SHA256SUMS line %q", ErrCorruptSnapshot, line)
+		}
+		actual, present := got[name]
+		if !present {
+			return fmt.Errorf("%w: %s is listed in SHA256SUMS but missing from the archive", ErrCorruptSnapshot, name)
+		}
+		if !strings.EqualFold(actual, sum) {
+			return fmt.Errorf("%w: %s has sha256 %s, SHA256SUMS says %s", ErrCorruptSnapshot, name, actual, sum)
+		}
+		listed++
+	}
+	for _, required := range []string{"meta.json", "state.bin"} {
+		if _, ok := got[required]; !ok {
+			return fmt.Errorf("%w: %s is missing from the archive", ErrCorruptSnapshot, required)
+		}
+	}
+	if listed < 2 {
+		return fmt.Errorf("%w: SHA256SUMS lists %d files, want meta.json and state.bin", ErrCorruptSnapshot, listed)
+	}
+	return nil
+}
+
+func truncated(what string, err error) error {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+		return fmt.Errorf("%w: truncated while %s: the snapshot stream ended early", ErrCorruptSnapshot, what)
+	}
+	var corrupt flate.CorruptInputError
+	if errors.Is(err, gzip.ErrChecksum) || errors.Is(err, gzip.ErrHeader) || errors.Is(err, tar.ErrHeader) || errors.As(err, &corrupt) {
+		return fmt.Errorf("%w: damaged data while %s: %v", ErrCorruptSnapshot, what, err)
+	}
+	return fmt.Errorf("%s: %w", what, err)
+}
+
+func printable(b []byte) string {
+	return string(bytes.Map(func(r rune) rune {
+		if r < 32 || r > 126 {
+			return '.'
+		}
+		return r
+	}, b))
+}
