@@ -87,6 +87,12 @@ Exit codes:
 	opts.addFlags(root)
 	root.AddCommand(
 		newVersionCmd(),
+		newBackupCmd(),
+		newListCmd(),
+		newVerifyCmd(),
+		newPruneCmd(),
+		newMirrorCmd(),
+		newRestoreCmd(),
 	)
 	addPendingCommands(root)
 	return root

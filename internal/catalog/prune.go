@@ -91,7 +91,12 @@ func checkPlan(source string, st store.Store, decisions []Decision) error {
 			"wrong prefix or bucket or a recreated store, so nothing is deleted", ErrPruneRefused, source, st)
 	}
 	kept := 0
+	seen := map[string]bool{}
 	for _, d := range decisions {
+		if seen[d.Backup.ID] {
+			return fmt.Errorf("%w: backup %s appears twice in the plan", ErrPruneRefused, d.Backup.ID)
+		}
+		seen[d.Backup.ID] = true
 		if d.Backup.Manifest == nil || d.Backup.Manifest.ID != d.Backup.ID || d.Backup.Manifest.Source.Name != source {
 			return fmt.Errorf("%w: backup %q is not a listed backup of source %q", ErrPruneRefused, d.Backup.ID, source)
 		}

@@ -80,3 +80,6 @@ func (m *MinIO) MakeBucket(name string) {
 		m.t.Fatalf("make bucket %s: %v", name, err)
 	}
 }
+
+// Freeze makes the server hang (SIGSTOP) until it is killed or stopped.
+func (m *MinIO) Freeze() { m.proc.Freeze() }

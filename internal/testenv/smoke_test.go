@@ -56,12 +56,12 @@ func TestVaultThreeNodeRaftCluster(t *testing.T) {
 		if got := v.Leader(t); got != v.Nodes[0] {
 			t.Fatalf("leader = %s, want node0", got.NodeID)
 		}
-		cfg, err := v.Client().Sys().RaftAutopilotState()
+		ids, err := v.RaftServers(context.Background())
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(cfg.Servers) != 3 {
-			t.Fatalf("raft has %d servers, want 3", len(cfg.Servers))
+		if len(ids) != 3 {
+			t.Fatalf("raft has servers %v, want 3", ids)
 		}
 		for _, n := range v.Nodes[1:] {
 			l, err := n.Client(v.RootToken).Sys().Leader()

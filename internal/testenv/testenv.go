@@ -244,3 +244,7 @@ func TempDir(t testing.TB, pattern string) string {
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	return dir
 }
+
+// Freeze stops the process without ending it (SIGSTOP), like a hung server: connections
+// stay open and nothing answers.
+func (p *Process) Freeze() { _ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGSTOP) }

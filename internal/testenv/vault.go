@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -261,8 +262,32 @@ func (v *Vault) waitJoined(node *VaultNode) {
 		if l.LeaderAddress != v.Nodes[0].Addr {
 			return fmt.Errorf("leader is %q", l.LeaderAddress)
 		}
+		ids, err := v.RaftServers(ctx)
+		if err != nil {
+			return err
+		}
+		if !slices.Contains(ids, node.NodeID) {
+			return fmt.Errorf("raft configuration lists %v", ids)
+		}
 		return nil
 	})
+}
+
+// RaftServers lists the node ids in the raft configuration, as the leader reports it.
+func (v *Vault) RaftServers(ctx context.Context) ([]string, error) {
+	sec, err := v.Nodes[0].Client(v.RootToken).Logical().ReadWithContext(ctx, "sys/storage/raft/configuration")
+	if err != nil {
+		return nil, err
+	}
+	cfg, _ := sec.Data["config"].(map[string]any)
+	servers, _ := cfg["servers"].([]any)
+	var ids []string
+	for _, s := range servers {
+		if m, ok := s.(map[string]any); ok {
+			ids = append(ids, fmt.Sprint(m["node_id"]))
+		}
+	}
+	return ids, nil
 }
 
 // Leader returns the node that currently reports itself leader.

@@ -37,13 +37,8 @@ func testContextCancelledMidway(t *testing.T, s store.Store) {
 	for _, key := range []string{"cancel/new", "cancel/existing"} {
 		ctx, cancel := context.WithCancel(testContext(t))
 		// The stream goes on after the cancellation: the store must stop by itself.
-		r := &failingStream{
-			data:  newStream(randomBytes(13, failAt)),
-			onEnd: cancel,
-		}
-		r.err = nil
-		endless := io.MultiReader(r, newStream(randomBytes(14, 64<<20)))
-		err := s.Put(ctx, key, endless)
+		src := &cancelAfter{r: &endless{block: randomBytes(13, 65521)}, n: failAt, cancel: cancel}
+		err := s.Put(ctx, key, src)
 		cancel()
 		if !errors.Is(err, context.Canceled) {
 			t.Fatalf("Put(%q) cancelled midway = %v, want an error wrapping context.Canceled", key, err)
@@ -79,4 +74,19 @@ func testContextCancelledBefore(t *testing.T, s store.Store) {
 	}
 	wantNotFound(t, s, "pre/new")
 	wantContent(t, s, "pre/existing", []byte("keep"))
+}
+
+// cancelAfter cancels the Put's context once n bytes were read, and keeps streaming.
+type cancelAfter struct {
+	r      io.Reader
+	n      int
+	cancel context.CancelFunc
+}
+
+func (c *cancelAfter) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.n -= n; c.n <= 0 {
+		c.cancel()
+	}
+	return n, err
 }

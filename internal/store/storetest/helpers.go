@@ -25,11 +25,8 @@ func testContext(t *testing.T) context.Context {
 
 // randomBytes is deterministic so a failure reproduces.
 func randomBytes(seed uint64, n int) []byte {
-	r := rand.New(rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8)}))
 	b := make([]byte, n)
-	for i := range b {
-		b[i] = byte(r.Uint32())
-	}
+	_, _ = rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8)}).Read(b) // never fails
 	return b
 }
 
@@ -61,18 +58,13 @@ func (c *chunky) Read(p []byte) (int, error) {
 
 // failingStream returns data and then err instead of io.EOF.
 type failingStream struct {
-	data  io.Reader
-	err   error
-	onEnd func()
+	data io.Reader
+	err  error
 }
 
 func (f *failingStream) Read(p []byte) (int, error) {
 	n, err := f.data.Read(p)
 	if err == io.EOF {
-		if f.onEnd != nil {
-			f.onEnd()
-			f.onEnd = nil
-		}
 		if n > 0 {
 			return n, nil
 		}
@@ -147,4 +139,16 @@ func wantList(t *testing.T, s store.Store, prefix string, want ...string) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("List(%q) = %q, want %q", prefix, got, want)
 	}
+}
+
+// endless streams the same block forever: a source that outlives the Put.
+type endless struct {
+	block []byte
+	off   int
+}
+
+func (e *endless) Read(p []byte) (int, error) {
+	n := copy(p, e.block[e.off:])
+	e.off = (e.off + n) % len(e.block)
+	return n, nil
 }

@@ -1,0 +1,150 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
+	"github.com/spf13/cobra"
+)
+
+type backupOptions struct {
+	destinations []string
+	json         bool
+}
+
+func (o *backupOptions) addFlags(cmd *cobra.Command) {
+	cmd.Flags().StringSliceVarP(&o.destinations, "destination", "d", nil, "back up only to these destinations (default: all of the source's)")
+	cmd.Flags().BoolVar(&o.json, "json", false, "print the result as JSON")
+}
+
+func newBackupCmd() *cobra.Command {
+	opts := &backupOptions{}
+	cmd := &cobra.Command{
+		Use:   "backup <source>",
+		Short: "Back up one source to every destination from a single read",
+		Long: `Back up one configured source (e.g. "vault") to all of its destinations at once.
+
+For a Vault/OpenBao source lifeboat logs in, finds the raft leader (even when pointed at a
+standby), streams its snapshot and checks the archive while it streams (gzip, tar,
+SHA256SUMS, sealed sums), so an empty, truncated or corrupt snapshot is never committed.
+The stream is optionally age-encrypted, hashed once, and written to every destination
+concurrently. Each destination that received everything gets the manifest (which
+commits the backup there) and then its retention prune. A failing destination is
+reported and never stops the others.
+
+Exit codes:
+  0  committed to every destination (and retention succeeded)
+  1  committed nowhere (source unreachable, bad snapshot, every destination failed)
+  2  partial: committed to some destinations, failed on others (or retention failed)
+  3  bad flags, arguments or configuration`,
+		Example: `  lifeboat backup vault
+  lifeboat backup vault --destination local --config /etc/lifeboat/lifeboat.yaml`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runBackup(cmd, args[0], opts) },
+	}
+	opts.addFlags(cmd)
+	return cmd
+}
+
+func runBackup(cmd *cobra.Command, name string, opts *backupOptions) error {
+	a, err := loadApp(cmd)
+	if err != nil {
+		return err
+	}
+	src, source, err := a.Source(name)
+	if err != nil {
+		return usageError("%w", err)
+	}
+	dests, err := a.Destinations(src.Name, true)
+	if err != nil {
+		return err
+	}
+	if len(opts.destinations) > 0 {
+		var picked []pipeline.Destination
+		for _, d := range dests {
+			if slices.Contains(opts.destinations, d.Name) {
+				picked = append(picked, d)
+			}
+		}
+		if len(picked) != len(opts.destinations) {
+			return usageError("--destination %v: source %s only goes to the destinations its config lists", opts.destinations, name)
+		}
+		dests = picked
+	}
+	p, err := a.Pipeline(src)
+	if err != nil {
+		return usageError("%w", err)
+	}
+	res := p.Run(cmd.Context(), source, dests)
+	printResult(cmd, res, opts.json)
+	switch res.Status() {
+	case pipeline.StatusOK:
+		return nil
+	case pipeline.StatusPartial:
+		return withExitCode(exitPartial, res.Error())
+	default:
+		return withExitCode(exitFailure, res.Error())
+	}
+}
+
+func printResult(cmd *cobra.Command, res *pipeline.Result, asJSON bool) {
+	out := cmd.OutOrStdout()
+	if asJSON {
+		type dest struct {
+			Name, Store string
+			OK          bool
+			Error       string   `json:",omitempty"`
+			Pruned      []string `json:",omitempty"`
+			PruneError  string   `json:",omitempty"`
+		}
+		v := struct {
+			Source, ID, Status string
+			Started, Finished  time.Time
+			Size               int64  `json:",omitempty"`
+			SHA256             string `json:",omitempty"`
+			Error              string `json:",omitempty"`
+			Destinations       []dest
+		}{Source: res.Source, ID: res.ID, Status: string(res.Status()), Started: res.Started, Finished: res.Finished}
+		if res.Manifest != nil {
+			v.Size, v.SHA256 = res.Manifest.Size, res.Manifest.SHA256
+		}
+		if err := res.Error(); err != nil {
+			v.Error = err.Error()
+		}
+		for _, d := range res.Destinations {
+			dd := dest{Name: d.Name, Store: d.Store, OK: d.OK, Pruned: d.Pruned}
+			if d.Err != nil {
+				dd.Error = d.Err.Error()
+			}
+			if d.PruneErr != nil {
+				dd.PruneError = d.PruneErr.Error()
+			}
+			v.Destinations = append(v.Destinations, dd)
+		}
+		enc := json.NewEncoder(out)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(v)
+		return
+	}
+	fmt.Fprintf(out, "backup %s of %s: %s\n", res.ID, res.Source, res.Status())
+	if res.Manifest != nil {
+		fmt.Fprintf(out, "  size %s, sha256 %s\n", humanBytes(res.Manifest.Size), res.Manifest.SHA256)
+	}
+	for _, d := range res.Destinations {
+		switch {
+		case d.OK && d.PruneErr != nil:
+			fmt.Fprintf(out, "  %-12s committed  %s  (retention FAILED: %v)\n", d.Name, d.Store, d.PruneErr)
+		case d.OK:
+			extra := ""
+			if len(d.Pruned) > 0 {
+				extra = fmt.Sprintf("  (retention removed %d: %v)", len(d.Pruned), d.Pruned)
+			}
+			fmt.Fprintf(out, "  %-12s committed  %s%s\n", d.Name, d.Store, extra)
+		default:
+			fmt.Fprintf(out, "  %-12s FAILED     %s: %v\n", d.Name, d.Store, d.Err)
+		}
+	}
+}

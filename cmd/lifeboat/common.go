@@ -1,0 +1,83 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+
+	"filippo.io/age"
+
+	"github.com/lifeboat-backup/lifeboat/internal/app"
+	"github.com/lifeboat-backup/lifeboat/internal/config"
+	"github.com/spf13/cobra"
+)
+
+// loadApp reads the config named by --config. A config problem is a usage error (exit 3):
+// nothing ran, and the message names the field to fix.
+func loadApp(cmd *cobra.Command) (*app.App, error) {
+	path, _ := cmd.Flags().GetString("config")
+	cfg, err := config.Load(path)
+	if err != nil {
+		var ve *config.ValidationError
+		if errors.As(err, &ve) {
+			return nil, withExitCode(exitUsage, err)
+		}
+		return nil, withExitCode(exitUsage, fmt.Errorf("%w (use --config or LIFEBOAT_CONFIG to point at the config file)", err))
+	}
+	return &app.App{Config: cfg, Version: lifeboatVersion(), Logger: slog.Default()}, nil
+}
+
+// sourceNames returns the named source, or every configured one.
+func sourceNames(a *app.App, only string) ([]string, error) {
+	if only != "" {
+		if _, err := a.Config.Source(only); err != nil {
+			return nil, usageError("%w", err)
+		}
+		return []string{only}, nil
+	}
+	var names []string
+	for _, s := range a.Config.Sources {
+		names = append(names, s.Name)
+	}
+	return names, nil
+}
+
+// destinationNames returns the named destination, or every one the source uses.
+func destinationNames(a *app.App, source, only string) ([]string, error) {
+	if only != "" {
+		if _, err := a.Config.Destination(only); err != nil {
+			return nil, usageError("%w", err)
+		}
+		return []string{only}, nil
+	}
+	dests, err := a.Config.DestinationsFor(source)
+	if err != nil {
+		return nil, usageError("%w", err)
+	}
+	var names []string
+	for _, d := range dests {
+		names = append(names, d.Name)
+	}
+	return names, nil
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
+
+// identitiesFor loads age identities only when a backup is encrypted.
+func identitiesFor(a *app.App, encrypted bool, override string) ([]age.Identity, error) {
+	if !encrypted {
+		return nil, nil
+	}
+	return a.Identities(override)
+}

@@ -1,0 +1,46 @@
+package app
+
+import (
+	"fmt"
+	"path"
+
+	"github.com/lifeboat-backup/lifeboat/internal/config"
+	"github.com/lifeboat-backup/lifeboat/internal/store"
+	"github.com/lifeboat-backup/lifeboat/internal/store/file"
+	"github.com/lifeboat-backup/lifeboat/internal/store/s3"
+)
+
+// OpenStore opens a configured destination's store, with its prefix applied.
+func OpenStore(d *config.Destination, create bool) (store.Store, error) {
+	switch d.Kind {
+	case config.KindFile:
+		root := d.File.Path
+		if d.Prefix != "" {
+			root = path.Join(root, d.Prefix)
+		}
+		return file.New(root, file.Options{Create: create})
+	case config.KindS3:
+		o := s3.Options{
+			Endpoint:   d.S3.Endpoint,
+			Region:     d.S3.Region,
+			Bucket:     d.S3.Bucket,
+			Prefix:     d.Prefix,
+			PathStyle:  d.S3.PathStyle,
+			Insecure:   d.S3.Insecure,
+			CACertFile: d.S3.CACert,
+			PartSize:   int64(d.S3.PartSizeMiB) << 20,
+		}
+		if d.S3.AccessKeyID.IsSet() {
+			var err error
+			if o.AccessKeyID, err = d.S3.AccessKeyID.Resolve(); err != nil {
+				return nil, fmt.Errorf("s3 access key id: %w", err)
+			}
+			if o.SecretAccessKey, err = d.S3.SecretAccessKey.Resolve(); err != nil {
+				return nil, fmt.Errorf("s3 secret access key: %w", err)
+			}
+		}
+		return s3.New(o)
+	default:
+		return nil, fmt.Errorf("unknown destination kind %q", d.Kind)
+	}
+}

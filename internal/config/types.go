@@ -1,0 +1,116 @@
+package config
+
+import "github.com/lifeboat-backup/lifeboat/internal/catalog"
+
+// Config is a whole lifeboat configuration file. Field comments give the defaults that
+// SetDefaults applies; examples/lifeboat.yaml documents every field for operators.
+type Config struct {
+	Sources      []Source      `json:"sources"`
+	Destinations []Destination `json:"destinations"`
+	// Encryption applies to every source's data before it reaches any destination.
+	Encryption Encryption `json:"encryption,omitzero"`
+	Server     Server     `json:"server,omitzero"`
+	// Pushgateway is a Prometheus Pushgateway URL one-shot runs push their metrics to.
+	Pushgateway string `json:"pushgateway,omitempty"`
+}
+
+// Source kinds.
+const (
+	KindVault    = "vault"
+	KindPostgres = "postgres"
+)
+
+// Source is one thing to back up.
+type Source struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	// Schedule is a 5-field cron expression (or @daily, @every 1h) in UTC, used by serve.
+	Schedule string `json:"schedule,omitempty"`
+	// Jitter delays each scheduled run by a random amount up to this, so that many
+	// agents on the same schedule do not hit one server at once.
+	Jitter Duration `json:"jitter,omitzero"`
+	// Destinations names where this source's backups go; empty means every destination.
+	Destinations []string  `json:"destinations,omitempty"`
+	Vault        *Vault    `json:"vault,omitempty"`
+	Postgres     *Postgres `json:"postgres,omitempty"`
+}
+
+// Destination kinds.
+const (
+	KindFile = "file"
+	KindS3   = "s3"
+)
+
+// Destination is one place backups are written to, with its own retention.
+type Destination struct {
+	Name string `json:"name"`
+	Kind string `json:"kind"`
+	// Prefix is put before every key in this destination; surrounding '/' are dropped.
+	Prefix string    `json:"prefix,omitempty"`
+	File   *FileDest `json:"file,omitempty"`
+	S3     *S3Dest   `json:"s3,omitempty"`
+	// Retention is applied after each successful backup to this destination. The zero
+	// policy keeps everything; any policy keeps the newest backup.
+	Retention catalog.Policy `json:"retention,omitzero"`
+}
+
+// FileDest is a directory (a local disk or a mounted volume).
+type FileDest struct {
+	Path string `json:"path"`
+}
+
+// S3Dest is a bucket on AWS S3 or a compatible server (MinIO, Ceph, R2).
+type S3Dest struct {
+	// Endpoint is host[:port]; an https:// or http:// prefix is accepted and removed by
+	// SetDefaults (http:// turns Insecure on). Default s3.amazonaws.com.
+	Endpoint string `json:"endpoint,omitempty"`
+	Region   string `json:"region,omitempty"` // default us-east-1
+	Bucket   string `json:"bucket"`
+	// PathStyle addresses the bucket as endpoint/bucket instead of bucket.endpoint, as
+	// MinIO and most self-hosted servers need.
+	PathStyle bool   `json:"pathStyle,omitempty"`
+	Insecure  bool   `json:"insecure,omitempty"` // plain HTTP
+	CACert    string `json:"caCert,omitempty"`   // extra CA bundle (PEM) to trust
+	// AccessKeyID and SecretAccessKey are set both or neither; neither uses the standard
+	// AWS credential chain (env, web identity / IRSA, instance profile).
+	AccessKeyID     Secret `json:"accessKeyID,omitzero"`
+	SecretAccessKey Secret `json:"secretAccessKey,omitzero"`
+	// PartSizeMiB is the multipart upload part size, which bounds memory per upload and,
+	// with S3's 10,000 part limit, the largest object: 16 MiB parts allow 156 GiB.
+	PartSizeMiB int `json:"partSizeMiB,omitempty"` // default 16, 5..5120
+}
+
+// Encryption configures age encryption of backups.
+type Encryption struct {
+	Age *AgeEncryption `json:"age,omitempty"`
+}
+
+// AgeEncryption lists the public keys backups are encrypted to, and where restores find
+// the private key.
+type AgeEncryption struct {
+	// Recipients are age public keys ("age1..." or post-quantum "age1pq1...").
+	Recipients []string `json:"recipients,omitempty"`
+	// RecipientsFile is a file of recipients, one per line, as `age -R` reads it.
+	RecipientsFile string `json:"recipientsFile,omitempty"`
+	// IdentityFile holds the private key; set it only where restores and drills run.
+	IdentityFile string `json:"identityFile,omitempty"`
+}
+
+// Server configures `lifeboat serve`.
+type Server struct {
+	Listen string `json:"listen,omitempty"` // default 127.0.0.1:8080
+	// Token guards the API; required when Listen is reachable from other hosts.
+	Token Secret `json:"token,omitzero"`
+	// OpenReadOnly serves status, listings and the web page without the token.
+	OpenReadOnly bool       `json:"openReadOnly,omitempty"`
+	TLS          *ServerTLS `json:"tls,omitempty"`
+	// HistoryPath is where serve keeps run history; empty keeps it in memory only.
+	HistoryPath  string `json:"historyPath,omitempty"`
+	HistoryLimit int    `json:"historyLimit,omitempty"` // runs kept per source, default 200
+}
+
+// ServerTLS makes serve speak HTTPS.
+type ServerTLS struct {
+	CertFile string `json:"certFile"`
+	KeyFile  string `json:"keyFile"`
+}

@@ -1,0 +1,96 @@
+package config
+
+import (
+	"net"
+	"strings"
+)
+
+func validateDestination(p *problems, path string, d *Destination) {
+	checkKind(p, path, d.Kind, []string{KindFile, KindS3},
+		map[string]bool{KindFile: d.File != nil, KindS3: d.S3 != nil})
+	if d.Prefix != "" {
+		for _, seg := range strings.Split(d.Prefix, "/") {
+			if seg == "" || seg == "." || seg == ".." {
+				p.add(field(path, "prefix"), "%q has an empty, '.' or '..' segment; use a/b style", d.Prefix)
+				break
+			}
+		}
+	}
+	if d.File != nil && d.Kind == KindFile {
+		p.required(field(path, "file.path"), d.File.Path)
+	}
+	if d.S3 != nil && d.Kind == KindS3 {
+		validateS3(p, field(path, "s3"), d.S3)
+	}
+	if err := d.Retention.Validate(); err != nil {
+		for _, line := range strings.Split(err.Error(), "\n") {
+			name, msg, _ := strings.Cut(line, " ")
+			p.add(field(path, "retention."+name), "%s", msg)
+		}
+	}
+}
+
+func validateS3(p *problems, path string, s *S3Dest) {
+	p.required(field(path, "bucket"), s.Bucket)
+	switch e := s.Endpoint; {
+	case strings.HasPrefix(e, "https://"):
+		p.add(field(path, "endpoint"), "https:// contradicts insecure: true; drop one of them")
+	case strings.Contains(e, "://"):
+		p.add(field(path, "endpoint"), "must be host[:port], optionally after https:// or http:// (got %q)", e)
+	case strings.Contains(e, "/"):
+		p.add(field(path, "endpoint"), "must be host[:port] without a path (got %q); put a key prefix in prefix", e)
+	}
+	bothOrNeither(p, path, "accessKeyID", s.AccessKeyID.IsSet(), "secretAccessKey", s.SecretAccessKey.IsSet())
+	validateSecret(p, field(path, "accessKeyID"), s.AccessKeyID, false)
+	validateSecret(p, field(path, "secretAccessKey"), s.SecretAccessKey, false)
+	// S3 parts are 5 MiB to 5 GiB.
+	between(p, field(path, "partSizeMiB"), s.PartSizeMiB, 5, 5120, " MiB")
+}
+
+func validateEncryption(p *problems, path string, e Encryption) {
+	if e.Age == nil {
+		return
+	}
+	path = field(path, "age")
+	if len(e.Age.Recipients) == 0 && e.Age.RecipientsFile == "" {
+		p.add(path, "set recipients or recipientsFile (an identityFile alone would leave backups unencrypted)")
+	}
+	var pq, classic bool
+	for i, r := range e.Age.Recipients {
+		isPQ, err := parseRecipient(r)
+		if err != nil {
+			p.add(index(field(path, "recipients"), i), "%s", err)
+			continue
+		}
+		pq, classic = pq || isPQ, classic || !isPQ
+	}
+	if pq && classic {
+		p.add(field(path, "recipients"), "post-quantum (age1pq1...) and classic (age1...) recipients cannot be mixed")
+	}
+}
+
+func validateServer(p *problems, path string, s *Server) {
+	validateSecret(p, field(path, "token"), s.Token, false)
+	host, port, err := net.SplitHostPort(s.Listen)
+	if err != nil || port == "" {
+		p.add(field(path, "listen"), "must be host:port, like 127.0.0.1:8080 or :8080 (got %q)", s.Listen)
+	} else if !isLoopback(host) && !s.Token.IsSet() {
+		p.add(field(path, "token"), "required when listen (%s) is reachable from other hosts; set "+
+			"token: {file: /path} or listen on 127.0.0.1", s.Listen)
+	}
+	if s.TLS != nil {
+		p.required(field(path, "tls.certFile"), s.TLS.CertFile)
+		p.required(field(path, "tls.keyFile"), s.TLS.KeyFile)
+	}
+	if s.HistoryLimit < 1 {
+		p.add(field(path, "historyLimit"), "must be at least 1 (got %d)", s.HistoryLimit)
+	}
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

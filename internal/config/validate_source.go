@@ -1,0 +1,117 @@
+package config
+
+import (
+	"slices"
+
+	"github.com/robfig/cron/v3"
+)
+
+func validateSource(p *problems, path string, s *Source, destNames []string) {
+	checkKind(p, path, s.Kind, []string{KindVault, KindPostgres},
+		map[string]bool{KindVault: s.Vault != nil, KindPostgres: s.Postgres != nil})
+	if s.Schedule != "" {
+		if _, err := cron.ParseStandard(s.Schedule); err != nil {
+			p.add(field(path, "schedule"), "invalid cron expression %q (%v); use 5 fields, minute hour "+
+				"day-of-month month day-of-week, like \"0 * * * *\", or @hourly, @daily, @every 6h", s.Schedule, err)
+		}
+	}
+	if s.Jitter.Duration < 0 {
+		p.add(field(path, "jitter"), "must not be negative (got %s)", s.Jitter)
+	}
+	var seen []string
+	for i, name := range s.Destinations {
+		dp := index(field(path, "destinations"), i)
+		switch {
+		case !slices.Contains(destNames, name):
+			p.add(dp, "unknown destination %q (configured: %s)", name, orNone(destNames))
+		case slices.Contains(seen, name):
+			p.add(dp, "destination %q is listed twice", name)
+		}
+		seen = append(seen, name)
+	}
+	if s.Vault != nil && s.Kind == KindVault {
+		validateVault(p, field(path, "vault"), s.Vault)
+	}
+	if s.Postgres != nil && s.Kind == KindPostgres {
+		validatePostgres(p, field(path, "postgres"), s.Postgres)
+	}
+}
+
+func validateVault(p *problems, path string, v *Vault) {
+	if v.Address == "" && len(v.Nodes) == 0 {
+		p.add(field(path, "address"), "required unless nodes is given")
+	}
+	if v.Address != "" {
+		checkURL(p, field(path, "address"), v.Address)
+	}
+	for i, n := range v.Nodes {
+		np := index(field(path, "nodes"), i)
+		checkURL(p, np, n)
+		if slices.Contains(v.Nodes[:i], n) {
+			p.add(np, "node %q is listed twice", n)
+		}
+	}
+	bothOrNeither(p, path, "clientCert", v.ClientCert != "", "clientKey", v.ClientKey != "")
+	if v.Timeout.Duration < 0 {
+		p.add(field(path, "timeout"), "must not be negative (got %s)", v.Timeout)
+	}
+	validateVaultAuth(p, field(path, "auth"), &v.Auth)
+}
+
+func validateVaultAuth(p *problems, path string, a *VaultAuth) {
+	oneOf(p, field(path, "method"), a.Method, AuthToken, AuthAppRole, AuthKubernetes)
+	blocks := map[string]bool{AuthToken: a.Token.IsSet(), AuthAppRole: a.AppRole != nil, AuthKubernetes: a.Kubernetes != nil}
+	for _, m := range []string{AuthToken, AuthAppRole, AuthKubernetes} {
+		if blocks[m] && m != a.Method {
+			p.add(field(path, m), "not allowed for method %s", a.Method)
+		}
+	}
+	switch a.Method {
+	case AuthToken:
+		validateSecret(p, field(path, "token"), a.Token, true)
+	case AuthAppRole:
+		if a.AppRole == nil {
+			p.add(field(path, "approle"), "required for method approle")
+			return
+		}
+		validateSecret(p, field(path, "approle.roleID"), a.AppRole.RoleID, true)
+		validateSecret(p, field(path, "approle.secretID"), a.AppRole.SecretID, false)
+	case AuthKubernetes:
+		if a.Kubernetes == nil {
+			p.add(field(path, "kubernetes"), "required for method kubernetes")
+			return
+		}
+		p.required(field(path, "kubernetes.role"), a.Kubernetes.Role)
+	}
+}
+
+var sslModes = []string{"disable", "allow", "prefer", "require", "verify-ca", "verify-full"}
+
+func validatePostgres(p *problems, path string, pg *Postgres) {
+	validateSecret(p, field(path, "dsn"), pg.DSN, false)
+	validateSecret(p, field(path, "password"), pg.Password, false)
+	if pg.DSN.IsSet() {
+		// One source of truth for the connection: mixing both would leave operators
+		// guessing which one pg_dump used.
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{
+			{"host", pg.Host != ""}, {"port", pg.Port != 0}, {"database", pg.Database != ""}, {"user", pg.User != ""},
+			{"password", pg.Password.IsSet()}, {"sslMode", pg.SSLMode != ""}, {"sslRootCert", pg.SSLRootCert != ""},
+		} {
+			if f.set {
+				p.add(field(path, f.name), "not allowed together with dsn; put it in the dsn instead")
+			}
+		}
+	} else {
+		p.required(field(path, "host"), pg.Host)
+		p.required(field(path, "database"), pg.Database)
+		between(p, field(path, "port"), pg.Port, 1, 65535, "")
+		oneOf(p, field(path, "sslMode"), pg.SSLMode, sslModes...)
+	}
+	if pg.CompressionLevel < 1 || pg.CompressionLevel > 4 {
+		p.add(field(path, "compressionLevel"), "must be 1 (fastest), 2 (default), 3 (better) or 4 (best) (got %d)",
+			pg.CompressionLevel)
+	}
+}

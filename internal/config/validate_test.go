@@ -1,0 +1,276 @@
+package config
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// okSources and okDests are valid blocks that the error cases below combine with a
+// broken one, so each case shows exactly the errors its own block causes.
+const okSources = `
+sources:
+  - {name: vault, kind: vault, vault: {address: "https://vault:8200"}}
+`
+const okDests = `
+destinations:
+  - {name: local, kind: file, file: {path: /b}}
+`
+
+func TestParseErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		yaml string
+		want []string
+	}{
+		{"empty document", ``, []string{
+			"sources: at least one source is required",
+			"destinations: at least one destination is required",
+		}},
+		{"top level is a list", `[1, 2]`, []string{"must be a mapping (got a list)"}},
+		{"unknown top-level field", okSources + okDests + "retention: {keepLast: 1}\n", []string{
+			`retention: unknown field; known fields here: destinations, encryption, pushgateway, server, sources`,
+		}},
+		{"typo suggests the field", okDests + `
+sources:
+  - {name: vault, kind: vault, vault: {adress: "https://v:8200"}}
+`, []string{
+			`sources[0].vault.adress: unknown field (did you mean "address"?)`,
+			"sources[0].vault.address: required unless nodes is given",
+		}},
+		{"field names are case-sensitive", okDests + `
+sources:
+  - {Name: vault, kind: vault, vault: {address: "https://v:8200"}}
+`, []string{
+			`sources[0].Name: unknown field (did you mean "name"?)`,
+			"sources[0].name: required",
+		}},
+		{"wrong kinds", okDests + `
+sources:
+  - name: mysql
+    kind: mysql
+  - name: vault
+    kind: vault
+  - name: pg
+    kind: postgres
+    vault: {address: "https://v:8200"}
+    postgres: {host: db, database: argo}
+`, []string{
+			`sources[0].kind: must be one of vault, postgres (got "mysql")`,
+			"sources[1].vault: required for kind vault",
+			"sources[2].vault: not allowed for kind postgres",
+		}},
+		{"names", okDests + `
+sources:
+  - {kind: vault, vault: {address: "https://v:8200"}}
+  - {name: Vault_1, kind: vault, vault: {address: "https://v:8200"}}
+  - {name: a, kind: vault, vault: {address: "https://v:8200"}}
+  - {name: a, kind: vault, vault: {address: "https://v:8200"}}
+`, []string{
+			"sources[0].name: required",
+			`sources[1].name: invalid name "Vault_1": use 1 to 41 characters, a lowercase letter first, then lowercase letters, digits or '-'`,
+			`sources[3].name: duplicate source name "a"`,
+		}},
+		{"schedule, jitter, destinations", okDests + `
+sources:
+  - name: vault
+    kind: vault
+    schedule: "0 * * *"
+    jitter: 5
+    destinations: [local, s3, local]
+    vault: {address: "https://v:8200"}
+  - {name: v2, kind: vault, schedule: "61 * * * *", jitter: 5x, vault: {address: "https://v:8200"}}
+`, []string{
+			`sources[0].jitter: must be a duration such as "90s", "5m" or "1h30m" (got 5)`,
+			`sources[1].jitter: must be a duration such as "90s", "5m" or "1h30m" (got "5x"); units: ns, us, ms, s, m, h`,
+			`sources[0].schedule: invalid cron expression "0 * * *" (expected exactly 5 fields, found 4: [0 * * *]); use 5 fields, minute hour day-of-month month day-of-week, like "0 * * * *", or @hourly, @daily, @every 6h`,
+			`sources[0].destinations[1]: unknown destination "s3" (configured: local)`,
+			`sources[0].destinations[2]: destination "local" is listed twice`,
+			`sources[1].schedule: invalid cron expression "61 * * * *" (end of range (61) above maximum (59): 61); use 5 fields, minute hour day-of-month month day-of-week, like "0 * * * *", or @hourly, @daily, @every 6h`,
+		}},
+		{"vault block", okDests + `
+sources:
+  - name: vault
+    kind: vault
+    vault:
+      address: vault:8200
+      nodes: ["https://v0:8200", "https://v0:8200"]
+      clientCert: /c.pem
+      timeout: -1s
+      tlsSkipVerify: "no"
+`, []string{
+			`sources[0].vault.tlsSkipVerify: must be true or false (got "no")`,
+			`sources[0].vault.address: must be an http:// or https:// URL with a host (got "vault:8200")`,
+			`sources[0].vault.nodes[1]: node "https://v0:8200" is listed twice`,
+			"sources[0].vault.clientKey: required when clientCert is set",
+			"sources[0].vault.timeout: must not be negative (got -1s)",
+		}},
+		{"inline secret", okDests + `
+sources:
+  - name: vault
+    kind: vault
+    vault:
+      address: https://v:8200
+      auth: {token: "s.abcdef"}
+`, []string{
+			"sources[0].vault.auth.token: inline secrets are not allowed; use {file: /path} or {env: NAME}",
+		}},
+		{"secret shape", okDests + `
+sources:
+  - name: vault
+    kind: vault
+    vault:
+      address: https://v:8200
+      auth: {token: {file: /a, env: B}}
+  - name: v2
+    kind: vault
+    vault:
+      address: https://v:8200
+      auth: {token: {value: x}}
+  - name: v3
+    kind: vault
+    vault:
+      address: https://v:8200
+      auth: {token: {env: "1BAD"}}
+`, []string{
+			`sources[1].vault.auth.token: a secret has only file or env (json: unknown field "value"); use {file: /path} or {env: NAME}`,
+			"sources[0].vault.auth.token: set either file or env, not both",
+			`sources[2].vault.auth.token.env: "1BAD" is not an environment variable name`,
+		}},
+		{"auth methods", okDests + `
+sources:
+  - {name: a, kind: vault, vault: {address: "https://v:8200", auth: {method: ldap}}}
+  - {name: b, kind: vault, vault: {address: "https://v:8200", auth: {method: approle}}}
+  - {name: c, kind: vault, vault: {address: "https://v:8200", auth: {method: approle, approle: {secretID: {env: S}}}}}
+  - {name: d, kind: vault, vault: {address: "https://v:8200", auth: {method: kubernetes, kubernetes: {}, token: {env: T}}}}
+  - {name: e, kind: vault, vault: {address: "https://v:8200", auth: {kubernetes: {role: r}}}}
+`, []string{
+			`sources[0].vault.auth.method: must be one of token, approle, kubernetes (got "ldap")`,
+			"sources[1].vault.auth.approle: required for method approle",
+			"sources[2].vault.auth.approle.roleID: required; use {file: /path} or {env: NAME}",
+			"sources[3].vault.auth.token: not allowed for method kubernetes",
+			"sources[3].vault.auth.kubernetes.role: required",
+			"sources[4].vault.auth.kubernetes: not allowed for method token",
+		}},
+		{"postgres", okDests + `
+sources:
+  - {name: a, kind: postgres, postgres: {port: 70000, sslMode: on, compressionLevel: 9}}
+  - {name: b, kind: postgres, postgres: {dsn: {env: DSN}, host: db, user: u, password: {env: P}}}
+  - {name: c, kind: postgres, postgres: {host: db, database: argo, port: "5432x"}}
+`, []string{
+			`sources[2].postgres.port: must be a whole number (got "5432x")`,
+			"sources[0].postgres.host: required",
+			"sources[0].postgres.database: required",
+			"sources[0].postgres.port: must be between 1 and 65535 (got 70000)",
+			`sources[0].postgres.sslMode: must be one of disable, allow, prefer, require, verify-ca, verify-full (got "true")`,
+			"sources[0].postgres.compressionLevel: must be 1 (fastest), 2 (default), 3 (better) or 4 (best) (got 9)",
+			"sources[1].postgres.host: not allowed together with dsn; put it in the dsn instead",
+			"sources[1].postgres.user: not allowed together with dsn; put it in the dsn instead",
+			"sources[1].postgres.password: not allowed together with dsn; put it in the dsn instead",
+		}},
+		{"destinations", okSources + `
+destinations:
+  - {name: local, kind: file}
+  - {name: local, kind: s3, s3: {endpoint: "https://h/path", insecure: true}, file: {path: /x}}
+  - {name: s3, kind: s3, prefix: "a//b", s3: {endpoint: "h:9000/path", bucket: b, partSizeMiB: 1, accessKeyID: {env: AK}}}
+  - {name: gcs, kind: gcs}
+  - {name: r, kind: file, file: {path: /r}, retention: {keepLast: -1, keepWithin: 30x, keepMonthly: -2}}
+`, []string{
+			`destinations[4].retention.keepWithin: invalid age "30x": unknown unit "x"; write numbers with units, combined like "36h", "30d", "2w", "1d12h" or "1y6m": h (hours), d (days), w (weeks), m (months), y (years)`,
+			"destinations[0].file: required for kind file",
+			`destinations[1].name: duplicate destination name "local"`,
+			"destinations[1].file: not allowed for kind s3",
+			"destinations[1].s3.bucket: required",
+			"destinations[1].s3.endpoint: https:// contradicts insecure: true; drop one of them",
+			`destinations[2].prefix: "a//b" has an empty, '.' or '..' segment; use a/b style`,
+			`destinations[2].s3.endpoint: must be host[:port] without a path (got "h:9000/path"); put a key prefix in prefix`,
+			"destinations[2].s3.secretAccessKey: required when accessKeyID is set",
+			"destinations[2].s3.partSizeMiB: must be between 5 and 5120 MiB (got 1)",
+			`destinations[3].kind: must be one of file, s3 (got "gcs")`,
+			"destinations[4].retention.keepLast: must not be negative (got -1)",
+			"destinations[4].retention.keepMonthly: must not be negative (got -2)",
+		}},
+		{"encryption", okSources + okDests + `
+encryption:
+  age:
+    recipients:
+      - age1notakey
+      - AGE-SECRET-KEY-1QQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQQ
+`, []string{
+			`encryption.age.recipients[0]: not an age public key (malformed recipient "age1notakey": invalid character data part: s[1]=111); recipients start with age1`,
+			"encryption.age.recipients[1]: this is an age identity (a PRIVATE key), not a recipient: remove it from the config, replace it with its public key (age-keygen -y) and consider it exposed",
+		}},
+		{"encryption without recipients", okSources + okDests + "encryption: {age: {identityFile: /id}}\n", []string{
+			"encryption.age: set recipients or recipientsFile (an identityFile alone would leave backups unencrypted)",
+		}},
+		{"server", okSources + okDests + `
+server:
+  listen: 0.0.0.0:8080
+  tls: {certFile: /c}
+  historyLimit: -1
+pushgateway: pushgateway:9091
+`, []string{
+			"server.token: required when listen (0.0.0.0:8080) is reachable from other hosts; set token: {file: /path} or listen on 127.0.0.1",
+			"server.tls.keyFile: required",
+			"server.historyLimit: must be at least 1 (got -1)",
+			`pushgateway: must be an http:// or https:// URL with a host (got "pushgateway:9091")`,
+		}},
+		{"server listen", okSources + okDests + "server: {listen: localhost}\n", []string{
+			`server.listen: must be host:port, like 127.0.0.1:8080 or :8080 (got "localhost")`,
+		}},
+		{"wrong shapes", `
+sources: {name: vault}
+destinations:
+  - name: local
+    kind: file
+    file: [/b]
+  - oops
+`, []string{
+			// Keys are checked in sorted order; "sources: at least one source is required"
+			// would only repeat the first problem, so it is left out.
+			"destinations[0].file: must be a mapping (got a list)",
+			`destinations[1]: must be a mapping (got "oops")`,
+			"sources: must be a list (got a mapping)",
+		}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := Parse([]byte(tc.yaml))
+			var ve *ValidationError
+			if !errors.As(err, &ve) {
+				t.Fatalf("Parse error = %v, want a *ValidationError", err)
+			}
+			var got []string
+			for _, fe := range ve.Errors {
+				got = append(got, fe.Error())
+			}
+			if strings.Join(got, "\n") != strings.Join(tc.want, "\n") {
+				t.Errorf("got:\n  %s\nwant:\n  %s", strings.Join(got, "\n  "), strings.Join(tc.want, "\n  "))
+			}
+		})
+	}
+}
+
+func TestParseRejectsDuplicateKeysAndBrokenYAML(t *testing.T) {
+	for doc, want := range map[string]string{
+		okSources + okDests + "pushgateway: a\npushgateway: b\n": `key "pushgateway" already set in map`,
+		"sources: [":      "not a valid YAML document",
+		"\tsources: []\n": "not a valid YAML document",
+	} {
+		_, err := Parse([]byte(doc))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("Parse(%q) error = %v, want %q", doc, err, want)
+		}
+	}
+}
+
+func TestValidationErrorFormat(t *testing.T) {
+	one := &ValidationError{File: "/etc/l.yaml", Errors: []FieldError{{"a.b", "required"}}}
+	if one.Error() != "config /etc/l.yaml: a.b: required" {
+		t.Errorf("one error: %q", one.Error())
+	}
+	two := &ValidationError{Errors: []FieldError{{"a", "x"}, {"", "y"}}}
+	if two.Error() != "config has 2 problems:\n  a: x\n  y" {
+		t.Errorf("two errors: %q", two.Error())
+	}
+}

@@ -1,0 +1,119 @@
+package s3
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+
+	"github.com/minio/minio-go/v7"
+
+	"github.com/lifeboat-backup/lifeboat/internal/store"
+	"github.com/lifeboat-backup/lifeboat/internal/store/internal/ctxio"
+	"github.com/lifeboat-backup/lifeboat/internal/store/internal/keys"
+)
+
+// Put streams r as a multipart upload of unknown size. Parts are uploaded one at a time
+// (NumThreads 1, no concurrent stream parts), so a Put holds one part in memory.
+func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
+	name, err := s.object(key)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("put %s in %s: %w", key, s, err)
+	}
+	src := ctxio.NewReader(ctx, r)
+	_, err = s.client.PutObject(ctx, s.bucket, name, src, -1, minio.PutObjectOptions{
+		PartSize:    uint64(s.partSize),
+		NumThreads:  1,
+		ContentType: "application/octet-stream",
+	})
+	if err != nil {
+		if srcErr := src.Err(); srcErr != nil && errors.Is(err, srcErr) && ctx.Err() == nil {
+			return fmt.Errorf("put %s in %s: reading the stream: %w", key, s, err)
+		}
+		return s.explain(ctx, "put", key, err)
+	}
+	return nil
+}
+
+// Get opens the object. Core.GetObject sends the request at once, so a missing object is
+// reported here and not on the first Read.
+func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
+	name, err := s.object(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("get %s from %s: %w", key, s, err)
+	}
+	body, _, _, err := minio.Core{Client: s.client}.GetObject(ctx, s.bucket, name, minio.GetObjectOptions{})
+	if err != nil {
+		return nil, s.explain(ctx, "get", key, err)
+	}
+	return body, nil
+}
+
+// Stat returns the object's size and modification time. On AWS a HEAD request has no error
+// body, so a missing bucket looks like a missing object here; List and Check tell them apart.
+func (s *Store) Stat(ctx context.Context, key string) (store.ObjectInfo, error) {
+	name, err := s.object(key)
+	if err != nil {
+		return store.ObjectInfo{}, err
+	}
+	if err := ctx.Err(); err != nil {
+		return store.ObjectInfo{}, fmt.Errorf("stat %s in %s: %w", key, s, err)
+	}
+	info, err := s.client.StatObject(ctx, s.bucket, name, minio.StatObjectOptions{})
+	if err != nil {
+		return store.ObjectInfo{}, s.explain(ctx, "stat", key, err)
+	}
+	return store.ObjectInfo{Key: key, Size: info.Size, Modified: info.LastModified}, nil
+}
+
+// List returns the objects under the destination's prefix whose keys start with prefix.
+// Objects whose names are not valid keys (folder markers made by consoles, "a//b") are
+// skipped: lifeboat never wrote them and could not address them.
+func (s *Store) List(ctx context.Context, prefix string) ([]store.ObjectInfo, error) {
+	if err := keys.CheckPrefix(prefix); err != nil {
+		return nil, fmt.Errorf("%s: %w", s, err)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("list %q in %s: %w", prefix, s, err)
+	}
+	listCtx, cancel := context.WithCancel(ctx)
+	defer cancel() // stops minio-go's listing goroutine when we return early
+	out := []store.ObjectInfo{}
+	for obj := range s.client.ListObjects(listCtx, s.bucket, minio.ListObjectsOptions{Prefix: s.prefix + prefix, Recursive: true}) {
+		if obj.Err != nil {
+			return nil, s.explain(ctx, "list", prefix, obj.Err)
+		}
+		key, ok := strings.CutPrefix(obj.Key, s.prefix)
+		if !ok || keys.Check(key) != nil {
+			continue
+		}
+		out = append(out, store.ObjectInfo{Key: key, Size: obj.Size, Modified: obj.LastModified})
+	}
+	// S3 lists in UTF-8 binary order already; not every S3-compatible server does.
+	slices.SortFunc(out, func(a, b store.ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
+}
+
+// Delete removes the object. S3 does not report missing keys; some compatible servers do.
+func (s *Store) Delete(ctx context.Context, key string) error {
+	name, err := s.object(key)
+	if err != nil {
+		return err
+	}
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("delete %s from %s: %w", key, s, err)
+	}
+	err = s.client.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{})
+	if err != nil && minio.ToErrorResponse(err).Code != minio.NoSuchKey {
+		return s.explain(ctx, "delete", key, err)
+	}
+	return nil
+}
