@@ -14,11 +14,15 @@ import (
 func OpenStore(d *config.Destination, create bool) (store.Store, error) {
 	switch d.Kind {
 	case config.KindFile:
-		root := d.File.Path
-		if d.Prefix != "" {
-			root = path.Join(root, d.Prefix)
+		if d.Prefix == "" {
+			return file.New(d.File.Path, file.Options{Create: create})
 		}
-		return file.New(root, file.Options{Create: create})
+		// The mount point must exist (a missing one means an unmounted volume); the prefix
+		// directory inside it is lifeboat's own and may be created on first use.
+		if _, err := file.New(d.File.Path, file.Options{Create: create}); err != nil {
+			return nil, err
+		}
+		return file.New(path.Join(d.File.Path, d.Prefix), file.Options{Create: true})
 	case config.KindS3:
 		o := s3.Options{
 			Endpoint:   d.S3.Endpoint,

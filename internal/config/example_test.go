@@ -36,7 +36,7 @@ func FuzzParse(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	_ = example // TMP
+	f.Add(example)
 	f.Add([]byte(minimal))
 	f.Add([]byte("sources: {name: vault}\ndestinations: [oops, {file: [1]}]\n"))
 	f.Fuzz(func(t *testing.T, data []byte) {

@@ -60,9 +60,17 @@ func TestVaultBackupWipeRestore(t *testing.T) {
 			t.Fatalf("restore did not verify first:\n%s", r)
 		}
 		node := s.vault.Nodes[0]
+		t.Logf("restore said:\n%s", r.stdout)
 		if strings.Contains(r.stdout, "SEALED") {
 			testenv.UnsealWith(t, node, s.vault.UnsealKeys)
 		}
+		s.vault.WaitActive(node)
+		checkSeeded(t, s.vault.Client(), secrets)
+		// The restored keyring is the original cluster's: after a restart only the
+		// original unseal keys open it.
+		node.Stop()
+		node.Start()
+		testenv.UnsealWith(t, node, s.vault.UnsealKeys)
 		s.vault.WaitActive(node)
 		checkSeeded(t, s.vault.Client(), secrets)
 

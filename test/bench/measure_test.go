@@ -1,0 +1,127 @@
+package bench
+
+import (
+	"bytes"
+	"fmt"
+	"io/fs"
+	"maps"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// usage is what one child process cost, as the kernel accounted it.
+type usage struct {
+	peakRSS int64 // bytes
+	cpu     time.Duration
+}
+
+// run runs argv to completion and fails the benchmark unless it exits 0. Measuring a
+// child process, not a function call in the benchmark's own process, is what makes
+// lifeboat's memory comparable with the CLI tools of the classic script.
+func run(b *testing.B, env []string, argv ...string) (usage, string) {
+	b.Helper()
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), env...)
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		b.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out.Bytes())
+	}
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	return usage{
+		// Linux reports ru_maxrss in KiB (testenv, and so this package, is Linux-only).
+		peakRSS: ru.Maxrss << 10,
+		cpu:     time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
+	}, out.String()
+}
+
+// stats accumulates a sub-benchmark's iterations.
+type stats struct {
+	runs      int
+	peakRSS   int64            // the largest of any step of any run
+	stepRSS   map[string]int64 // the largest per step, for the log
+	cpu       time.Duration    // all steps of all runs
+	stagingPk int64            // the most bytes seen in the staging directory
+}
+
+func (s *stats) add(step string, u usage) {
+	if s.stepRSS == nil {
+		s.stepRSS = map[string]int64{}
+	}
+	s.stepRSS[step] = max(s.stepRSS[step], u.peakRSS)
+	s.peakRSS = max(s.peakRSS, u.peakRSS)
+	s.cpu += u.cpu
+}
+
+func (s *stats) endRun(staging int64) {
+	s.runs++
+	s.stagingPk = max(s.stagingPk, staging)
+}
+
+func (s *stats) report(b *testing.B, snapshotBytes int64) {
+	const mib = 1 << 20
+	if s.runs == 0 {
+		return
+	}
+	b.ReportMetric(float64(snapshotBytes)/mib, "snapshot-MiB")
+	b.ReportMetric(float64(s.peakRSS)/mib, "peak-RSS-MiB")
+	b.ReportMetric(float64(s.stagingPk)/mib, "staging-disk-MiB")
+	b.ReportMetric(s.cpu.Seconds()/float64(s.runs), "cpu-s/op")
+	var steps []string
+	for _, step := range slices.Sorted(maps.Keys(s.stepRSS)) {
+		steps = append(steps, fmt.Sprintf("%s %.1f MiB", step, float64(s.stepRSS[step])/mib))
+	}
+	b.Logf("peak RSS by step over %d runs: %s", s.runs, strings.Join(steps, ", "))
+}
+
+// watchDisk samples how many bytes the files under dir hold, every 50 ms, until the
+// returned stop is called, and returns the most it saw. The classic script needs that
+// much free disk (an emptyDir in Kubernetes) besides its destinations; lifeboat streams
+// and should need none. Every child's TMPDIR is dir, so a temp file would be seen.
+func watchDisk(dir string) (stop func() int64) {
+	var (
+		mu   sync.Mutex
+		peak int64
+		done = make(chan struct{})
+		wg   sync.WaitGroup
+	)
+	sample := func() {
+		var n int64
+		_ = filepath.WalkDir(dir, func(_ string, d fs.DirEntry, err error) error {
+			if err != nil {
+				return nil // a file removed while walking
+			}
+			if info, err := d.Info(); err == nil && !d.IsDir() {
+				n += info.Size()
+			}
+			return nil
+		})
+		mu.Lock()
+		peak = max(peak, n)
+		mu.Unlock()
+	}
+	wg.Go(func() {
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			sample()
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	return func() int64 {
+		close(done)
+		wg.Wait()
+		return peak
+	}
+}
