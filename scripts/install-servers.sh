@@ -13,6 +13,10 @@ mkdir -p "$BIN" "$SRC"
 # Pinned versions: bump here, the cache key follows.
 OPENBAO_MODULE_VERSION="v0.0.0-20250828202315-f9407a27fbee" # the v2.4.0 tag commit
 OPENBAO_API_VERSION="v2.4.0"
+# Module builds don't get goreleaser's version stamp; without it OpenBao calls itself
+# 2.0.0-HEAD, which would end up in every backup manifest.
+OPENBAO_STAMP="-X github.com/openbao/openbao/version.fullVersion=${OPENBAO_API_VERSION#v}"
+OPENBAO_KEY="$OPENBAO_API_VERSION-stamped"
 VAULT_VERSION="v1.19.5"
 VAULT_SDK_VERSION="v0.17.0"
 MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
@@ -46,18 +50,19 @@ seed_sum() {
   fi
 }
 
-# wrapper_main DIR IMPORT CALL: a main package whose body is CALL.
+# build_wrapper NAME KEY DIR [EXTRA_LDFLAGS]: tidy and build the wrapper module in DIR into
+# $BIN/NAME-KEY.
 build_wrapper() {
-  local name=$1 version=$2 dir="$SRC/$1-$2"
+  local name=$1 key=$2 dir=$3 extra=${4:-}
   (cd "$dir" && GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>"$dir/tidy.log" || true)
-  log "building $name $version (cold builds take several minutes)"
-  (cd "$dir" && GOFLAGS=-mod=mod go build "${BUILD_FLAGS[@]}" "${@:3}" -o "$BIN/$name-$version.tmp" .)
-  mv "$BIN/$name-$version.tmp" "$BIN/$name-$version"
-  ln -sfn "$name-$version" "$BIN/$name"
+  log "building $name $key (cold builds take several minutes)"
+  (cd "$dir" && GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w $extra" -o "$BIN/$name-$key.tmp" .)
+  mv "$BIN/$name-$key.tmp" "$BIN/$name-$key"
+  ln -sfn "$name-$key" "$BIN/$name"
 }
 
 install_openbao() {
-  have openbao "$OPENBAO_API_VERSION" && return
+  have openbao "$OPENBAO_KEY" && return
   local dir="$SRC/openbao-$OPENBAO_API_VERSION"
   rm -rf "$dir" && mkdir -p "$dir"
   cat >"$dir/go.mod" <<MOD
@@ -83,7 +88,7 @@ import (
 func main() { os.Exit(command.Run(os.Args[1:])) }
 GO
   seed_sum "$dir" "github.com/openbao/openbao@$OPENBAO_MODULE_VERSION"
-  build_wrapper openbao "$OPENBAO_API_VERSION"
+  build_wrapper openbao "$OPENBAO_KEY" "$dir" "$OPENBAO_STAMP"
 }
 
 install_vault() {
@@ -116,7 +121,7 @@ import (
 func main() { os.Exit(command.Run(os.Args[1:])) }
 GO
   seed_sum "$dir" "github.com/hashicorp/vault@$VAULT_VERSION"
-  build_wrapper vault "$VAULT_VERSION"
+  build_wrapper vault "$VAULT_VERSION" "$dir"
 }
 
 install_minio() {
@@ -152,7 +157,7 @@ import (
 func main() { etcdmain.Main(os.Args) }
 GO
   seed_sum "$dir" "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
-  build_wrapper etcd "$ETCD_VERSION"
+  build_wrapper etcd "$ETCD_VERSION" "$dir"
 }
 
 install_kube_apiserver() {

@@ -7,7 +7,7 @@ import (
 
 // Defaults, in one place so that docs, the example and the code agree.
 const (
-	DefaultVaultTimeout        = 10 * time.Minute
+	DefaultVaultTimeout        = 30 * time.Second
 	DefaultVaultTokenEnv       = "VAULT_TOKEN"
 	DefaultAppRoleMount        = "approle"
 	DefaultKubernetesMount     = "kubernetes"

@@ -34,7 +34,7 @@ func TestParseAppliesDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := c.Sources[0].Vault
-	if v.Auth.Method != AuthToken || v.Auth.Token != (Secret{Env: "VAULT_TOKEN"}) || v.Timeout.Duration != 10*time.Minute {
+	if v.Auth.Method != AuthToken || v.Auth.Token != (Secret{Env: "VAULT_TOKEN"}) || v.Timeout.Duration != 30*time.Second {
 		t.Errorf("vault defaults: %+v", v)
 	}
 	pg := c.Sources[1].Postgres

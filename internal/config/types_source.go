@@ -14,7 +14,8 @@ type Vault struct {
 	TLSServerName string   `json:"tlsServerName,omitempty"`
 	TLSSkipVerify bool     `json:"tlsSkipVerify,omitempty"`
 	Namespace     string   `json:"namespace,omitempty"` // Vault Enterprise / OpenBao namespace
-	// Timeout bounds one whole snapshot download. Default 10m.
+	// Timeout bounds each Vault API call (login, leader discovery, status). The snapshot
+	// stream itself is long: it is bounded by stall detection instead. Default 30s.
 	Timeout Duration  `json:"timeout,omitzero"`
 	Auth    VaultAuth `json:"auth,omitzero"`
 }

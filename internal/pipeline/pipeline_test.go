@@ -270,3 +270,44 @@ func TestRunAppliesRetentionAfterCommit(t *testing.T) {
 		t.Fatalf("kept %v, want the newest two of %v", backups, ids)
 	}
 }
+
+// hangingBody sends some bytes, then blocks until closed, like a hung server.
+type hangingBody struct {
+	sent   bool
+	closed chan struct{}
+}
+
+func (h *hangingBody) Read(p []byte) (int, error) {
+	if !h.sent {
+		h.sent = true
+		return copy(p, "some bytes"), nil
+	}
+	<-h.closed
+	return 0, errors.New("use of closed connection")
+}
+
+func (h *hangingBody) Close() error {
+	select {
+	case <-h.closed:
+	default:
+		close(h.closed)
+	}
+	return nil
+}
+
+type hangingSource struct{ fakeSource }
+
+func (h *hangingSource) Open(context.Context) (*source.Artifact, error) {
+	return &source.Artifact{Body: &hangingBody{closed: make(chan struct{})}, Ext: "snap"}, nil
+}
+
+func TestRunAbandonsAHungSource(t *testing.T) {
+	st := newFileStore(t)
+	res := (&Pipeline{StallTimeout: 200 * time.Millisecond}).Run(context.Background(), &hangingSource{}, []Destination{{Name: "a", Store: st}})
+	if res.Status() != StatusFailed || !strings.Contains(res.Error().Error(), "sent no data") {
+		t.Fatalf("status %s: %v", res.Status(), res.Error())
+	}
+	if objs, _ := st.List(context.Background(), ""); len(objs) != 0 {
+		t.Fatalf("hung source left %v", objs)
+	}
+}

@@ -115,7 +115,8 @@ func (p *Pipeline) stream(ctx context.Context, art *source.Artifact, stk *stack)
 		writers = append([]io.Writer{ipw}, writers...)
 	}
 	buf := make([]byte, p.bufferSize())
-	_, copyErr := io.CopyBuffer(io.MultiWriter(writers...), ctxReader{ctx, art.Body}, buf)
+	body := newStallGuard(art.Body, p.stallTimeout())
+	_, copyErr := io.CopyBuffer(io.MultiWriter(writers...), ctxReader{ctx, body}, buf)
 	if copyErr == nil {
 		copyErr = stk.Close()
 	}

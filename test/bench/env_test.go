@@ -17,24 +17,36 @@ var buckets = []string{"bench-a", "bench-b"}
 
 // binaries are the programs the benchmarks run as child processes.
 type binaries struct {
+	dir      string // also holds the launcher's rusage files
 	lifeboat string
-	s3put    string
+	s3put    string // stands in for `mc cp`
+	rusage   string // the launcher every measured command runs under
 	vault    string // set per flavor: the server binary is also the CLI
 }
 
-// buildBinaries builds lifeboat and the s3put helper once per benchmark run, so that
-// their build is never part of a measurement.
+// buildBinaries builds lifeboat and the helpers once per benchmark run, so that their
+// build is never part of a measurement, and logs the launcher's RSS floor.
 func buildBinaries(b *testing.B) binaries {
 	b.Helper()
 	dir := b.TempDir()
-	bins := binaries{lifeboat: filepath.Join(dir, "lifeboat"), s3put: filepath.Join(dir, "s3put")}
-	for out, pkg := range map[string]string{bins.lifeboat: "./cmd/lifeboat", bins.s3put: "./test/bench/internal/s3put"} {
-		cmd := exec.Command("go", "build", "-o", out, pkg)
+	bins := binaries{dir: dir}
+	for _, build := range []struct {
+		out *string
+		pkg string
+	}{
+		{&bins.lifeboat, "./cmd/lifeboat"},
+		{&bins.s3put, "./test/bench/internal/s3put"},
+		{&bins.rusage, "./test/bench/internal/rusage"},
+	} {
+		*build.out = filepath.Join(dir, filepath.Base(build.pkg))
+		cmd := exec.Command("go", "build", "-o", *build.out, build.pkg)
 		cmd.Dir = testenv.RepoRoot()
 		if msg, err := cmd.CombinedOutput(); err != nil {
-			b.Fatalf("go build %s: %v\n%s", pkg, err, msg)
+			b.Fatalf("go build %s: %v\n%s", build.pkg, err, msg)
 		}
 	}
+	floor, _ := bins.run(b, nil, "true")
+	b.Logf("peak RSS floor (the rusage launcher running true): %.1f MiB", float64(floor.peakRSS)/(1<<20))
 	return bins
 }
 

@@ -11,7 +11,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -20,26 +19,40 @@ import (
 type usage struct {
 	peakRSS int64 // bytes
 	cpu     time.Duration
+	wall    time.Duration
 }
 
-// run runs argv to completion and fails the benchmark unless it exits 0. Measuring a
-// child process, not a function call in the benchmark's own process, is what makes
-// lifeboat's memory comparable with the CLI tools of the classic script.
-func run(b *testing.B, env []string, argv ...string) (usage, string) {
+// run runs argv to completion under the rusage launcher and fails the benchmark unless
+// it exits 0. Measuring a child process, not a function call in the benchmark's own
+// process, is what makes lifeboat's memory comparable with the classic script's tools.
+func (bins binaries) run(b *testing.B, env []string, argv ...string) (usage, string) {
 	b.Helper()
-	cmd := exec.Command(argv[0], argv[1:]...)
+	f, err := os.CreateTemp(bins.dir, "rusage-")
+	if err != nil {
+		b.Fatal(err)
+	}
+	f.Close()
+	defer os.Remove(f.Name())
+	cmd := exec.Command(bins.rusage, append([]string{"-o", f.Name()}, argv...)...)
 	cmd.Env = append(os.Environ(), env...)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
+	start := time.Now()
+	err = cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
 		b.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out.Bytes())
 	}
-	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
-	return usage{
-		// Linux reports ru_maxrss in KiB (testenv, and so this package, is Linux-only).
-		peakRSS: ru.Maxrss << 10,
-		cpu:     time.Duration(ru.Utime.Nano() + ru.Stime.Nano()),
-	}, out.String()
+	var maxrssKiB, userNs, sysNs int64
+	data, err := os.ReadFile(f.Name())
+	if err == nil {
+		_, err = fmt.Sscan(string(data), &maxrssKiB, &userNs, &sysNs)
+	}
+	if err != nil {
+		b.Fatalf("read the rusage of %s: %v (%q)", argv[0], err, data)
+	}
+	// Linux reports ru_maxrss in KiB (testenv, and so this package, is Linux-only).
+	return usage{peakRSS: maxrssKiB << 10, cpu: time.Duration(userNs + sysNs), wall: wall}, out.String()
 }
 
 // stats accumulates a sub-benchmark's iterations.
@@ -47,14 +60,16 @@ type stats struct {
 	runs      int
 	peakRSS   int64            // the largest of any step of any run
 	stepRSS   map[string]int64 // the largest per step, for the log
-	cpu       time.Duration    // all steps of all runs
-	stagingPk int64            // the most bytes seen in the staging directory
+	stepWall  map[string]time.Duration
+	cpu       time.Duration // all steps of all runs
+	stagingPk int64         // the most bytes seen in the staging directory
 }
 
 func (s *stats) add(step string, u usage) {
 	if s.stepRSS == nil {
-		s.stepRSS = map[string]int64{}
+		s.stepRSS, s.stepWall = map[string]int64{}, map[string]time.Duration{}
 	}
+	s.stepWall[step] += u.wall
 	s.stepRSS[step] = max(s.stepRSS[step], u.peakRSS)
 	s.peakRSS = max(s.peakRSS, u.peakRSS)
 	s.cpu += u.cpu
@@ -76,9 +91,10 @@ func (s *stats) report(b *testing.B, snapshotBytes int64) {
 	b.ReportMetric(s.cpu.Seconds()/float64(s.runs), "cpu-s/op")
 	var steps []string
 	for _, step := range slices.Sorted(maps.Keys(s.stepRSS)) {
-		steps = append(steps, fmt.Sprintf("%s %.1f MiB", step, float64(s.stepRSS[step])/mib))
+		steps = append(steps, fmt.Sprintf("%s: %.2fs, peak RSS %.1f MiB", step,
+			s.stepWall[step].Seconds()/float64(s.runs), float64(s.stepRSS[step])/mib))
 	}
-	b.Logf("peak RSS by step over %d runs: %s", s.runs, strings.Join(steps, ", "))
+	b.Logf("by step, wall per run and peak RSS over %d runs: %s", s.runs, strings.Join(steps, "; "))
 }
 
 // watchDisk samples how many bytes the files under dir hold, every 50 ms, until the

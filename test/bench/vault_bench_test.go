@@ -36,7 +36,7 @@ func (e *benchEnv) benchLifeboat(b *testing.B) {
 	b.SetBytes(e.snapshotBytes)
 	for b.Loop() {
 		disk := watchDisk(e.staging)
-		u, out := run(b, e.lifeboatEnv, e.bins.lifeboat, "--config", e.config, "backup", "vault")
+		u, out := e.bins.run(b, e.lifeboatEnv, e.bins.lifeboat, "--config", e.config, "backup", "vault")
 		st.add("lifeboat", u)
 		st.endRun(disk())
 
@@ -57,14 +57,14 @@ func (e *benchEnv) benchClassic(b *testing.B) {
 		disk := watchDisk(e.staging)
 		snap := filepath.Join(e.staging, "vault.snap")
 		name := fmt.Sprintf("vault-%s.snap", time.Now().UTC().Format("20060102T150405.000Z"))
-		u, _ := run(b, e.vaultCLIEnv, e.bins.vault, "operator", "raft", "snapshot", "save", snap)
+		u, _ := e.bins.run(b, e.vaultCLIEnv, e.bins.vault, "operator", "raft", "snapshot", "save", snap)
 		st.add("snapshot save", u)
-		u, _ = run(b, nil, "cp", snap, filepath.Join(e.localDir, name))
+		u, _ = e.bins.run(b, nil, "cp", snap, filepath.Join(e.localDir, name))
 		st.add("cp", u)
 		// In turn, as the scripts do (`mc cp` per bucket): a parallel version would need
 		// the same staging file and hold one upload's memory per bucket at once.
 		for _, bucket := range buckets {
-			u, _ = run(b, e.s3Env, e.bins.s3put, "-endpoint", e.minio.Endpoint, snap, bucket, "vault/"+name)
+			u, _ = e.bins.run(b, e.s3Env, e.bins.s3put, "-endpoint", e.minio.Endpoint, snap, bucket, "vault/"+name)
 			st.add("s3put", u)
 		}
 		if err := os.Remove(snap); err != nil {

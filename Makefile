@@ -1,0 +1,14 @@
+# Entry points; each one is a script so CI and people run exactly the same steps.
+.PHONY: demo test build servers
+
+demo: ## install servers, back up a local raft OpenBao to a directory and MinIO, wipe it, restore it
+	./scripts/demo.sh
+
+test: ## install servers and run gofmt, go vet, staticcheck and every test (what CI runs)
+	./scripts/test.sh
+
+build:
+	go build -o bin/lifeboat ./cmd/lifeboat
+
+servers:
+	./scripts/install-servers.sh all
