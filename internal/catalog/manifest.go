@@ -35,6 +35,22 @@ type Manifest struct {
 	Vault           *VaultInfo    `json:"vault,omitempty"`
 	Postgres        *PostgresInfo `json:"postgres,omitempty"`
 	Drills          []DrillRecord `json:"drills,omitempty"`
+	// Extras are small side objects of the same backup (e.g. "globals.sql.zst.age", the
+	// roles of a PostgreSQL cluster), stored next to the data object with the same
+	// compression and encryption.
+	Extras []ExtraObject `json:"extras,omitempty"`
+}
+
+// ExtraObject is one side object of a backup.
+type ExtraObject struct {
+	Name   string `json:"name"` // file name inside the backup directory
+	Size   int64  `json:"size"`
+	SHA256 string `json:"sha256"`
+}
+
+// ExtraKey is the full key (relative to the destination prefix) of an extra object.
+func (m *Manifest) ExtraKey(name string) string {
+	return BackupDir(m.Source.Name, m.ID) + name
 }
 
 // SourceRef names the configured source a backup was taken from.

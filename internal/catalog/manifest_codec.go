@@ -71,6 +71,9 @@ func (m *Manifest) normalize() {
 	if m.Encryption != nil && len(m.Encryption.Recipients) == 0 {
 		m.Encryption.Recipients = nil
 	}
+	if len(m.Extras) == 0 {
+		m.Extras = nil
+	}
 	if m.Postgres != nil && len(m.Postgres.TableRowCounts) == 0 {
 		m.Postgres.TableRowCounts = nil
 	}
@@ -114,6 +117,18 @@ func (m *Manifest) Validate() error {
 		return bad("sha256 %q is not 64 lowercase hex digits", m.SHA256)
 	case m.Compression != CompressionNone && m.Compression != CompressionZstd:
 		return bad("compression %q is not known (want %q or none)", m.Compression, CompressionZstd)
+	}
+	for _, x := range m.Extras {
+		switch {
+		case x.Name == "" || strings.Contains(x.Name, "/") || strings.HasPrefix(x.Name, ".") ||
+			strings.HasPrefix(x.Name, DataPrefix) || x.Name == ManifestName:
+			// Prune deletes extras too: they must stay plain names inside the backup directory.
+			return bad("extra %q must be a plain file name other than the data object and the manifest", x.Name)
+		case x.Size < 0:
+			return bad("extra %q has a negative size", x.Name)
+		case !sha256RE.MatchString(x.SHA256):
+			return bad("extra %q sha256 %q is not 64 lowercase hex digits", x.Name, x.SHA256)
+		}
 	}
 	if e := m.Encryption; e != nil {
 		if e.Kind != "age" {

@@ -33,6 +33,8 @@ type Source struct {
 	Destinations []string  `json:"destinations,omitempty"`
 	Vault        *Vault    `json:"vault,omitempty"`
 	Postgres     *Postgres `json:"postgres,omitempty"`
+	// Restore configures hooks around `lifeboat restore` of this source.
+	Restore *RestoreHooks `json:"restore,omitempty"`
 }
 
 // Destination kinds.

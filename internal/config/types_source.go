@@ -69,8 +69,12 @@ type Postgres struct {
 	// BinDir holds pg_dump, pg_dumpall and pg_restore; empty searches PATH. Their major
 	// version must be at least the server's.
 	BinDir string `json:"binDir,omitempty"`
-	// Globals also dumps roles and tablespaces (pg_dumpall --globals-only).
+	// Globals also dumps roles and tablespaces (pg_dumpall --globals-only) into the same
+	// backup. It needs a superuser (or a role allowed to read pg_authid).
 	Globals bool `json:"globals,omitempty"`
+	// SkipRowCounts turns off the exact per-table row counts recorded in the manifest
+	// (taken in the dump's own snapshot, so drills can compare them after a restore).
+	SkipRowCounts bool `json:"skipRowCounts,omitempty"`
 	// CompressionLevel is the zstd effort, on klauspost/compress's scale: 1 fastest,
 	// 2 default (about zstd -3), 3 better (about zstd -7), 4 best (about zstd -11).
 	CompressionLevel int `json:"compressionLevel,omitempty"`

@@ -35,6 +35,39 @@ func validateSource(p *problems, path string, s *Source, destNames []string) {
 	if s.Postgres != nil && s.Kind == KindPostgres {
 		validatePostgres(p, field(path, "postgres"), s.Postgres)
 	}
+	if s.Restore != nil {
+		validateRestoreHooks(p, field(path, "restore"), s.Restore)
+	}
+}
+
+func validateRestoreHooks(p *problems, path string, h *RestoreHooks) {
+	for i, d := range h.ScaleDown {
+		dp := index(field(path, "scaleDown"), i)
+		p.required(field(dp, "namespace"), d.Namespace)
+		p.required(field(dp, "name"), d.Name)
+		if slices.Contains(h.ScaleDown[:i], d) {
+			p.add(dp, "deployment %s/%s is listed twice", d.Namespace, d.Name)
+		}
+	}
+	for _, hook := range []struct {
+		name string
+		cmds [][]string
+	}{{"before", h.Before}, {"after", h.After}} {
+		for i, argv := range hook.cmds {
+			if len(argv) == 0 || argv[0] == "" {
+				p.add(index(field(path, hook.name), i), "empty command; write it as a list like [\"/bin/sh\", \"-c\", \"...\"]")
+			}
+		}
+	}
+	if k := h.Kubernetes; k != nil {
+		p.required(field(field(path, "kubernetes"), "server"), k.Server)
+		if k.Server != "" {
+			checkURL(p, field(field(path, "kubernetes"), "server"), k.Server)
+		}
+	}
+	if h.ScaleTimeout.Duration < 0 {
+		p.add(field(path, "scaleTimeout"), "must not be negative (got %s)", h.ScaleTimeout)
+	}
 }
 
 func validateVault(p *problems, path string, v *Vault) {

@@ -311,3 +311,42 @@ func TestRunAbandonsAHungSource(t *testing.T) {
 		t.Fatalf("hung source left %v", objs)
 	}
 }
+
+type extrasSource struct{ fakeSource }
+
+func (e *extrasSource) Open(ctx context.Context) (*source.Artifact, error) {
+	art, err := e.fakeSource.Open(ctx)
+	if err != nil {
+		return nil, err
+	}
+	art.Extras = func(context.Context) ([]source.Extra, error) {
+		return []source.Extra{{Name: "globals.sql", Data: []byte("CREATE ROLE app PASSWORD 'md5secret';")}}, nil
+	}
+	return art, nil
+}
+
+func TestRunStoresExtrasWithTheSameEncryption(t *testing.T) {
+	id, _ := age.GenerateX25519Identity()
+	st := newFileStore(t)
+	p := &Pipeline{Encryption: &Encryption{Recipients: []age.Recipient{id.Recipient()}, Fingerprints: []string{id.Recipient().String()}}}
+	res := p.Run(context.Background(), &extrasSource{fakeSource{data: randomBytes(1000), compress: true}}, []Destination{{Name: "a", Store: st}})
+	if res.Status() != StatusOK {
+		t.Fatal(res.Error())
+	}
+	m := res.Manifest
+	if len(m.Extras) != 1 || m.Extras[0].Name != "globals.sql.zst.age" {
+		t.Fatalf("extras = %+v", m.Extras)
+	}
+	stored := readAll(t, st, m.ExtraKey(m.Extras[0].Name))
+	if bytes.Contains(stored, []byte("md5secret")) {
+		t.Fatal("extra stored in the clear")
+	}
+	rc, err := UnwrapReader(io.NopCloser(bytes.NewReader(stored)), Unwrap{Encrypted: true, Compressed: true, SHA256: m.Extras[0].SHA256, Size: m.Extras[0].Size}, []age.Identity{id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	plain, err := io.ReadAll(rc)
+	if err != nil || !bytes.Contains(plain, []byte("CREATE ROLE app")) {
+		t.Fatalf("extra round trip: %q %v", plain, err)
+	}
+}

@@ -68,6 +68,10 @@ func (p *Pipeline) Run(ctx context.Context, src source.Source, dests []Destinati
 	if streamErr == nil && art.Finish != nil {
 		streamErr = art.Finish(ctx, m)
 	}
+	var extras []storedExtra
+	if streamErr == nil {
+		extras, streamErr = p.prepareExtras(ctx, art, m)
+	}
 	if streamErr == nil {
 		streamErr = ctx.Err()
 	}
@@ -82,13 +86,20 @@ func (p *Pipeline) Run(ctx context.Context, src source.Source, dests []Destinati
 	fan.finish()
 	m.Finished = p.now()
 	res.Destinations = p.results(fan, m)
-	p.commit(ctx, fan, m, res)
+	p.commit(ctx, fan, m, extras, res)
 	for _, d := range res.Destinations {
 		if d.OK {
 			res.Manifest = m
 		}
 	}
-	log.Info(res.Summary(), "size", m.Size, "sha256", m.SHA256)
+	switch res.Status() {
+	case StatusOK:
+		log.Info(res.Summary(), "size", m.Size, "sha256", m.SHA256)
+	case StatusPartial:
+		log.Warn(res.Summary(), "size", m.Size, "sha256", m.SHA256, "err", res.Error())
+	default:
+		log.Error(res.Summary(), "err", res.Error())
+	}
 	return res
 }
 
@@ -140,7 +151,7 @@ func (p *Pipeline) stream(ctx context.Context, art *source.Artifact, stk *stack)
 // commit writes the manifest to every destination that holds the whole data object, then
 // applies that destination's retention. Destinations are independent: a failure in one is
 // recorded and the next one goes on.
-func (p *Pipeline) commit(ctx context.Context, fan *fanout, m *catalog.Manifest, res *Result) {
+func (p *Pipeline) commit(ctx context.Context, fan *fanout, m *catalog.Manifest, extras []storedExtra, res *Result) {
 	body, err := catalog.Encode(m)
 	if err != nil {
 		for i := range res.Destinations {
@@ -154,6 +165,11 @@ func (p *Pipeline) commit(ctx context.Context, fan *fanout, m *catalog.Manifest,
 		if s.failed != nil {
 			continue
 		}
+		if err := putExtras(ctx, s, m, extras); err != nil {
+			d.OK = false
+			d.Err = err
+			continue
+		}
 		if err := s.dest.Store.Put(ctx, m.Key(), bytes.NewReader(body)); err != nil {
 			d.OK = false
 			d.Err = fmt.Errorf("data uploaded but the manifest could not be written, so the backup is not committed there: %w", err)
@@ -162,6 +178,15 @@ func (p *Pipeline) commit(ctx context.Context, fan *fanout, m *catalog.Manifest,
 		d.OK = true
 		d.Pruned, d.PruneErr = p.prune(ctx, s.dest, m.Source.Name)
 	}
+}
+
+func putExtras(ctx context.Context, s *sink, m *catalog.Manifest, extras []storedExtra) error {
+	for _, x := range extras {
+		if err := s.dest.Store.Put(ctx, m.ExtraKey(x.name), bytes.NewReader(x.data)); err != nil {
+			return fmt.Errorf("data uploaded but %s could not be written, so the backup is not committed there: %w", x.name, err)
+		}
+	}
+	return nil
 }
 
 // prune applies the destination's retention after this run's backup is committed there.

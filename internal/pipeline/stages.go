@@ -52,6 +52,9 @@ func buildStack(out io.Writer, compress bool, level zstd.EncoderLevel, enc *Encr
 		st.closers = append([]io.Closer{w}, st.closers...)
 	}
 	if compress {
+		if level == 0 {
+			level = zstd.SpeedDefault
+		}
 		// One encoder goroutine: memory bounded and predictable on small pods; zstd's own
 		// concurrency buys little next to network-bound uploads.
 		w, err := zstd.NewWriter(st.head, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1))

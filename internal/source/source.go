@@ -38,4 +38,13 @@ type Artifact struct {
 	// manifest is written: it reports late failures (a dump process's exit status) and
 	// records source metadata in the manifest.
 	Finish func(ctx context.Context, m *catalog.Manifest) error
+	// Extras, when set, runs after Finish and returns small side objects (kilobytes, held
+	// in memory) stored in the same backup with the same compression and encryption.
+	Extras func(ctx context.Context) ([]Extra, error)
+}
+
+// Extra is one side object of a backup, e.g. name "globals.sql".
+type Extra struct {
+	Name string
+	Data []byte
 }

@@ -58,18 +58,20 @@ func (bins binaries) run(b *testing.B, env []string, argv ...string) (usage, str
 // stats accumulates a sub-benchmark's iterations.
 type stats struct {
 	runs      int
-	peakRSS   int64            // the largest of any step of any run
-	stepRSS   map[string]int64 // the largest per step, for the log
-	stepWall  map[string]time.Duration
+	peakRSS   int64                    // the largest of any step of any run
+	stepRSS   map[string]int64         // the largest per step, for the log
+	stepWall  map[string]time.Duration // summed, like stepCPU
+	stepCPU   map[string]time.Duration
 	cpu       time.Duration // all steps of all runs
 	stagingPk int64         // the most bytes seen in the staging directory
 }
 
 func (s *stats) add(step string, u usage) {
 	if s.stepRSS == nil {
-		s.stepRSS, s.stepWall = map[string]int64{}, map[string]time.Duration{}
+		s.stepRSS, s.stepWall, s.stepCPU = map[string]int64{}, map[string]time.Duration{}, map[string]time.Duration{}
 	}
 	s.stepWall[step] += u.wall
+	s.stepCPU[step] += u.cpu
 	s.stepRSS[step] = max(s.stepRSS[step], u.peakRSS)
 	s.peakRSS = max(s.peakRSS, u.peakRSS)
 	s.cpu += u.cpu
@@ -91,10 +93,10 @@ func (s *stats) report(b *testing.B, snapshotBytes int64) {
 	b.ReportMetric(s.cpu.Seconds()/float64(s.runs), "cpu-s/op")
 	var steps []string
 	for _, step := range slices.Sorted(maps.Keys(s.stepRSS)) {
-		steps = append(steps, fmt.Sprintf("%s: %.2fs, peak RSS %.1f MiB", step,
-			s.stepWall[step].Seconds()/float64(s.runs), float64(s.stepRSS[step])/mib))
+		steps = append(steps, fmt.Sprintf("%s: wall %.2fs, cpu %.2fs, peak RSS %.1f MiB", step,
+			s.stepWall[step].Seconds()/float64(s.runs), s.stepCPU[step].Seconds()/float64(s.runs), float64(s.stepRSS[step])/mib))
 	}
-	b.Logf("by step, wall per run and peak RSS over %d runs: %s", s.runs, strings.Join(steps, "; "))
+	b.Logf("by step, per run (a step run twice is summed) over %d runs: %s", s.runs, strings.Join(steps, "; "))
 }
 
 // watchDisk samples how many bytes the files under dir hold, every 50 ms, until the

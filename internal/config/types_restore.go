@@ -1,0 +1,33 @@
+package config
+
+// RestoreHooks run around a restore of a source: commands before and after, and a
+// built-in scale-down of the Deployments that write to the source (a workflow controller
+// must not write into a database while it is being replaced). Original replica counts are
+// restored afterwards, also when the restore fails.
+type RestoreHooks struct {
+	// ScaleDown lists Deployments scaled to 0 before the restore and back after it.
+	ScaleDown []DeploymentRef `json:"scaleDown,omitempty"`
+	// Before and After are commands (argv lists, no shell unless you call one) run before
+	// and after the restore. A failing Before command aborts the restore; After commands
+	// run even when the restore failed, with LIFEBOAT_RESTORE_RESULT=ok|failed.
+	Before [][]string `json:"before,omitempty"`
+	After  [][]string `json:"after,omitempty"`
+	// Kubernetes says how to reach the API server for ScaleDown; empty means in-cluster
+	// (the pod's service account).
+	Kubernetes *KubernetesAPI `json:"kubernetes,omitempty"`
+	// ScaleTimeout bounds the wait for scaled-down pods to be gone. Default 5m.
+	ScaleTimeout Duration `json:"scaleTimeout,omitzero"`
+}
+
+// DeploymentRef names one Deployment.
+type DeploymentRef struct {
+	Namespace string `json:"namespace"`
+	Name      string `json:"name"`
+}
+
+// KubernetesAPI overrides the in-cluster API server settings (for running outside a pod).
+type KubernetesAPI struct {
+	Server    string `json:"server"`              // https://host:port
+	CAFile    string `json:"caFile,omitempty"`    // PEM CA of the API server
+	TokenFile string `json:"tokenFile,omitempty"` // bearer token file
+}
