@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
@@ -54,31 +53,10 @@ func runBackup(cmd *cobra.Command, name string, opts *backupOptions) error {
 	if err != nil {
 		return err
 	}
-	src, source, err := a.Source(name)
+	res, err := a.Backup(cmd.Context(), name, opts.destinations)
 	if err != nil {
-		return usageError("%w", err)
+		return classify(err)
 	}
-	dests, err := a.Destinations(src.Name, true)
-	if err != nil {
-		return err
-	}
-	if len(opts.destinations) > 0 {
-		var picked []pipeline.Destination
-		for _, d := range dests {
-			if slices.Contains(opts.destinations, d.Name) {
-				picked = append(picked, d)
-			}
-		}
-		if len(picked) != len(opts.destinations) {
-			return usageError("--destination %v: source %s only goes to the destinations its config lists", opts.destinations, name)
-		}
-		dests = picked
-	}
-	p, err := a.Pipeline(src)
-	if err != nil {
-		return usageError("%w", err)
-	}
-	res := p.Run(cmd.Context(), source, dests)
 	printResult(cmd, res, opts.json)
 	switch res.Status() {
 	case pipeline.StatusOK:

@@ -165,7 +165,7 @@ func runRestore(cmd *cobra.Command, name string, opts *restoreOptions) error {
 func chooseBackup(ctx context.Context, a *app.App, source, ref, from, identityFile string) (backupReader, string, error) {
 	if fi, err := os.Stat(ref); err == nil && !fi.IsDir() {
 		u := pipeline.Unwrap{Encrypted: strings.HasSuffix(ref, ".age"), Compressed: strings.Contains(ref, ".zst")}
-		ids, err := identitiesFor(a, u.Encrypted, identityFile)
+		ids, err := a.IdentitiesFor(u.Encrypted, identityFile)
 		if err != nil {
 			return nil, "", err
 		}
@@ -179,23 +179,21 @@ func chooseBackup(ctx context.Context, a *app.App, source, ref, from, identityFi
 	} else if strings.ContainsRune(ref, os.PathSeparator) {
 		return nil, "", usageError("--snapshot %s: %v", ref, err)
 	}
-	if ref != "latest" {
-		if _, err := resolveSource(a, ref, source); err != nil {
-			return nil, "", err
-		}
+	if _, err := a.ResolveSource(ref, source); err != nil {
+		return nil, "", classify(err)
 	}
-	copies, err := findBackups(ctx, a, source, ref, from)
+	copies, err := a.FindBackups(ctx, source, ref, from)
 	if err != nil {
-		return nil, "", err
+		return nil, "", classify(err)
 	}
 	c := copies[0]
-	ids, err := identitiesFor(a, c.manifest.Encryption != nil, identityFile)
+	ids, err := a.IdentitiesFor(c.Manifest.Encryption != nil, identityFile)
 	if err != nil {
 		return nil, "", err
 	}
-	label := fmt.Sprintf("backup %s from %s", c.manifest.ID, c.dest.Name)
+	label := fmt.Sprintf("backup %s from %s", c.Manifest.ID, c.Dest.Name)
 	return func(ctx context.Context) (io.ReadCloser, error) {
-		return pipeline.OpenBackup(ctx, c.dest.Store, c.manifest, ids)
+		return pipeline.OpenBackup(ctx, c.Dest.Store, c.Manifest, ids)
 	}, label, nil
 }
 
@@ -205,7 +203,7 @@ func verifyArtifact(ctx context.Context, open backupReader, kind string) error {
 		return err
 	}
 	defer rc.Close()
-	_, err = app.CheckArtifact(kind, rc)
+	_, err = app.CheckStored(kind, rc)
 	return err
 }
 

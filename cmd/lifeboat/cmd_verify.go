@@ -3,12 +3,8 @@ package main
 import (
 	"errors"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
-
-	"github.com/lifeboat-backup/lifeboat/internal/app"
-	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 )
 
 type verifyOptions struct {
@@ -47,40 +43,29 @@ func runVerify(cmd *cobra.Command, ref string, opts *verifyOptions) error {
 	if err != nil {
 		return err
 	}
-	src, err := resolveSource(a, ref, opts.source)
+	src, err := a.ResolveSource(ref, opts.source)
 	if err != nil {
-		return err
+		return classify(err)
 	}
-	copies, err := findBackups(cmd.Context(), a, src, ref, opts.destination)
+	results, err := a.Verify(cmd.Context(), src, ref, opts.destination, opts.identityFile)
 	if err != nil {
-		return err
+		return classify(err)
 	}
 	out := cmd.OutOrStdout()
 	var errs []error
-	for _, c := range copies {
-		m := c.manifest
-		ids, err := identitiesFor(a, m.Encryption != nil, opts.identityFile)
-		if err == nil {
-			var rc io.ReadCloser
-			rc, err = pipeline.OpenBackup(cmd.Context(), c.dest.Store, m, ids)
-			if err == nil {
-				var detail string
-				detail, err = app.CheckArtifact(m.Source.Kind, rc)
-				rc.Close()
-				if err == nil {
-					fmt.Fprintf(out, "%s in %s: OK (%s, sha256 %s; %s)\n", m.ID, c.dest.Name, humanBytes(m.Size), m.SHA256, detail)
-					continue
-				}
-			}
+	for _, r := range results {
+		m := r.Manifest
+		if r.Err != nil {
+			fmt.Fprintf(out, "%s in %s: FAILED: %v\n", m.ID, r.Dest.Name, r.Err)
+			errs = append(errs, r.Err)
+			continue
 		}
-		err = fmt.Errorf("%s in %s (%s): %w", m.ID, c.dest.Name, c.dest.Store, err)
-		fmt.Fprintf(out, "%s in %s: FAILED: %v\n", m.ID, c.dest.Name, err)
-		errs = append(errs, err)
+		fmt.Fprintf(out, "%s in %s: OK (%s, sha256 %s; %s)\n", m.ID, r.Dest.Name, humanBytes(m.Size), m.SHA256, r.Detail)
 	}
 	switch {
 	case len(errs) == 0:
 		return nil
-	case len(errs) < len(copies):
+	case len(errs) < len(results):
 		return withExitCode(exitPartial, errors.Join(errs...))
 	default:
 		return errors.Join(errs...)

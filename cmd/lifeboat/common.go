@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 
-	"filippo.io/age"
-
 	"github.com/lifeboat-backup/lifeboat/internal/app"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/spf13/cobra"
@@ -44,21 +42,16 @@ func sourceNames(a *app.App, only string) ([]string, error) {
 
 // destinationNames returns the named destination, or every one the source uses.
 func destinationNames(a *app.App, source, only string) ([]string, error) {
-	if only != "" {
-		if _, err := a.Config.Destination(only); err != nil {
-			return nil, usageError("%w", err)
-		}
-		return []string{only}, nil
+	names, err := a.DestinationNames(source, only)
+	return names, classify(err)
+}
+
+// classify maps app errors to exit codes: a bad request is a usage error (exit 3).
+func classify(err error) error {
+	if err != nil && errors.Is(err, app.ErrUsage) {
+		return withExitCode(exitUsage, err)
 	}
-	dests, err := a.Config.DestinationsFor(source)
-	if err != nil {
-		return nil, usageError("%w", err)
-	}
-	var names []string
-	for _, d := range dests {
-		names = append(names, d.Name)
-	}
-	return names, nil
+	return err
 }
 
 func humanBytes(n int64) string {
@@ -72,12 +65,4 @@ func humanBytes(n int64) string {
 		exp++
 	}
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
-}
-
-// identitiesFor loads age identities only when a backup is encrypted.
-func identitiesFor(a *app.App, encrypted bool, override string) ([]age.Identity, error) {
-	if !encrypted {
-		return nil, nil
-	}
-	return a.Identities(override)
 }

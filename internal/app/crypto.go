@@ -68,3 +68,11 @@ func (a *App) Identities(override string) ([]age.Identity, error) {
 	}
 	return ids, nil
 }
+
+// IdentitiesFor loads age identities only when a backup is encrypted.
+func (a *App) IdentitiesFor(encrypted bool, override string) ([]age.Identity, error) {
+	if !encrypted {
+		return nil, nil
+	}
+	return a.Identities(override)
+}

@@ -151,4 +151,3 @@ func (f *fanout) finish() {
 		s.cancel()
 	}
 }
-

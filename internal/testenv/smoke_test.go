@@ -24,8 +24,17 @@ func TestVaultRaftServerStoresSecrets(t *testing.T) {
 		if err := c.Sys().Mount("secret", &vaultapi.MountInput{Type: "kv", Options: map[string]string{"version": "2"}}); err != nil {
 			t.Fatalf("mount kv: %v", err)
 		}
-		if _, err := c.KVv2("secret").Put(context.Background(), "app", map[string]any{"password": "hunter2"}); err != nil {
-			t.Fatalf("write secret: %v", err)
+		// A fresh KV v2 mount answers 400 while it upgrades itself to versioned storage.
+		deadline := time.Now().Add(30 * time.Second)
+		for {
+			_, err := c.KVv2("secret").Put(context.Background(), "app", map[string]any{"password": "hunter2"})
+			if err == nil {
+				break
+			}
+			if !strings.Contains(err.Error(), "Upgrading from non-versioned") || time.Now().After(deadline) {
+				t.Fatalf("write secret: %v", err)
+			}
+			time.Sleep(200 * time.Millisecond)
 		}
 		got, err := c.KVv2("secret").Get(context.Background(), "app")
 		if err != nil {

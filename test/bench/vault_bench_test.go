@@ -27,6 +27,20 @@ func BenchmarkVaultBackup(b *testing.B) {
 			e := newBenchEnv(b, flavor, bins)
 			b.Run("lifeboat", e.benchLifeboat)
 			b.Run("classic", e.benchClassic)
+			b.Run("lifeboat-local-only", func(b *testing.B) {
+				var st stats
+				b.SetBytes(e.snapshotBytes)
+				for b.Loop() {
+					u, _ := e.bins.run(b, e.lifeboatEnv, e.bins.lifeboat, "--config", e.config, "backup", "vault", "--destination", "local")
+					st.add("lifeboat", u)
+					st.endRun(0)
+					b.StopTimer()
+					os.RemoveAll(e.localDir)
+					os.Mkdir(e.localDir, 0o700)
+					b.StartTimer()
+				}
+				st.report(b, e.snapshotBytes)
+			})
 		})
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
@@ -69,15 +70,12 @@ func (s *vaultSetup) lifeboat(t *testing.T, want int, args ...string) run {
 // seed writes what a restore must bring back: KV secrets, a policy and an auth mount.
 func seed(t *testing.T, c *vaultapi.Client) map[string]string {
 	t.Helper()
-	ctx := context.Background()
 	if err := c.Sys().Mount("secret", &vaultapi.MountInput{Type: "kv", Options: map[string]string{"version": "2"}}); err != nil {
 		t.Fatal(err)
 	}
 	secrets := map[string]string{"app/db": "s3cr3t-db", "app/api": "api-key-42", "team/ci": "ci-token"}
 	for path, v := range secrets {
-		if _, err := c.KVv2("secret").Put(ctx, path, map[string]any{"value": v}); err != nil {
-			t.Fatal(err)
-		}
+		putKV(t, c, path, v)
 	}
 	if err := c.Sys().PutPolicy("app-read", `path "secret/data/app/*" { capabilities = ["read"] }`); err != nil {
 		t.Fatal(err)
@@ -150,4 +148,21 @@ func (s *vaultSetup) wipe(t *testing.T) string {
 		t.Fatal("wiped vault still has the secret")
 	}
 	return writeFile(t, filepath.Join(s.dir, "new-root-token"), fresh.RootToken)
+}
+
+// putKV writes a KV v2 secret, retrying while a fresh mount finishes its upgrade to a
+// versioned backend (it answers 400 "Upgrading from non-versioned to versioned data").
+func putKV(t *testing.T, c *vaultapi.Client, path, value string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := c.KVv2("secret").Put(context.Background(), path, map[string]any{"value": value})
+		if err == nil {
+			return
+		}
+		if !strings.Contains(err.Error(), "Upgrading from non-versioned to versioned") || time.Now().After(deadline) {
+			t.Fatalf("write secret %s: %v", path, err)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
 }

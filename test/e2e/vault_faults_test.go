@@ -178,3 +178,29 @@ func readFile(t *testing.T, path string) string {
 	}
 	return string(data)
 }
+
+// A stored copy that rots is caught by verify, and restore refuses it before touching Vault.
+func TestVaultVerifyCatchesACorruptCopy(t *testing.T) {
+	s := newVaultSetup(t, testenv.OpenBao, "")
+	seed(t, s.vault.Client())
+	s.lifeboat(t, 0, "backup", "vault")
+	id := listBackups(t, s)["local"][0].ID
+	data := filepath.Join(s.localDir, "vault", id, "data.snap")
+	raw, err := os.ReadFile(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw[len(raw)/3] ^= 0x01
+	if err := os.WriteFile(data, raw, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	r := s.lifeboat(t, 2, "verify", "latest")
+	if !strings.Contains(r.stdout, "in minio: OK") || !strings.Contains(r.stdout, "in local: FAILED") || !strings.Contains(r.stdout, "checksum mismatch") {
+		t.Fatalf("verify output:\n%s", r)
+	}
+	r = s.lifeboat(t, 1, "restore", "vault", "--snapshot", id, "--from", "local")
+	if !strings.Contains(r.stderr, "refusing to restore") {
+		t.Fatalf("restore of a corrupt copy:\n%s", r)
+	}
+	s.lifeboat(t, 0, "restore", "vault", "--snapshot", id, "--from", "minio")
+}
