@@ -232,6 +232,7 @@ install_postgres() {
   ln -sfn /usr/lib/postgresql/15/bin "$TOOLS/postgres-bin"
 }
 
+# Debian's Chromium drives the web page tests (headless, through chromedp).
 install_chromium() {
   command -v chromium >/dev/null && return
   apt_install chromium
@@ -249,6 +250,7 @@ for t in "${targets[@]}"; do
       install_etcd
       install_kube_apiserver
       install_vault
+      install_chromium
       ;;
     postgres) install_postgres ;;
     openbao) install_openbao ;;

@@ -143,7 +143,7 @@ func runRestore(cmd *cobra.Command, name string, opts *restoreOptions) error {
 	fmt.Fprintln(out, "  the leader accepted the snapshot; waiting for the cluster to settle ...")
 	wctx, cancel := context.WithTimeout(ctx, opts.timeout)
 	defer cancel()
-	outcome, err := client.ConfirmRestore(wctx, keys, time.Second)
+	outcome, err := client.ConfirmRestore(wctx, keys, time.Second, opts.force)
 	if err != nil {
 		return err
 	}

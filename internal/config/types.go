@@ -35,6 +35,8 @@ type Source struct {
 	Postgres     *Postgres `json:"postgres,omitempty"`
 	// Restore configures hooks around `lifeboat restore` of this source.
 	Restore *RestoreHooks `json:"restore,omitempty"`
+	// Drill configures restore rehearsals of this source.
+	Drill *Drill `json:"drill,omitempty"`
 }
 
 // Destination kinds.

@@ -38,6 +38,33 @@ func validateSource(p *problems, path string, s *Source, destNames []string) {
 	if s.Restore != nil {
 		validateRestoreHooks(p, field(path, "restore"), s.Restore)
 	}
+	if s.Drill != nil {
+		validateDrill(p, field(path, "drill"), s)
+	}
+}
+
+func validateDrill(p *problems, path string, s *Source) {
+	d := s.Drill
+	if d.Schedule != "" {
+		if _, err := cron.ParseStandard(d.Schedule); err != nil {
+			p.add(field(path, "schedule"), "invalid cron expression %q (%v)", d.Schedule, err)
+		}
+	}
+	switch {
+	case s.Kind == KindVault && d.Postgres != nil:
+		p.add(field(path, "postgres"), "not allowed for a vault source")
+	case s.Kind == KindPostgres && d.Vault != nil:
+		p.add(field(path, "vault"), "not allowed for a postgres source")
+	case s.Kind == KindVault && d.Vault == nil:
+		p.add(field(path, "vault"), "required: the drill needs at least the original unseal keys")
+	}
+	if v := d.Vault; v != nil && s.Kind == KindVault {
+		validateSecret(p, field(field(path, "vault"), "unsealKeys"), v.UnsealKeys, true)
+		validateSecret(p, field(field(path, "vault"), "token"), v.Token, false)
+	}
+	if pg := d.Postgres; pg != nil && s.Kind == KindPostgres && pg.Target != nil {
+		validatePostgres(p, field(field(path, "postgres"), "target"), pg.Target)
+	}
 }
 
 func validateRestoreHooks(p *problems, path string, h *RestoreHooks) {

@@ -25,10 +25,18 @@ type RestoreOutcome struct {
 // requests again. When the cluster is sealed and unsealKeys are given they are used;
 // without keys a sealed cluster is reported (not an error: the operator must unseal with
 // the snapshot's original keys).
-func (c *Client) ConfirmRestore(ctx context.Context, unsealKeys []string, poll time.Duration) (RestoreOutcome, error) {
+//
+// After a forced restore the snapshot's keyring replaces the cluster's, and Vault seals
+// itself shortly after acknowledging the request; forced says to wait for that (or for
+// the restoring token to vanish with the old data, up to a minute) so the old, still
+// unsealed state is not mistaken for success.
+func (c *Client) ConfirmRestore(ctx context.Context, unsealKeys []string, poll time.Duration, forced bool) (RestoreOutcome, error) {
 	var out RestoreOutcome
 	if poll == 0 {
 		poll = time.Second
+	}
+	if forced {
+		c.waitForKeyringSwitch(ctx, poll)
 	}
 	var last error
 	// Give the server a moment to start applying, so an old "active" answer is not taken
@@ -121,4 +129,36 @@ func unseal(ctx context.Context, api *vaultapi.Client, keys []string) error {
 		}
 	}
 	return errors.New("still sealed after every key was submitted (too few keys, or keys of another cluster)")
+}
+
+// waitForKeyringSwitch polls until a node reports sealed, or a minute passes (the keyring
+// did not change: nothing will happen). The restoring token vanishing with the old data
+// comes slightly before the seal, so it only ends the wait once it has lasted 10 seconds.
+func (c *Client) waitForKeyringSwitch(ctx context.Context, poll time.Duration) {
+	deadline := time.Now().Add(time.Minute)
+	var tokenGone time.Time
+	for time.Now().Before(deadline) {
+		for _, addr := range c.candidates() {
+			api, err := c.at(addr)
+			if err != nil {
+				return
+			}
+			if st, err := api.Sys().SealStatusWithContext(ctx); err == nil && st.Sealed {
+				return
+			}
+			var re *vaultapi.ResponseError
+			if _, err := api.Auth().Token().LookupSelfWithContext(ctx); errors.As(err, &re) && re.StatusCode == 403 {
+				if tokenGone.IsZero() {
+					tokenGone = time.Now()
+				} else if time.Since(tokenGone) > 10*time.Second {
+					return
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(poll):
+		}
+	}
 }
