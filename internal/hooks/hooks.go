@@ -10,12 +10,13 @@
 //
 // Surviving a crash: before a Deployment is scaled down its replica count is written to
 // the annotation lifeboat.dev/replicas-before-restore. If lifeboat dies mid-restore, the
-// Deployment stays at 0 with the annotation, and
-//   - the next `lifeboat restore` of the source takes the count from the annotation and
-//     scales back to it at the end, or
-//   - an operator restores it by hand:
-//     kubectl -n NS scale deployment NAME --replicas="$(kubectl -n NS get deployment NAME -o jsonpath='{.metadata.annotations.lifeboat\.dev/replicas-before-restore}')"
-//     kubectl -n NS annotate deployment NAME lifeboat.dev/replicas-before-restore-
+// Deployment stays at 0 with the annotation. The next `lifeboat restore` of the source
+// takes the count from the annotation and scales back to it at the end; an operator can
+// do the same by hand:
+//
+//	kubectl -n NS scale deployment NAME --replicas="$(kubectl -n NS get deployment NAME \
+//	  -o jsonpath='{.metadata.annotations.lifeboat\.dev/replicas-before-restore}')"
+//	kubectl -n NS annotate deployment NAME lifeboat.dev/replicas-before-restore-
 package hooks
 
 import (

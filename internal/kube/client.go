@@ -98,6 +98,9 @@ func (c *Client) do(ctx context.Context, r call, out any) error {
 		status, data, err := c.send(ctx, r, token, body)
 		if err != nil {
 			lastErr = fmt.Errorf("%s %s %s: %w", r.verb, r.resource, r.object(), err)
+			if _, ok := errors.AsType[*tls.CertificateVerificationError](err); ok {
+				return fmt.Errorf("%w: the API server's certificate is not signed by the configured CA; check restore.kubernetes.caFile", lastErr)
+			}
 			if ctx.Err() != nil {
 				return lastErr
 			}

@@ -99,6 +99,15 @@ func TestClientAgainstAPIServer(t *testing.T) {
 		}
 	})
 
+	t.Run("unknown CA", func(t *testing.T) {
+		c := newClient(t, kube.Config{Server: k.URL, Token: k.Token}) // system roots only
+		start := time.Now()
+		_, err := c.GetDeployment(ctx, ns, "web")
+		if err == nil || !strings.Contains(err.Error(), "check restore.kubernetes.caFile") || time.Since(start) > time.Second {
+			t.Fatalf("err = %v after %s", err, time.Since(start))
+		}
+	})
+
 	t.Run("token file is read per request", func(t *testing.T) {
 		tokenFile := filepath.Join(t.TempDir(), "token")
 		writeFile(t, tokenFile, "expired-token")
