@@ -59,6 +59,12 @@ func (a *App) Source(name string) (*config.Source, source.Source, error) {
 			return nil, nil, err
 		}
 		return src, vault.NewSource(src.Name, c), nil
+	case config.KindPostgres:
+		ps, err := a.postgresSource(src)
+		if err != nil {
+			return nil, nil, err
+		}
+		return src, ps, nil
 	default:
 		return src, nil, fmt.Errorf("source %s: backups of kind %q are not implemented in this version of lifeboat", src.Name, src.Kind)
 	}

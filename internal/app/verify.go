@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 
+	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 )
 
@@ -45,14 +46,18 @@ func (a *App) verifyCopy(ctx context.Context, c Located, identityFile string) (s
 		return "", err
 	}
 	defer rc.Close()
-	return CheckStored(c.Manifest.Source.Kind, rc)
+	src, err := a.Config.Source(c.Manifest.Source.Name)
+	if err != nil {
+		return "", err
+	}
+	return CheckStored(ctx, src, rc)
 }
 
 // CheckStored checks an artifact read through pipeline.OpenBackup. When the artifact check
 // fails, the rest is drained so that a stored-object checksum mismatch — the more precise
 // diagnosis: the bytes changed after the backup was taken — is reported first.
-func CheckStored(kind string, rc io.Reader) (string, error) {
-	detail, err := CheckArtifact(kind, rc)
+func CheckStored(ctx context.Context, src *config.Source, rc io.Reader) (string, error) {
+	detail, err := CheckArtifact(ctx, src, rc)
 	if err == nil {
 		return detail, nil
 	}

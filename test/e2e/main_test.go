@@ -49,7 +49,23 @@ func (r run) String() string {
 // lifeboat runs the binary with env added to the test's environment.
 func lifeboat(t *testing.T, env []string, args ...string) run {
 	t.Helper()
+	return lifeboatIn(t, "", env, args...)
+}
+
+// runIn runs lifeboat in working directory dir and fails unless it exits with want.
+func runIn(t *testing.T, dir string, want int, env []string, args ...string) run {
+	t.Helper()
+	r := lifeboatIn(t, dir, env, args...)
+	if r.code != want {
+		t.Fatalf("lifeboat %s: want exit %d, got %s", strings.Join(args, " "), want, r)
+	}
+	return r
+}
+
+func lifeboatIn(t *testing.T, dir string, env []string, args ...string) run {
+	t.Helper()
 	cmd := exec.Command(lifeboatBin, args...)
+	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), append([]string{"LIFEBOAT_LOG_FORMAT=text"}, env...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr

@@ -84,25 +84,31 @@ func splitHostPort(hp string) (host, port string) {
 // may be single-quoted; a backslash escapes the next character.
 func parseKeywordValue(s string) (settings, error) {
 	out := settings{}
+	prev := ""
 	for {
 		s = strings.TrimLeft(s, " \t\n\r\f\v")
 		if s == "" {
 			return out, nil
 		}
 		eq := strings.IndexByte(s, '=')
-		if eq < 0 {
-			return nil, fmt.Errorf("missing \"=\" after %q in the connection string", firstWord(s))
+		key := ""
+		if eq >= 0 {
+			key = strings.TrimSpace(s[:eq])
 		}
-		key := strings.TrimSpace(s[:eq])
-		if key == "" || strings.ContainsAny(key, " \t\n\r\f\v") {
-			return nil, fmt.Errorf("missing \"=\" after %q in the connection string", firstWord(s))
+		if key == "" || strings.ContainsAny(key, " \t\n\r\f\v'") {
+			// The stray word may be the tail of a password with an unquoted space, so it
+			// is not quoted back.
+			if prev == "" {
+				return nil, errors.New("the connection string does not start with keyword=value")
+			}
+			return nil, fmt.Errorf("a word without \"=\" follows the value of %q in the connection string (quote values that contain spaces: %s='...')", prev, prev)
 		}
 		val, rest, err := readValue(strings.TrimLeft(s[eq+1:], " \t\n\r\f\v"))
 		if err != nil {
 			return nil, fmt.Errorf("connection string keyword %q: %w", key, err)
 		}
 		out[key] = val
-		s = rest
+		s, prev = rest, key
 	}
 }
 
@@ -130,13 +136,6 @@ func readValue(s string) (val, rest string, err error) {
 		return "", "", errors.New("unterminated quoted value")
 	}
 	return b.String(), "", nil
-}
-
-func firstWord(s string) string {
-	if i := strings.IndexAny(s, " \t\n\r\f\v="); i >= 0 {
-		return s[:i]
-	}
-	return s
 }
 
 // String renders keyword/value form, keys sorted so command lines are reproducible.

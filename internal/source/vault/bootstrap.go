@@ -29,7 +29,7 @@ func RestoreIntoUninitialised(ctx context.Context, opts Options, snapshot io.Rea
 	if err != nil {
 		return RestoreOutcome{}, err
 	}
-	if token, err = c.initTemporary(ctx); err != nil {
+	if token, err = c.initTemporary(ctx, len(originalKeys)); err != nil {
 		return RestoreOutcome{}, err
 	}
 	if err := c.Login(ctx); err != nil {
@@ -47,15 +47,23 @@ func RestoreIntoUninitialised(ctx context.Context, opts Options, snapshot io.Rea
 	return c.ConfirmRestore(wctx, originalKeys, 500*time.Millisecond, true)
 }
 
-// initTemporary initialises the node with a single throwaway key share, unseals it and
-// waits until it is the active node. It returns the temporary root token.
-func (c *Client) initTemporary(ctx context.Context) (string, error) {
-	resp, err := c.api.Sys().InitWithContext(ctx, &vaultapi.InitRequest{SecretShares: 1, SecretThreshold: 1})
+// initTemporary initialises the node with throwaway key shares, unseals it and waits until
+// it is the active node. It returns the temporary root token.
+//
+// The temporary seal configuration uses as many shares, all required, as there are
+// original keys: after a restore the server keeps its in-memory seal configuration until
+// it restarts, so the original keys must combine under it. Shamir reconstructs from any
+// number of shares at or above the original threshold, so requiring all of them works.
+func (c *Client) initTemporary(ctx context.Context, originalKeys int) (string, error) {
+	shares := max(originalKeys, 1)
+	resp, err := c.api.Sys().InitWithContext(ctx, &vaultapi.InitRequest{SecretShares: shares, SecretThreshold: shares})
 	if err != nil {
 		return "", explain(c.opts.Address, "initialise", err)
 	}
-	if _, err := c.api.Sys().UnsealWithContext(ctx, resp.KeysB64[0]); err != nil {
-		return "", explain(c.opts.Address, "unseal with the temporary key", err)
+	for _, k := range resp.KeysB64 {
+		if _, err := c.api.Sys().UnsealWithContext(ctx, k); err != nil {
+			return "", explain(c.opts.Address, "unseal with the temporary keys", err)
+		}
 	}
 	api, err := c.at(c.opts.Address)
 	if err != nil {

@@ -17,7 +17,12 @@ type RestoreOutcome struct {
 	LeaderAddr   string // the leader after the restore
 	RaftIndex    uint64 // from the snapshot restored
 	HealthStatus string // what /sys/health said at the end
+
+	unsealFailedSince time.Time
 }
+
+// unsealRetryWindow is how long unseal errors right after a restore are retried.
+const unsealRetryWindow = 45 * time.Second
 
 // ConfirmRestore waits until the cluster has settled after a restore. Vault acknowledges a
 // restore before it has finished applying it, and seals a node if applying fails or when
@@ -82,6 +87,21 @@ func (c *Client) restoreSettled(ctx context.Context, keys []string, out *Restore
 			continue
 		}
 		if err := unseal(ctx, api, keys); err != nil {
+			// Right after sealing, a node can still hold the old seal configuration
+			// (e.g. one share instead of the snapshot's three) and reject good keys as
+			// "invalid key"; keep trying for a while before calling the keys wrong.
+			if out.unsealFailedSince.IsZero() {
+				out.unsealFailedSince = time.Now()
+			}
+			if time.Since(out.unsealFailedSince) < unsealRetryWindow {
+				_, _ = api.Sys().ResetUnsealProcessWithContext(ctx)
+				return false, fmt.Errorf("unseal %s: %w", addr, err)
+			}
+			if strings.Contains(err.Error(), "invalid key size") {
+				return true, fmt.Errorf("vault at %s sealed itself after the restore and still expects the key shares of the cluster it was initialised with before (%w): "+
+					"restart the Vault server process so it reads the restored seal configuration, then unseal it with the original keys "+
+					"(initialising the empty cluster with the original -key-shares/-key-threshold avoids this)", addr, err)
+			}
 			return true, fmt.Errorf("vault at %s sealed itself after the restore and the given keys did not unseal it: %w; use the unseal keys of the cluster the snapshot came from", addr, err)
 		}
 		out.Unsealed = true

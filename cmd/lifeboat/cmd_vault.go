@@ -1,0 +1,174 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/spf13/cobra"
+
+	"github.com/lifeboat-backup/lifeboat/internal/app"
+	"github.com/lifeboat-backup/lifeboat/internal/config"
+	"github.com/lifeboat-backup/lifeboat/internal/source/vault"
+)
+
+func newVaultCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "vault",
+		Short: "Vault/OpenBao operations beyond backup and restore",
+	}
+	cmd.AddCommand(newAutoRestoreCmd())
+	return cmd
+}
+
+type autoRestoreOptions struct {
+	source         string
+	node           string
+	backup         string
+	from           string
+	unsealKeysFile string
+	unsealKeysSec  string
+	identityFile   string
+}
+
+func newAutoRestoreCmd() *cobra.Command {
+	opts := &autoRestoreOptions{}
+	cmd := &cobra.Command{
+		Use:   "auto-restore",
+		Short: "Restore a wiped Vault from the newest backup without a human (init container / Job)",
+		Long: `Bring back a Vault/OpenBao cluster that lost its storage, when its unseal keys survived.
+
+Runs only when ALL of these hold, and otherwise changes nothing:
+  1. no configured node (vault.address / vault.nodes) reports an initialised barrier;
+     nodes that cannot be reached (not started yet) count as not initialised;
+  2. the original unseal keys can be read (--unseal-keys-file, or a Kubernetes Secret
+     with --unseal-keys-secret namespace/name[:key], which is only ever read);
+  3. a backup exists and verifies in full (size, sha256, snapshot sums).
+Then node 0 (--node, default the first of vault.nodes, else vault.address) is initialised
+with a temporary key share, unsealed, the backup is force-restored into it, and the
+result is unsealed with the original keys. The temporary key and root token live only
+in lifeboat's memory: they are never printed, logged or written anywhere. Other nodes
+rejoin node 0 and are unsealed with the original keys as usual.
+
+Exit codes:
+  0  restored, or nothing to do (Vault is already initialised)
+  1  refused (no unseal keys, no usable backup) or failed; Vault was left as it was
+     unless the message says the restore itself failed
+  3  bad flags, arguments or configuration`,
+		Example: `  # In an init container of vault-0, keys in a Secret outside the Vault namespace's reach:
+  lifeboat vault auto-restore --unseal-keys-secret vault-recovery/unseal-keys`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return runAutoRestore(cmd, opts) },
+	}
+	f := cmd.Flags()
+	f.StringVar(&opts.source, "source", "", "vault source name (default: the only vault source)")
+	f.StringVar(&opts.node, "node", "", "API address of the node to initialise and restore into")
+	f.StringVar(&opts.backup, "backup", "latest", "backup id or \"latest\"")
+	f.StringVar(&opts.from, "from", "", "destination to read the backup from (default: the first that has it)")
+	f.StringVar(&opts.unsealKeysFile, "unseal-keys-file", "", "file with the original unseal keys (one per line, or operator init JSON)")
+	f.StringVar(&opts.unsealKeysSec, "unseal-keys-secret", "", "Kubernetes Secret with the original unseal keys: namespace/name[:key]")
+	f.StringVar(&opts.identityFile, "identity-file", "", "age identity file for encrypted backups (default encryption.age.identityFile)")
+	return cmd
+}
+
+func runAutoRestore(cmd *cobra.Command, opts *autoRestoreOptions) error {
+	a, err := loadApp(cmd)
+	if err != nil {
+		return err
+	}
+	src, err := vaultSource(a, opts.source)
+	if err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	out := cmd.OutOrStdout()
+	client, err := app.VaultClient(src)
+	if err != nil {
+		return usageError("%w", err)
+	}
+	states := client.NodeStates(ctx)
+	for _, st := range states {
+		if st.Initialized {
+			fmt.Fprintf(out, "vault at %s is initialised: nothing to do\n", st.Address)
+			return nil
+		}
+	}
+	for _, st := range states {
+		fmt.Fprintf(out, "vault at %s: %s\n", st.Address, st.Describe())
+	}
+	var api *config.KubernetesAPI
+	if src.Restore != nil {
+		api = src.Restore.Kubernetes
+	}
+	keys, err := app.UnsealKeysRef{File: opts.unsealKeysFile, Secret: opts.unsealKeysSec, API: api}.Load(ctx)
+	if err != nil {
+		return classify(fmt.Errorf("refusing to initialise Vault: %w", err))
+	}
+	b, err := chooseBackup(ctx, a, src.Name, opts.backup, opts.from, opts.identityFile)
+	if err != nil {
+		return fmt.Errorf("refusing to initialise Vault: no usable backup: %w", err)
+	}
+	open, label := b.open, b.label
+	fmt.Fprintf(out, "verifying %s ...\n", label)
+	if err := verifyArtifact(ctx, open, src); err != nil {
+		return fmt.Errorf("refusing to initialise Vault: %s does not verify: %w", label, err)
+	}
+	node := opts.node
+	if node == "" {
+		node = firstNode(src.Vault)
+	}
+	fmt.Fprintf(out, "initialising %s with a temporary key (kept in memory only) and restoring %s ...\n", node, label)
+	body, err := open(ctx)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	vopts := vaultOptionsFor(src.Vault)
+	vopts.Address = node
+	outcome, err := vault.RestoreIntoUninitialised(ctx, vopts, body, keys)
+	if err != nil {
+		return fmt.Errorf("auto-restore of %s failed: %w", node, err)
+	}
+	fmt.Fprintf(out, "restored %s into %s: unsealed with the original keys, active (leader %s). Unseal the other nodes with the original keys once they rejoin.\n",
+		label, node, outcome.LeaderAddr)
+	return nil
+}
+
+// vaultSource returns the named vault source, or the only one.
+func vaultSource(a *app.App, name string) (*config.Source, error) {
+	if name != "" {
+		src, err := a.Config.Source(name)
+		if err != nil {
+			return nil, usageError("%w", err)
+		}
+		if src.Kind != config.KindVault {
+			return nil, usageError("source %s is a %s source, not vault", name, src.Kind)
+		}
+		return src, nil
+	}
+	var found []*config.Source
+	for i := range a.Config.Sources {
+		if a.Config.Sources[i].Kind == config.KindVault {
+			found = append(found, &a.Config.Sources[i])
+		}
+	}
+	if len(found) != 1 {
+		return nil, usageError("%d vault sources are configured: name one with --source", len(found))
+	}
+	return found[0], nil
+}
+
+func firstNode(v *config.Vault) string {
+	if len(v.Nodes) > 0 {
+		return v.Nodes[0]
+	}
+	return v.Address
+}
+
+func vaultOptionsFor(v *config.Vault) vault.Options {
+	return vault.Options{
+		Address: v.Address,
+		Nodes:   v.Nodes,
+		TLS: vault.TLS{CACert: v.CACert, ClientCert: v.ClientCert, ClientKey: v.ClientKey,
+			ServerName: v.TLSServerName, SkipVerify: v.TLSSkipVerify},
+		Timeout: v.Timeout.Duration,
+	}
+}

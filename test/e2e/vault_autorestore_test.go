@@ -1,0 +1,122 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/lifeboat-backup/lifeboat/internal/testenv"
+)
+
+// A wiped Vault (storage lost, unseal keys kept) comes back with no human involved, and
+// the temporary key auto-restore initialises with never leaves lifeboat's memory.
+func TestVaultAutoRestore(t *testing.T) {
+	testenv.ForEachFlavor(t, func(t *testing.T, flavor testenv.Flavor) {
+		s := newVaultSetup(t, flavor, "")
+		secrets := seed(t, s.vault.Client())
+
+		// Already initialised: nothing to do.
+		r := s.lifeboat(t, 0, "vault", "auto-restore", "--unseal-keys-file", s.keysFile)
+		if !strings.Contains(r.stdout, "nothing to do") {
+			t.Fatalf("auto-restore on a live Vault:\n%s", r)
+		}
+		s.lifeboat(t, 0, "backup", "vault")
+
+		node := s.vault.Nodes[0]
+		node.Stop()
+		node.Wipe()
+		node.Start()
+
+		// lifeboat runs with its own empty working, home and temp directories, so anything
+		// it writes can be found.
+		scratch := t.TempDir()
+		env := append([]string{"HOME=" + scratch, "TMPDIR=" + scratch}, s.env...)
+		r = runIn(t, scratch, 0, env, "--config", s.config, "vault", "auto-restore", "--unseal-keys-file", s.keysFile)
+		s.vault.WaitActive(node)
+		checkSeeded(t, s.vault.Client(), secrets)
+		if entries, _ := os.ReadDir(scratch); len(entries) != 0 {
+			t.Fatalf("auto-restore wrote files: %v", entries)
+		}
+		// No unseal key or token appears in what lifeboat printed.
+		if keyLike := regexp.MustCompile(`[A-Za-z0-9+/]{43}=|[sh]vs\.[A-Za-z0-9]{20,}`).FindString(r.stdout + r.stderr); keyLike != "" {
+			t.Fatalf("auto-restore printed something key-like %q:\n%s", keyLike, r)
+		}
+		// The restored raft data holds no copy of a temporary key: only the original keys
+		// open it after a restart.
+		node.Stop()
+		node.Start()
+		testenv.UnsealWith(t, node, s.vault.UnsealKeys)
+		s.vault.WaitActive(node)
+	})
+}
+
+func TestVaultAutoRestoreRefusesWithoutABackup(t *testing.T) {
+	s := newVaultSetup(t, testenv.OpenBao, "")
+	node := s.vault.Nodes[0]
+	node.Stop()
+	node.Wipe()
+	node.Start()
+	r := s.lifeboat(t, 1, "vault", "auto-restore", "--unseal-keys-file", s.keysFile)
+	if !strings.Contains(r.stderr, "refusing to initialise Vault") || !strings.Contains(r.stderr, "no usable backup") {
+		t.Fatalf("refusal message:\n%s", r)
+	}
+	st, err := node.Client("").Sys().SealStatus()
+	if err != nil || st.Initialized {
+		t.Fatalf("Vault was initialised without a backup: %+v %v", st, err)
+	}
+	// Keys missing: refused as well, before anything else.
+	r = s.lifeboat(t, 3, "vault", "auto-restore")
+	if !strings.Contains(r.stderr, "no unseal keys given") {
+		t.Fatalf("missing keys message:\n%s", r)
+	}
+}
+
+// The stored unseal keys can live in a Kubernetes Secret; auto-restore only reads it.
+func TestVaultAutoRestoreKeysFromKubernetesSecret(t *testing.T) {
+	k := testenv.StartKube(t)
+	k.MustDo(http.MethodPost, "/api/v1/namespaces", map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "vault-recovery"}}, nil)
+	tokenFile := writeFile(t, filepath.Join(t.TempDir(), "kube-token"), k.Token)
+	s := newVaultSetup(t, testenv.OpenBao, fmt.Sprintf(`
+# (appended to the vault source by the test)
+`))
+	// Point the vault source's restore.kubernetes at the test API server.
+	cfg := strings.Replace(readFile(t, s.config), "    vault:\n", fmt.Sprintf("    restore:\n      kubernetes: {server: %s, caFile: %s, tokenFile: %s}\n    vault:\n", k.URL, k.CAFile, tokenFile), 1)
+	writeFile(t, s.config, cfg)
+	secrets := seed(t, s.vault.Client())
+	keysJSON, _ := json.Marshal(map[string]any{"unseal_keys_b64": s.vault.UnsealKeys})
+	k.MustDo(http.MethodPost, "/api/v1/namespaces/vault-recovery/secrets", map[string]any{
+		"apiVersion": "v1", "kind": "Secret",
+		"metadata":   map[string]any{"name": "unseal-keys"},
+		"stringData": map[string]string{"init.json": string(keysJSON)},
+	}, nil)
+	var before struct {
+		Metadata struct{ ResourceVersion string } `json:"metadata"`
+	}
+	k.MustDo(http.MethodGet, "/api/v1/namespaces/vault-recovery/secrets/unseal-keys", nil, &before)
+
+	s.lifeboat(t, 0, "backup", "vault")
+	node := s.vault.Nodes[0]
+	node.Stop()
+	node.Wipe()
+	node.Start()
+	s.lifeboat(t, 0, "vault", "auto-restore", "--unseal-keys-secret", "vault-recovery/unseal-keys")
+	s.vault.WaitActive(node)
+	checkSeeded(t, s.vault.Client(), secrets)
+
+	var after struct {
+		Metadata struct{ ResourceVersion string } `json:"metadata"`
+	}
+	ctx := context.Background()
+	if _, err := k.Do(ctx, http.MethodGet, "/api/v1/namespaces/vault-recovery/secrets/unseal-keys", nil, &after); err != nil {
+		t.Fatal(err)
+	}
+	if after.Metadata.ResourceVersion != before.Metadata.ResourceVersion {
+		t.Fatal("auto-restore modified the unseal keys Secret")
+	}
+}
