@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"fmt"
 	"time"
@@ -12,11 +13,17 @@ import (
 type backupOptions struct {
 	destinations []string
 	json         bool
+	pushgateway  string
+	noWait       bool
+	clientOptions
 }
 
 func (o *backupOptions) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVarP(&o.destinations, "destination", "d", nil, "back up only to these destinations (default: all of the source's)")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the result as JSON")
+	cmd.Flags().StringVar(&o.pushgateway, "pushgateway", "", "push the run's metrics to this Prometheus Pushgateway URL (default: the config's pushgateway)")
+	cmd.Flags().BoolVar(&o.noWait, "no-wait", false, "with --server: return once the server has started the backup")
+	o.clientOptions.addFlags(cmd)
 }
 
 func newBackupCmd() *cobra.Command {
@@ -34,13 +41,20 @@ concurrently. Each destination that received everything gets the manifest (which
 commits the backup there) and then its retention prune. A failing destination is
 reported and never stops the others.
 
+With --server URL the backup runs on a running ` + "`lifeboat serve`" + ` instead (its schedule
+lock applies: a backup already running there is an error); the command waits for the run
+and exits like a local one, or returns at once with --no-wait. The server's token comes
+from --token-file or the environment variable LIFEBOAT_TOKEN.
+
 Exit codes:
   0  committed to every destination (and retention succeeded)
   1  committed nowhere (source unreachable, bad snapshot, every destination failed)
   2  partial: committed to some destinations, failed on others (or retention failed)
   3  bad flags, arguments or configuration`,
 		Example: `  lifeboat backup vault
-  lifeboat backup vault --destination local --config /etc/lifeboat/lifeboat.yaml`,
+  lifeboat backup vault --destination local --config /etc/lifeboat/lifeboat.yaml
+  lifeboat backup vault --pushgateway http://pushgateway.monitoring:9091
+  LIFEBOAT_TOKEN=$(cat token) lifeboat backup vault --server http://127.0.0.1:8080`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runBackup(cmd, args[0], opts) },
 	}
@@ -49,6 +63,9 @@ Exit codes:
 }
 
 func runBackup(cmd *cobra.Command, name string, opts *backupOptions) error {
+	if opts.server != "" {
+		return runRemoteBackup(cmd, name, opts)
+	}
 	a, err := loadApp(cmd)
 	if err != nil {
 		return err
@@ -58,6 +75,9 @@ func runBackup(cmd *cobra.Command, name string, opts *backupOptions) error {
 		return classify(err)
 	}
 	printResult(cmd, res, opts.json)
+	if gw := cmp.Or(opts.pushgateway, a.Config.Pushgateway); gw != "" {
+		pushRunMetrics(cmd, a, res, gw)
+	}
 	switch res.Status() {
 	case pipeline.StatusOK:
 		return nil

@@ -29,6 +29,12 @@ the ORIGINAL unseal keys (drill.vault.unsealKeys), and drill.vault.mounts and
 drill.vault.secrets are checked with a token of the backed-up cluster. The scratch
 server and its data are deleted afterwards.
 
+PostgreSQL: the backup is restored into a scratch database (drill.postgres.database,
+default lifeboat_drill_<source>, on the source's server or drill.postgres.target; the
+role needs CREATEDB), every table's row count is compared with the count recorded at
+backup time (taken in the dump's own snapshot), the schema step is checked, and the
+scratch database is dropped.
+
 The outcome is appended to the backup's manifest in the destination it was read from
 (unless --no-record), so listings show when a backup was last proven restorable.
 
@@ -58,8 +64,8 @@ func runDrill(cmd *cobra.Command, name string, opts *drillOptions) error {
 	if err != nil {
 		return usageError("%w", err)
 	}
-	if src.Drill == nil {
-		return usageError("source %s has no drill configuration (sources[].drill); see examples/lifeboat.yaml", name)
+	if src.Kind == config.KindVault && (src.Drill == nil || src.Drill.Vault == nil) {
+		return usageError("source %s has no drill configuration (sources[].drill.vault with the original unseal keys); see examples/lifeboat.yaml", name)
 	}
 	if _, err := a.ResolveSource(opts.backup, name); err != nil {
 		return classify(err)
@@ -74,6 +80,8 @@ func runDrill(cmd *cobra.Command, name string, opts *drillOptions) error {
 	switch src.Kind {
 	case config.KindVault:
 		report = drill.Vault(cmd.Context(), a, src, loc, opts.identityFile)
+	case config.KindPostgres:
+		report = drill.Postgres(cmd.Context(), a, src, loc, opts.identityFile)
 	default:
 		return usageError("drills of %s sources are not implemented in this version of lifeboat", src.Kind)
 	}
@@ -100,4 +108,3 @@ func printDrill(cmd *cobra.Command, r *drill.Report) {
 	}
 	fmt.Fprintln(out, r.Summary())
 }
-

@@ -13,6 +13,7 @@ import (
 type listOptions struct {
 	destination string
 	json        bool
+	clientOptions
 }
 
 func newListCmd() *cobra.Command {
@@ -22,7 +23,8 @@ func newListCmd() *cobra.Command {
 		Short: "List committed backups per destination",
 		Long: `List the committed backups (those with a manifest) of one source, or of every source,
 in every destination the source uses, newest first. Unfinished uploads are not listed;
-backups whose manifest is unreadable are listed as problems.
+backups whose manifest is unreadable are listed as problems. With --server URL the
+listing comes from a running ` + "`lifeboat serve`" + ` (token from --token-file or LIFEBOAT_TOKEN).
 
 Exit codes:
   0  listed every destination
@@ -39,6 +41,7 @@ Exit codes:
 	}
 	cmd.Flags().StringVarP(&opts.destination, "destination", "d", "", "list only this destination")
 	cmd.Flags().BoolVar(&opts.json, "json", false, "print as JSON")
+	opts.clientOptions.addFlags(cmd)
 	return cmd
 }
 
@@ -53,6 +56,9 @@ type listedBackup struct {
 }
 
 func runList(cmd *cobra.Command, only string, opts *listOptions) error {
+	if opts.server != "" {
+		return runRemoteList(cmd, only, opts)
+	}
 	a, err := loadApp(cmd)
 	if err != nil {
 		return err
@@ -91,7 +97,14 @@ func runList(cmd *cobra.Command, only string, opts *listOptions) error {
 			}
 		}
 	}
-	if opts.json {
+	if err := printListing(cmd, rows, problems, opts.json); err != nil {
+		return err
+	}
+	return failed
+}
+
+func printListing(cmd *cobra.Command, rows []listedBackup, problems []string, asJSON bool) error {
+	if asJSON {
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
 		if rows == nil {
@@ -118,5 +131,5 @@ func runList(cmd *cobra.Command, only string, opts *listOptions) error {
 	for _, p := range problems {
 		fmt.Fprintf(cmd.ErrOrStderr(), "lifeboat: warning: unusable backup %s\n", p)
 	}
-	return failed
+	return nil
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"io"
 	"log/slog"
 	"os"
@@ -93,15 +92,9 @@ Exit codes:
 		newPruneCmd(),
 		newMirrorCmd(),
 		newRestoreCmd(),
+		newVaultCmd(),
+		newDrillCmd(),
 	)
-	addPendingCommands(root)
+	root.AddCommand(newServeCmd(), newStatusCmd())
 	return root
-}
-
-// notImplemented is the whole behaviour of a command whose issue has not landed yet: it
-// says so and fails, rather than pretending to work.
-func notImplemented(name string) func(*cobra.Command, []string) error {
-	return func(*cobra.Command, []string) error {
-		return fmt.Errorf("%s is not implemented in this version of lifeboat", name)
-	}
 }

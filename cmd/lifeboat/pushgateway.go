@@ -1,0 +1,34 @@
+package main
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/lifeboat-backup/lifeboat/internal/app"
+	"github.com/lifeboat-backup/lifeboat/internal/history"
+	"github.com/lifeboat-backup/lifeboat/internal/metrics"
+	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
+	"github.com/lifeboat-backup/lifeboat/internal/server"
+	"github.com/spf13/cobra"
+)
+
+// pushRunMetrics pushes the metrics `lifeboat serve` would export for this run. A failed
+// push is reported but does not change the exit code: the backup itself is what the
+// code describes, and a staleness alert on the pushed last-success time still fires.
+func pushRunMetrics(cmd *cobra.Command, a *app.App, res *pipeline.Result, url string) {
+	m := metrics.New()
+	m.Observe(history.FromResult(res, history.TriggerCLI))
+	for _, l := range server.ListDestinations(cmd.Context(), server.NewLister(a), res.Source, res.Finished) {
+		if l.Error != "" {
+			continue // the run's own result already reports that destination
+		}
+		var newest time.Time
+		if l.Newest != nil {
+			newest = l.Newest.Manifest.Finished
+		}
+		m.SetStored(res.Source, l.Name, l.Backups, newest)
+	}
+	if err := m.Push(cmd.Context(), url, res.Source); err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "lifeboat: warning: %v\n", err)
+	}
+}
