@@ -94,6 +94,7 @@ Exit codes:
 		newRestoreCmd(),
 		newVaultCmd(),
 		newDrillCmd(),
+		newRecoverCmd(),
 	)
 	root.AddCommand(newServeCmd(), newStatusCmd())
 	return root

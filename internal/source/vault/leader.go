@@ -3,6 +3,7 @@ package vault
 import (
 	"context"
 	"fmt"
+	vaultapi "github.com/hashicorp/vault/api"
 	"strings"
 )
 
@@ -80,4 +81,17 @@ func (c *Client) leaderAt(ctx context.Context, addr string) (Leader, error) {
 		out.Address = addr
 	}
 	return out, nil
+}
+
+// LeaderAPI logs in and returns an API client for the raft leader, for operations
+// beyond snapshots (recovering single secrets). Writes go to the leader directly.
+func (c *Client) LeaderAPI(ctx context.Context) (*vaultapi.Client, error) {
+	if err := c.Login(ctx); err != nil {
+		return nil, err
+	}
+	l, err := c.FindLeader(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return c.at(l.Address)
 }
