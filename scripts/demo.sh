@@ -18,8 +18,8 @@ wait_http() { for _ in $(seq 1 120); do curl -fsS -o /dev/null "$1" 2>/dev/null 
 json_keys() { awk '/"unseal_keys_b64"/{f=1;next} f&&/\]/{f=0} f{gsub(/[",[:space:]]/,""); if($0!="")print}' "$1"; }
 json_field() { sed -n "s/.*\"$2\": *\"\([^\"]*\)\".*/\1/p" "$1" | head -1; }
 
-step "install OpenBao and MinIO (built once from the Go module proxy, cached in .tools/)"
-scripts/install-servers.sh openbao minio
+step "install OpenBao and MinIO (built once from the Go module proxy, cached in .tools/) and PostgreSQL 15 (Debian)"
+scripts/install-servers.sh openbao minio postgres
 command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl >/dev/null; }
 
 step "build lifeboat"
@@ -80,6 +80,49 @@ PIDS+=($!)
 wait_http "http://127.0.0.1:$MINIO_PORT/minio/health/ready"
 curl -fsS -X PUT --aws-sigv4 "aws:amz:us-east-1:s3" --user "$LIFEBOAT_DEMO_S3_KEY:$LIFEBOAT_DEMO_S3_SECRET" "http://127.0.0.1:$MINIO_PORT/backups"
 
+PG_PORT=$(free_port)
+PGBIN=/usr/lib/postgresql/15/bin
+step "start PostgreSQL 15 at 127.0.0.1:$PG_PORT with an Argo-like workflow metadata database"
+mkdir -p "$DEMO/pg"
+as_pg=()
+if [[ $(id -u) -eq 0 ]]; then
+  # PostgreSQL refuses to run as root.
+  chown postgres "$DEMO/pg"; chmod 755 "$DEMO"
+  as_pg=(runuser -u postgres --)
+fi
+printf 'lifeboat-demo-pg\n' >"$DEMO/pg-password"; chmod 644 "$DEMO/pg-password"
+"${as_pg[@]}" "$PGBIN/initdb" -D "$DEMO/pg/data" -U postgres --pwfile="$DEMO/pg-password" --auth-host=scram-sha-256 --auth-local=trust >"$DEMO/pg-init.log"
+chmod 600 "$DEMO/pg-password"
+"${as_pg[@]}" "$PGBIN/pg_ctl" -D "$DEMO/pg/data" -l "$DEMO/pg/server.log" -w \
+  -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k $DEMO/pg" start >/dev/null
+PIDS+=("$(head -1 "$DEMO/pg/data/postmaster.pid")")
+export PGHOST=127.0.0.1 PGPORT=$PG_PORT PGUSER=postgres PGPASSWORD=lifeboat-demo-pg
+psql_q() { "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 "$@"; }
+psql_q -d postgres -c 'CREATE DATABASE argo'
+psql_q -d argo <<'SQL'
+CREATE TABLE schema_history (schema_version int NOT NULL);
+INSERT INTO schema_history SELECT generate_series(0, 17);
+CREATE TABLE argo_archived_workflows (
+  uid varchar(128) NOT NULL, name varchar(256) NOT NULL, phase varchar(25) NOT NULL,
+  namespace varchar(256) NOT NULL, workflow json NOT NULL, startedat timestamp NOT NULL,
+  finishedat timestamp NOT NULL, clustername varchar(64) NOT NULL, instanceid varchar(64) NOT NULL,
+  PRIMARY KEY (clustername, uid));
+CREATE TABLE argo_archived_workflows_labels (
+  clustername varchar(64) NOT NULL, uid varchar(128) NOT NULL, name varchar(317) NOT NULL,
+  value varchar(63) NOT NULL, PRIMARY KEY (clustername, uid, name),
+  FOREIGN KEY (clustername, uid) REFERENCES argo_archived_workflows (clustername, uid) ON DELETE CASCADE);
+INSERT INTO argo_archived_workflows
+SELECT md5('wf' || i)::uuid::text, 'nightly-etl-' || i, (ARRAY['Succeeded','Failed'])[1 + i % 2], 'data',
+  json_build_object('metadata', json_build_object('name', 'nightly-etl-' || i, 'namespace', 'data'),
+    'spec', json_build_object('entrypoint', 'main'), 'status', json_build_object('phase', (ARRAY['Succeeded','Failed'])[1 + i % 2])),
+  now() - i * interval '1 hour', now() - i * interval '1 hour' + interval '5 minutes', 'default', ''
+FROM generate_series(1, 2000) i;
+INSERT INTO argo_archived_workflows_labels
+SELECT 'default', uid, 'workflows.argoproj.io/completed', 'true' FROM argo_archived_workflows;
+SQL
+counts() { psql_q -d argo -At -c "SELECT 'archived workflows: ' || (SELECT count(*) FROM argo_archived_workflows) || ', labels: ' || (SELECT count(*) FROM argo_archived_workflows_labels) || ', schema step: ' || (SELECT max(schema_version) FROM schema_history)"; }
+counts
+
 step "write secrets, a policy and an auth mount"
 show openbao secrets enable -path=secret kv-v2
 show openbao kv put secret/payments/db username=payments password=correct-horse-battery-staple
@@ -87,7 +130,7 @@ show openbao kv put secret/ci/deploy-key key=ssh-ed25519-AAAAdemo
 printf 'path "secret/data/payments/*" { capabilities = ["read"] }\n' | show openbao policy write payments-read -
 show openbao auth enable approle
 
-step "write the lifeboat config: one Vault source, a local directory and MinIO as destinations"
+step "write the lifeboat config: Vault and the workflow database as sources, a local directory and MinIO as destinations"
 cat >"$DEMO/lifeboat.yaml" <<YAML
 sources:
   - name: vault
@@ -96,6 +139,16 @@ sources:
       address: $BAO_ADDR
       auth:
         token: {file: $DEMO/original-root-token}
+  - name: workflows
+    kind: postgres
+    postgres:
+      host: 127.0.0.1
+      port: $PG_PORT
+      database: argo
+      user: postgres
+      password: {file: $DEMO/pg-password}
+      sslMode: disable
+      binDir: $PGBIN
 destinations:
   - name: local
     kind: file
@@ -118,7 +171,7 @@ export LIFEBOAT_CONFIG="$DEMO/lifeboat.yaml" LIFEBOAT_LOG_FORMAT=text
 step "back up: one snapshot read from the raft leader, streamed to both destinations"
 show lifeboat backup vault
 show lifeboat list
-show lifeboat verify latest
+show lifeboat verify latest --source vault
 
 step "disaster: stop OpenBao and delete its raft data"
 kill "$VAULT_PID"; wait "$VAULT_PID" 2>/dev/null || true
@@ -136,12 +189,24 @@ show lifeboat restore vault --snapshot latest --force --token-file "$DEMO/new-ro
 
 step "the secrets are back (read with the original root token)"
 show openbao kv get secret/payments/db
-show openbao kv get -field=key secret/ci/deploy-key
+show openbao kv get -field=key secret/ci/deploy-key; echo
 show openbao policy read payments-read
 show openbao auth list
 
+step "back up the workflow metadata database (pg_dump streamed through zstd to both destinations)"
+show lifeboat backup workflows
+show lifeboat verify latest --source workflows
+
+step "disaster: drop the workflow database"
+show psql_q -d postgres -c 'DROP DATABASE argo'
+
+step "restore it (the database is recreated; row counts are checked against the backup)"
+show lifeboat restore workflows --dump latest
+counts
+
 step "done"
-echo "backups in the local directory: $DEMO/backups/vault/"
-find "$DEMO/backups" -type f | sed 's/^/  /'
-echo "backups in MinIO: s3://backups/lifeboat/vault/ at http://127.0.0.1:$MINIO_PORT (stopped now; data in $DEMO/minio)"
+echo "backups in the local directory: $DEMO/backups/{vault,workflows}/"
+find "$DEMO/backups" -type f | sort | sed 's/^/  /'
+echo "backups in MinIO: s3://backups/lifeboat/{vault,workflows}/ at http://127.0.0.1:$MINIO_PORT (stopped now; data in $DEMO/minio)"
+"${as_pg[@]}" "$PGBIN/pg_ctl" -D "$DEMO/pg/data" -m fast -w stop >/dev/null
 echo "the servers stop now; everything the demo made is in $DEMO/"
