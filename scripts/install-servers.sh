@@ -251,6 +251,7 @@ for t in "${targets[@]}"; do
       install_kube_apiserver
       install_vault
       install_chromium
+      install_helm
       ;;
     postgres) install_postgres ;;
     openbao) install_openbao ;;

@@ -27,6 +27,7 @@ type autoRestoreOptions struct {
 	unsealKeysFile string
 	unsealKeysSec  string
 	identityFile   string
+	requireAll     bool
 }
 
 func newAutoRestoreCmd() *cobra.Command {
@@ -38,7 +39,9 @@ func newAutoRestoreCmd() *cobra.Command {
 
 Runs only when ALL of these hold, and otherwise changes nothing:
   1. no configured node (vault.address / vault.nodes) reports an initialised barrier;
-     nodes that cannot be reached (not started yet) count as not initialised;
+     a node with nothing listening or no DNS record (a StatefulSet pod not created yet)
+     counts as not initialised, but any other failure to reach a node (a timeout, a TLS
+     error) refuses, since that node may hold the cluster's data;
   2. the original unseal keys can be read (--unseal-keys-file, or a Kubernetes Secret
      with --unseal-keys-secret namespace/name[:key], which is only ever read);
   3. a backup exists and verifies in full (size, sha256, snapshot sums).
@@ -53,7 +56,7 @@ Exit codes:
   1  refused (no unseal keys, no usable backup) or failed; Vault was left as it was
      unless the message says the restore itself failed
   3  bad flags, arguments or configuration`,
-		Example: `  # In an init container of vault-0, keys in a Secret outside the Vault namespace's reach:
+		Example: `  # As a Job, or a native sidecar (initContainers with restartPolicy: Always) of vault-0:
   lifeboat vault auto-restore --unseal-keys-secret vault-recovery/unseal-keys`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAutoRestore(cmd, opts) },
@@ -66,6 +69,7 @@ Exit codes:
 	f.StringVar(&opts.unsealKeysFile, "unseal-keys-file", "", "file with the original unseal keys (one per line, or operator init JSON)")
 	f.StringVar(&opts.unsealKeysSec, "unseal-keys-secret", "", "Kubernetes Secret with the original unseal keys: namespace/name[:key]")
 	f.StringVar(&opts.identityFile, "identity-file", "", "age identity file for encrypted backups (default encryption.age.identityFile)")
+	f.BoolVar(&opts.requireAll, "require-all-nodes", false, "refuse unless every configured node answers (safest with Parallel pod management)")
 	return cmd
 }
 
@@ -93,6 +97,13 @@ func runAutoRestore(cmd *cobra.Command, opts *autoRestoreOptions) error {
 	}
 	for _, st := range states {
 		fmt.Fprintf(out, "vault at %s: %s\n", st.Address, st.Describe())
+	}
+	for _, st := range states {
+		// A node that may be running but does not answer could hold the cluster's data:
+		// initialising node 0 now could split the cluster in two.
+		if !st.Reachable && (!st.NotRunning || opts.requireAll) {
+			return fmt.Errorf("refusing to initialise Vault: node %s is %s; it may hold the cluster's data. Retry when every node answers (or remove it from vault.nodes if it is gone)", st.Address, st.Describe())
+		}
 	}
 	var api *config.KubernetesAPI
 	if src.Restore != nil {

@@ -2,7 +2,10 @@ package vault
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"syscall"
 )
 
 // NodeState is what one configured node says about itself.
@@ -11,12 +14,18 @@ type NodeState struct {
 	Reachable   bool
 	Initialized bool
 	Sealed      bool
-	Err         error
+	// NotRunning: nothing listens at the address, or its name does not resolve (a
+	// StatefulSet pod that has not been created yet). Other failures (timeouts, TLS
+	// errors) leave it false: the node may be running and initialised.
+	NotRunning bool
+	Err        error
 }
 
 // Describe is a short phrase for operators.
 func (s NodeState) Describe() string {
 	switch {
+	case s.NotRunning:
+		return "not running (nothing answers at this address)"
 	case !s.Reachable:
 		return fmt.Sprintf("not reachable (%v)", s.Err)
 	case !s.Initialized:
@@ -42,6 +51,8 @@ func (c *Client) NodeStates(ctx context.Context) []NodeState {
 			err = serr
 		}
 		st.Err = err
+		var dnsErr *net.DNSError
+		st.NotRunning = err != nil && (errors.Is(err, syscall.ECONNREFUSED) || (errors.As(err, &dnsErr) && dnsErr.IsNotFound))
 		out = append(out, st)
 	}
 	return out

@@ -1,0 +1,201 @@
+{{/*
+The lifeboat config file, built as a dict and written with toYaml. Every credential is a
+{file: ...} reference to a path where lifeboat.volumes mounts the Secret; no value of a
+Secret ever reaches the ConfigMap. The tests (test/helm) check that the result passes
+lifeboat's own config.Parse.
+*/}}
+
+{{- define "lifeboat.fileRef" -}}
+{{- dict "file" (include "lifeboat.secretPath" .) | toJson -}}
+{{- end -}}
+
+{{- define "lifeboat.config.vaultSource" -}}
+{{- $root := . -}}
+{{- $v := .Values.vault -}}
+{{- $vc := dict -}}
+{{- with $v.address }}{{ $_ := set $vc "address" . }}{{ end -}}
+{{- with $v.nodes }}{{ $_ := set $vc "nodes" . }}{{ end -}}
+{{- $tls := $v.tls.secretRef -}}
+{{- if $tls.name -}}
+{{- with $tls.caKey }}{{ $_ := set $vc "caCert" (include "lifeboat.secretPath" (list "vault-tls" .)) }}{{ end -}}
+{{- if and $tls.certKey $tls.keyKey -}}
+{{- $_ := set $vc "clientCert" (include "lifeboat.secretPath" (list "vault-tls" $tls.certKey)) -}}
+{{- $_ := set $vc "clientKey" (include "lifeboat.secretPath" (list "vault-tls" $tls.keyKey)) -}}
+{{- end -}}
+{{- end -}}
+{{- with $v.tls.serverName }}{{ $_ := set $vc "tlsServerName" . }}{{ end -}}
+{{- if $v.tls.skipVerify }}{{ $_ := set $vc "tlsSkipVerify" true }}{{ end -}}
+{{- with $v.namespace }}{{ $_ := set $vc "namespace" . }}{{ end -}}
+{{- with $v.timeout }}{{ $_ := set $vc "timeout" . }}{{ end -}}
+{{- $a := $v.auth -}}
+{{- $auth := dict "method" $a.method -}}
+{{- if eq $a.method "kubernetes" -}}
+{{- $_ := set $auth "kubernetes" (dict "role" $a.kubernetes.role "mountPath" $a.kubernetes.mountPath) -}}
+{{- else if eq $a.method "approle" -}}
+{{- $ar := $a.approle.secretRef -}}
+{{- if not $ar.name }}{{ fail "vault.auth.approle.secretRef.name: required for auth method approle (a Secret with the role id and secret id)" }}{{ end -}}
+{{- $approle := dict "mountPath" $a.approle.mountPath "roleID" (include "lifeboat.fileRef" (list "vault-auth" $ar.roleIDKey) | fromJson) -}}
+{{- with $ar.secretIDKey }}{{ $_ := set $approle "secretID" (include "lifeboat.fileRef" (list "vault-auth" .) | fromJson) }}{{ end -}}
+{{- $_ := set $auth "approle" $approle -}}
+{{- else if eq $a.method "token" -}}
+{{- if not $a.token.secretRef.name }}{{ fail "vault.auth.token.secretRef.name: required for auth method token (a Secret with a periodic token)" }}{{ end -}}
+{{- $_ := set $auth "token" (include "lifeboat.fileRef" (list "vault-auth" $a.token.secretRef.key) | fromJson) -}}
+{{- else -}}
+{{- fail (printf "vault.auth.method: must be kubernetes, approle or token (got %q)" $a.method) -}}
+{{- end -}}
+{{- $_ := set $vc "auth" $auth -}}
+{{- $src := dict "name" $v.sourceName "kind" "vault" -}}
+{{- if $v.backup.enabled -}}
+{{- $_ := set $src "schedule" $v.backup.schedule -}}
+{{- with $v.backup.jitter }}{{ $_ := set $src "jitter" . }}{{ end -}}
+{{- end -}}
+{{- with $v.backup.destinations }}{{ $_ := set $src "destinations" . }}{{ end -}}
+{{- $_ := set $src "vault" $vc -}}
+{{- if $v.drill.enabled -}}
+{{- $d := $v.drill -}}
+{{- if not $d.unsealKeysSecretRef.name }}{{ fail "vault.drill.unsealKeysSecretRef.name: required when vault.drill.enabled (the ORIGINAL cluster's unseal keys)" }}{{ end -}}
+{{- $dv := dict "binary" $d.binary "unsealKeys" (include "lifeboat.fileRef" (list "vault-drill-unseal-keys" $d.unsealKeysSecretRef.key) | fromJson) -}}
+{{- if $d.tokenSecretRef.name }}{{ $_ := set $dv "token" (include "lifeboat.fileRef" (list "vault-drill-token" $d.tokenSecretRef.key) | fromJson) }}{{ end -}}
+{{- with $d.mounts }}{{ $_ := set $dv "mounts" . }}{{ end -}}
+{{- with $d.secrets }}{{ $_ := set $dv "secrets" . }}{{ end -}}
+{{- $drill := dict "vault" $dv -}}
+{{- if eq $root.Values.mode "agent" }}{{ $_ := set $drill "schedule" $d.schedule }}{{ end -}}
+{{- $_ := set $src "drill" $drill -}}
+{{- end -}}
+{{- toJson $src -}}
+{{- end -}}
+
+{{- define "lifeboat.config.workflowsSource" -}}
+{{- $root := . -}}
+{{- $m := .Values.workflows.metadataDatabase -}}
+{{- $pg := dict -}}
+{{- if $m.dsnSecretRef.name -}}
+{{- if $m.host }}{{ fail "workflows.metadataDatabase: set either host or dsnSecretRef, not both" }}{{ end -}}
+{{- $_ := set $pg "dsn" (include "lifeboat.fileRef" (list "pg-auth" $m.dsnSecretRef.key) | fromJson) -}}
+{{- else -}}
+{{- if not $m.host }}{{ fail "workflows.metadataDatabase.host: required (or dsnSecretRef)" }}{{ end -}}
+{{- $_ := set $pg "host" $m.host -}}
+{{- $_ := set $pg "port" (int $m.port) -}}
+{{- $_ := set $pg "database" $m.database -}}
+{{- with $m.user }}{{ $_ := set $pg "user" . }}{{ end -}}
+{{- if $m.passwordSecretRef.name }}{{ $_ := set $pg "password" (include "lifeboat.fileRef" (list "pg-auth" $m.passwordSecretRef.key) | fromJson) }}{{ end -}}
+{{- with $m.sslMode }}{{ $_ := set $pg "sslMode" . }}{{ end -}}
+{{- if $m.caSecretRef.name }}{{ $_ := set $pg "sslRootCert" (include "lifeboat.secretPath" (list "pg-tls" $m.caSecretRef.key)) }}{{ end -}}
+{{- end -}}
+{{- with $m.binDir }}{{ $_ := set $pg "binDir" . }}{{ end -}}
+{{- if $m.globals }}{{ $_ := set $pg "globals" true }}{{ end -}}
+{{- if $m.skipRowCounts }}{{ $_ := set $pg "skipRowCounts" true }}{{ end -}}
+{{- with $m.compressionLevel }}{{ $_ := set $pg "compressionLevel" (int .) }}{{ end -}}
+{{- $src := dict "name" $m.sourceName "kind" "postgres" -}}
+{{- if $m.backup.enabled -}}
+{{- $_ := set $src "schedule" $m.backup.schedule -}}
+{{- with $m.backup.jitter }}{{ $_ := set $src "jitter" . }}{{ end -}}
+{{- end -}}
+{{- with $m.backup.destinations }}{{ $_ := set $src "destinations" . }}{{ end -}}
+{{- $_ := set $src "postgres" $pg -}}
+{{- $r := $m.restore -}}
+{{- if or $r.scaleDown $r.before $r.after -}}
+{{- $hooks := dict -}}
+{{- with $r.scaleDown }}{{ $_ := set $hooks "scaleDown" . }}{{ end -}}
+{{- with $r.scaleTimeout }}{{ $_ := set $hooks "scaleTimeout" . }}{{ end -}}
+{{- with $r.before }}{{ $_ := set $hooks "before" . }}{{ end -}}
+{{- with $r.after }}{{ $_ := set $hooks "after" . }}{{ end -}}
+{{- $_ := set $src "restore" $hooks -}}
+{{- end -}}
+{{- if $m.drill.enabled -}}
+{{- $drill := dict -}}
+{{- if eq $root.Values.mode "agent" }}{{ $_ := set $drill "schedule" $m.drill.schedule }}{{ end -}}
+{{- with $m.drill.database }}{{ $_ := set $drill "postgres" (dict "database" .) }}{{ end -}}
+{{- $_ := set $src "drill" $drill -}}
+{{- end -}}
+{{- toJson $src -}}
+{{- end -}}
+
+{{- define "lifeboat.config.destinations" -}}
+{{- $root := index . 0 -}}
+{{- $only := index . 1 -}}
+{{- $out := list -}}
+{{- range $root.Values.destinations -}}
+{{- if or (not $only) (has .name $only) -}}
+{{- $d := dict "name" .name "kind" .type -}}
+{{- with .prefix }}{{ $_ := set $d "prefix" . }}{{ end -}}
+{{- if eq .type "s3" -}}
+{{- $s3 := dict "bucket" .bucket -}}
+{{- with .endpoint }}{{ $_ := set $s3 "endpoint" . }}{{ end -}}
+{{- with .region }}{{ $_ := set $s3 "region" . }}{{ end -}}
+{{- if .pathStyle }}{{ $_ := set $s3 "pathStyle" true }}{{ end -}}
+{{- with .partSizeMiB }}{{ $_ := set $s3 "partSizeMiB" (int .) }}{{ end -}}
+{{- $vol := printf "s3-%s" .name -}}
+{{- with .secretRef -}}
+{{- if .name -}}
+{{- $_ := set $s3 "accessKeyID" (include "lifeboat.fileRef" (list $vol (.accessKeyIDKey | default "access-key-id")) | fromJson) -}}
+{{- $_ := set $s3 "secretAccessKey" (include "lifeboat.fileRef" (list $vol (.secretAccessKeyKey | default "secret-access-key")) | fromJson) -}}
+{{- end -}}
+{{- end -}}
+{{- with .caSecretRef -}}
+{{- if .name }}{{ $_ := set $s3 "caCert" (include "lifeboat.secretPath" (list (printf "%s-ca" $vol) (.key | default "ca.crt"))) }}{{ end -}}
+{{- end -}}
+{{- $_ := set $d "s3" $s3 -}}
+{{- else if eq .type "file" -}}
+{{- $_ := set $d "file" (dict "path" (include "lifeboat.destinationPath" .name)) -}}
+{{- end -}}
+{{- with .retention }}{{ $_ := set $d "retention" . }}{{ end -}}
+{{- $out = append $out $d -}}
+{{- end -}}
+{{- end -}}
+{{- toJson $out -}}
+{{- end -}}
+
+{{/* The whole config. Argument: (list $root $vaultOnly); vaultOnly renders just the Vault
+     source and its destinations, for vault.autoRestore. */}}
+{{- define "lifeboat.config" -}}
+{{- $root := index . 0 -}}
+{{- $vaultOnly := index . 1 -}}
+{{- include "lifeboat.validate" $root -}}
+{{- $cfg := dict -}}
+{{- $sources := list -}}
+{{- if include "lifeboat.vaultEnabled" $root -}}
+{{- $sources = append $sources (include "lifeboat.config.vaultSource" $root | fromJson) -}}
+{{- end -}}
+{{- if and (not $vaultOnly) (include "lifeboat.workflowsEnabled" $root) -}}
+{{- $sources = append $sources (include "lifeboat.config.workflowsSource" $root | fromJson) -}}
+{{- end -}}
+{{- $only := list -}}
+{{- if $vaultOnly -}}
+{{- /* The Vault pods reach object storage, not lifeboat's volumes: S3 destinations only. */ -}}
+{{- range $root.Values.destinations -}}
+{{- if and (eq .type "s3") (or (not $root.Values.vault.backup.destinations) (has .name $root.Values.vault.backup.destinations)) -}}
+{{- $only = append $only .name -}}
+{{- end -}}
+{{- end -}}
+{{- if not $only }}{{ fail "vault.autoRestore: the Vault source has no s3 destination to restore from (file destinations are not reachable from the Vault pods)" }}{{ end -}}
+{{- $vs := first $sources -}}
+{{- $_ := set $vs "destinations" $only -}}
+{{- $_ := unset $vs "schedule" -}}
+{{- $_ := unset $vs "drill" -}}
+{{- /* auto-restore never logs in: it works with the temporary root token of the node it
+       initialises. No credential of lifeboat's own reaches the Vault pods. */ -}}
+{{- $_ := set (get $vs "vault") "auth" (dict "method" "token") -}}
+{{- end -}}
+{{- $_ := set $cfg "sources" $sources -}}
+{{- $_ := set $cfg "destinations" (include "lifeboat.config.destinations" (list $root $only) | fromJsonArray) -}}
+{{- $age := $root.Values.encryption.age -}}
+{{- if $age.recipients -}}
+{{- $enc := dict "recipients" $age.recipients -}}
+{{- $id := $age.identitySecretRef -}}
+{{- if $vaultOnly }}{{ $id = $root.Values.vault.autoRestore.identitySecretRef }}{{ end -}}
+{{- if $id.name }}{{ $_ := set $enc "identityFile" (include "lifeboat.secretPath" (list "age-identity" $id.key)) }}{{ end -}}
+{{- $_ := set $cfg "encryption" (dict "age" $enc) -}}
+{{- end -}}
+{{- if and (eq $root.Values.mode "agent") (not $vaultOnly) -}}
+{{- $a := $root.Values.agent -}}
+{{- $srv := dict "listen" (printf ":%d" (int $a.port)) "token" (include "lifeboat.fileRef" (list "server-token" $a.tokenSecretRef.key) | fromJson) "historyLimit" (int $a.historyLimit) -}}
+{{- if $a.openReadOnly }}{{ $_ := set $srv "openReadOnly" true }}{{ end -}}
+{{- if $a.persistence.enabled }}{{ $_ := set $srv "historyPath" (printf "%s/history.db" (include "lifeboat.historyDir" $root)) }}{{ end -}}
+{{- $_ := set $cfg "server" $srv -}}
+{{- end -}}
+{{- with $root.Values.pushgateway -}}
+{{- if and (eq $root.Values.mode "cronjob") (not $vaultOnly) }}{{ $_ := set $cfg "pushgateway" . }}{{ end -}}
+{{- end -}}
+{{- toYaml $cfg -}}
+{{- end -}}

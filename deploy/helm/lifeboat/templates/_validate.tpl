@@ -1,0 +1,53 @@
+{{/* Checks that fail `helm install` with a message naming the value to fix, for mistakes
+     that lifeboat would otherwise only report when the first Job runs. */}}
+{{- define "lifeboat.validate" -}}
+{{- $v := .Values -}}
+{{- if not (has $v.mode (list "cronjob" "agent")) -}}
+{{- fail (printf "mode: must be cronjob or agent (got %q)" $v.mode) -}}
+{{- end -}}
+{{- if not (or (include "lifeboat.vaultEnabled" .) (include "lifeboat.workflowsEnabled" .)) -}}
+{{- fail "nothing to do: enable vault.backup and/or workflows.metadataDatabase.backup" -}}
+{{- end -}}
+{{- if not $v.destinations -}}
+{{- fail "destinations: configure at least one destination (type s3 or file); see values.yaml" -}}
+{{- end -}}
+{{- $names := list -}}
+{{- range $i, $d := $v.destinations -}}
+{{- if not (regexMatch "^[a-z][a-z0-9-]{0,40}$" (toString $d.name)) -}}
+{{- fail (printf "destinations[%d].name: %q must be lowercase letters, digits and '-', a letter first, at most 41 characters" $i (toString $d.name)) -}}
+{{- end -}}
+{{- if has $d.name $names }}{{ fail (printf "destinations[%d].name: %q is used twice" $i $d.name) }}{{ end -}}
+{{- $names = append $names $d.name -}}
+{{- if eq (toString $d.type) "s3" -}}
+{{- if not $d.bucket }}{{ fail (printf "destinations[%d].bucket: required for type s3" $i) }}{{ end -}}
+{{- if $d.persistence }}{{ fail (printf "destinations[%d].persistence: only for type file" $i) }}{{ end -}}
+{{- else if eq (toString $d.type) "file" -}}
+{{- if $d.bucket }}{{ fail (printf "destinations[%d].bucket: only for type s3" $i) }}{{ end -}}
+{{- else -}}
+{{- fail (printf "destinations[%d].type: must be s3 or file (got %q)" $i (toString $d.type)) -}}
+{{- end -}}
+{{- end -}}
+{{- range $src := list (list "vault.backup.destinations" $v.vault.backup.destinations) (list "workflows.metadataDatabase.backup.destinations" $v.workflows.metadataDatabase.backup.destinations) -}}
+{{- range (index $src 1) -}}
+{{- if not (has . $names) }}{{ fail (printf "%s: unknown destination %q (configured: %s)" (index $src 0) . (join ", " $names)) }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- if and (eq $v.mode "agent") (not $v.agent.tokenSecretRef.name) -}}
+{{- fail "agent.tokenSecretRef.name: required in agent mode (a Secret with the API token; kubectl create secret generic lifeboat-api --from-literal=token=$(openssl rand -hex 32))" -}}
+{{- end -}}
+{{- if and $v.vault.restore.enabled (not $v.vault.restore.snapshot) -}}
+{{- fail "vault.restore.snapshot: required when vault.restore.enabled (a backup id from `lifeboat list vault`, or latest)" -}}
+{{- end -}}
+{{- if and $v.workflows.metadataDatabase.restore.enabled (not $v.workflows.metadataDatabase.restore.dump) -}}
+{{- fail "workflows.metadataDatabase.restore.dump: required when workflows.metadataDatabase.restore.enabled (a backup id, or latest)" -}}
+{{- end -}}
+{{- if and $v.vault.autoRestore.enabled (not $v.vault.nodes) -}}
+{{- fail "vault.nodes: required with vault.autoRestore (an uninitialised cluster has no active service; auto-restore talks to each server)" -}}
+{{- end -}}
+{{- if and $v.vault.autoRestore.enabled $v.encryption.age.recipients (not $v.vault.autoRestore.identitySecretRef.name) -}}
+{{- fail "vault.autoRestore.identitySecretRef.name: required when encryption.age is on (auto-restore has to decrypt the snapshot)" -}}
+{{- end -}}
+{{- if and $v.metrics.serviceMonitor.enabled (ne $v.mode "agent") -}}
+{{- fail "metrics.serviceMonitor.enabled: needs mode agent (CronJob runs push to a Pushgateway instead; set pushgateway)" -}}
+{{- end -}}
+{{- end -}}

@@ -1,0 +1,117 @@
+package helm
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// helm lint with each example value set (warnings fail too).
+func TestLint(t *testing.T) {
+	for _, v := range valueSets {
+		t.Run(v.name, func(t *testing.T) {
+			out, errOut, err := runHelm(t, "lint", chartDir(), "--strict", "--kube-version", kubeVersion, "--values", v.path())
+			if err != nil {
+				t.Fatalf("helm lint: %v\n%s%s", err, out, errOut)
+			}
+		})
+	}
+}
+
+// The rendered manifests of each value set match testdata/<set>.golden.yaml. After an
+// intended chart change: go test ./test/helm -run TestGolden -update, and review the diff.
+func TestGolden(t *testing.T) {
+	for _, v := range valueSets {
+		t.Run(v.name, func(t *testing.T) {
+			got := renderSet(t, v)
+			golden := filepath.Join("testdata", v.name+".golden.yaml")
+			if *update {
+				if err := os.WriteFile(golden, []byte(got), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(golden)
+			if err != nil {
+				t.Fatalf("%v (create it with -update)", err)
+			}
+			if got != string(want) {
+				t.Errorf("rendered %s differs from %s (rerun with -update if the change is intended):\n%s",
+					v.file, golden, firstDiff(string(want), got))
+			}
+		})
+	}
+}
+
+// firstDiff shows a few lines around the first differing line.
+func firstDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	for i := 0; i < len(w) || i < len(g); i++ {
+		if i < len(w) && i < len(g) && w[i] == g[i] {
+			continue
+		}
+		lo, hi := max(0, i-3), i+4
+		var b strings.Builder
+		b.WriteString("--- want\n")
+		for j := lo; j < min(hi, len(w)); j++ {
+			b.WriteString("  " + w[j] + "\n")
+		}
+		b.WriteString("--- got\n")
+		for j := lo; j < min(hi, len(g)); j++ {
+			b.WriteString("  " + g[j] + "\n")
+		}
+		return b.String()
+	}
+	return ""
+}
+
+// Mistakes in values fail the install with a message that names the value to fix, instead
+// of surfacing when the first Job runs: values.schema.json catches misspelt keys and bad
+// types, the chart's own checks (templates/_validate.tpl) what a schema cannot express.
+func TestValuesErrors(t *testing.T) {
+	helmBin(t)
+	minimal := valueSets[0].path()
+	for _, tc := range []struct {
+		name   string
+		files  []string
+		sets   []string
+		wanted string
+	}{
+		{"chart defaults need a destination", nil, nil, "destinations: configure at least one destination"},
+		{"bad mode", []string{minimal}, []string{"mode=daemon"}, "at '/mode': value must be one of 'cronjob', 'agent'"},
+		{"misspelt destination field", []string{minimal}, []string{"destinations[0].bucekt=x"}, "at '/destinations/0': additional properties 'bucekt' not allowed"},
+		{"misspelt source field", []string{minimal}, []string{"vault.backup.shedule=@daily"}, "at '/vault/backup': additional properties 'shedule' not allowed"},
+		{"retention rule unknown", []string{minimal}, []string{"destinations[0].retention.keepHourly=3"}, "additional properties 'keepHourly' not allowed"},
+		{"bucket missing", []string{minimal}, []string{"destinations[0].bucket="}, "destinations[0].bucket: required for type s3"},
+		{"bad destination name", []string{minimal}, []string{"destinations[0].name=S3_Primary"}, "at '/destinations/0/name': 'S3_Primary' does not match pattern"},
+		{"unknown destination type", []string{minimal}, []string{"destinations[0].type=gcs"}, "at '/destinations/0/type': value must be one of 's3', 'file'"},
+		{"unknown destination of a source", []string{minimal}, []string{"vault.backup.destinations={nowhere}"}, `vault.backup.destinations: unknown destination "nowhere" (configured: s3-primary)`},
+		{"restore without a snapshot", []string{minimal}, []string{"vault.restore.enabled=true"}, "vault.restore.snapshot: required"},
+		{"agent without a token", []string{minimal}, []string{"mode=agent"}, "agent.tokenSecretRef.name: required in agent mode"},
+		{"token auth without a secret", []string{minimal}, []string{"vault.auth.method=token"}, "vault.auth.token.secretRef.name: required"},
+		{"drill without unseal keys", []string{minimal}, []string{"vault.drill.enabled=true"}, "vault.drill.unsealKeysSecretRef.name: required"},
+		{"postgres without host", []string{minimal}, []string{"workflows.metadataDatabase.backup.enabled=true"}, "workflows.metadataDatabase.host: required"},
+		{"servicemonitor in cronjob mode", []string{minimal}, []string{"metrics.serviceMonitor.enabled=true"}, "metrics.serviceMonitor.enabled: needs mode agent"},
+		{"auto-restore without nodes", []string{minimal}, []string{"vault.autoRestore.enabled=true"}, "vault.nodes: required with vault.autoRestore"},
+		{"auto-restore of encrypted backups without the identity", []string{valueSets[1].path()}, []string{"vault.autoRestore.identitySecretRef.name="}, "vault.autoRestore.identitySecretRef.name: required when encryption.age is on"},
+		{"bad alert age", []string{minimal}, []string{"metrics.prometheusRule.enabled=true", "vault.backup.maxAge=3 hours"}, "at '/vault/backup/maxAge': '3 hours' does not match pattern"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"template", releaseName, chartDir(), "--namespace", namespace, "--kube-version", kubeVersion}
+			for _, f := range tc.files {
+				args = append(args, "--values", f)
+			}
+			for _, s := range tc.sets {
+				args = append(args, "--set", s)
+			}
+			_, errOut, err := runHelm(t, args...)
+			if err == nil {
+				t.Fatalf("helm template succeeded; want an error containing %q", tc.wanted)
+			}
+			if !strings.Contains(errOut, tc.wanted) {
+				t.Fatalf("want an error containing %q, got:\n%s", tc.wanted, errOut)
+			}
+		})
+	}
+}
