@@ -5,7 +5,6 @@ import (
 	"io"
 	"testing"
 
-
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/source"
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
