@@ -29,7 +29,7 @@ type clientOptions struct {
 
 func (o *clientOptions) addFlags(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVar(&o.server, "server", "", "call the API of a running `lifeboat serve` at this URL (e.g. http://127.0.0.1:8080) instead of working locally")
+	f.StringVar(&o.server, "server", "", "call the API of a running lifeboat server at this URL (e.g. http://127.0.0.1:8080) instead of working locally")
 	f.StringVar(&o.tokenFile, "token-file", "", "with --server: file holding the server's token (default: env LIFEBOAT_TOKEN)")
 	f.StringVar(&o.serverCA, "server-ca", "", "with --server: CA bundle (PEM) to trust for an https server")
 }

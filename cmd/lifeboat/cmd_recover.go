@@ -10,9 +10,8 @@ import (
 
 	"github.com/lifeboat-backup/lifeboat/internal/app"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
+	"github.com/lifeboat-backup/lifeboat/internal/drill"
 	"github.com/lifeboat-backup/lifeboat/internal/recovery"
-	"github.com/lifeboat-backup/lifeboat/internal/scratch"
-	"github.com/lifeboat-backup/lifeboat/internal/source/vault"
 )
 
 type recoverOptions struct {
@@ -80,46 +79,18 @@ func runRecover(cmd *cobra.Command, name string, opts *recoverOptions) error {
 	if err != nil {
 		return err
 	}
-	d := src.Drill.Vault
-	keysText, err := d.UnsealKeys.Resolve()
-	if err != nil {
-		return fmt.Errorf("drill.vault.unsealKeys: %w", err)
-	}
-	keys, err := vault.ParseUnsealKeys([]byte(keysText))
-	if err != nil {
-		return fmt.Errorf("drill.vault.unsealKeys: %w", err)
-	}
-	readToken := d.Token
-	if !readToken.IsSet() {
-		readToken = src.Vault.Auth.Token
-	}
-	token, err := readToken.Resolve()
-	if err != nil {
-		return fmt.Errorf("a token valid in the backup (drill.vault.token): %w", err)
-	}
-	binary := d.Binary
-	if binary == "" {
-		binary = "bao"
-	}
 	fmt.Fprintf(out, "restoring %s into a scratch Vault ...\n", b.label)
-	sv, err := scratch.StartVault(ctx, scratch.VaultOptions{Binary: binary, Logger: a.Logger})
-	if err != nil {
-		return err
-	}
-	defer sv.Stop()
 	body, err := b.open(ctx)
 	if err != nil {
 		return err
 	}
-	err = sv.LoadSnapshot(ctx, body, keys)
+	sv, err := drill.OpenScratchVault(ctx, a, src, body)
 	body.Close()
 	if err != nil {
 		return err
 	}
-	restored, err := sv.Client(strings.TrimSpace(token))
-	if err != nil {
-		return err
-	}
+	defer sv.Stop()
+	restored := sv.Client
 	live, err := liveVault(ctx, src, opts.tokenFile)
 	if err != nil {
 		return err

@@ -17,8 +17,16 @@ import (
 // code describes, and a staleness alert on the pushed last-success time still fires.
 func pushRunMetrics(cmd *cobra.Command, a *app.App, res *pipeline.Result, url string) {
 	m := metrics.New()
+	listings := server.ListDestinations(cmd.Context(), server.NewLister(a), res.Source, res.Finished)
+	var names []string
+	for _, l := range listings {
+		names = append(names, l.Name)
+	}
+	// Zero counters too: a push replaces its metric names in the gateway, so an earlier
+	// run's failure count must be overwritten by this run's.
+	m.Init(res.Source, names)
 	m.Observe(history.FromResult(res, history.TriggerCLI))
-	for _, l := range server.ListDestinations(cmd.Context(), server.NewLister(a), res.Source, res.Finished) {
+	for _, l := range listings {
 		if l.Error != "" {
 			continue // the run's own result already reports that destination
 		}

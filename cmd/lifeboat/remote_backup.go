@@ -12,8 +12,9 @@ import (
 	"github.com/spf13/cobra"
 )
 
-// pollEvery is how often a waiting `backup --server` asks for its run.
-const pollEvery = time.Second
+// pollEvery is how often a waiting `backup --server` asks for its run (a variable for
+// tests).
+var pollEvery = time.Second
 
 // runRemoteBackup asks the server to back up source, then (unless --no-wait) polls the
 // run until it ends and exits like a local backup.

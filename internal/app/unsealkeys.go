@@ -76,7 +76,7 @@ func (r UnsealKeysRef) fromSecret(ctx context.Context) ([]string, error) {
 	}
 	raw, ok := data[key]
 	if !ok {
-		return nil, fmt.Errorf("Secret %s/%s has no key %q", ns, name, key)
+		return nil, fmt.Errorf("the Secret %s/%s has no key %q", ns, name, key)
 	}
 	parsed, err := vault.ParseUnsealKeys(raw)
 	if err != nil {

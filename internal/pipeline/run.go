@@ -21,7 +21,11 @@ var errInspectorStopped = errors.New("the artifact check stopped reading before 
 // source's own checks passed and its late status (Finish) is good.
 func (p *Pipeline) Run(ctx context.Context, src source.Source, dests []Destination) *Result {
 	started := p.now()
-	res := &Result{Source: src.Name(), ID: catalog.NewBackupID(src.Name(), started), Started: started}
+	id := backupIDFrom(ctx)
+	if id == "" {
+		id = catalog.NewBackupID(src.Name(), started)
+	}
+	res := &Result{Source: src.Name(), ID: id, Started: started}
 	log := p.logger().With("source", src.Name(), "backup", res.ID)
 	defer func() { res.Finished = p.now() }()
 

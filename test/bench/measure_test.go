@@ -3,6 +3,7 @@ package bench
 import (
 	"bytes"
 	"fmt"
+	"io"
 	"io/fs"
 	"maps"
 	"os"
@@ -27,32 +28,99 @@ type usage struct {
 // process, is what makes lifeboat's memory comparable with the classic script's tools.
 func (bins binaries) run(b *testing.B, env []string, argv ...string) (usage, string) {
 	b.Helper()
-	f, err := os.CreateTemp(bins.dir, "rusage-")
-	if err != nil {
-		b.Fatal(err)
+	wall, us, outs := bins.pipeline(b, nil, stage{env: env, argv: argv})
+	us[0].wall = wall
+	return us[0], outs[0]
+}
+
+// stage is one command of a pipeline, with the environment it adds to the benchmark's.
+type stage struct {
+	env  []string
+	argv []string
+}
+
+// pipeline runs stages like a shell pipeline with pipefail: each stage's standard output
+// is the next one's standard input, and every stage must exit 0 (a pg_dump that fails
+// half-way leaves its uploader a short stream that uploads fine). Each stage runs under
+// the rusage launcher. The last stage's standard output goes to out, or, when out is
+// nil, into the stage's output (which also holds every stage's standard error). It
+// returns the wall time from the first start to the last exit, and each stage's usage
+// (with no wall time of its own) and output.
+func (bins binaries) pipeline(b *testing.B, out io.Writer, stages ...stage) (time.Duration, []usage, []string) {
+	b.Helper()
+	cmds := make([]*exec.Cmd, len(stages))
+	outs := make([]bytes.Buffer, len(stages))
+	files := make([]string, len(stages))
+	var pipeEnds []*os.File // closed in this process once the children hold them
+	for i, st := range stages {
+		f, err := os.CreateTemp(bins.dir, "rusage-")
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Close()
+		files[i] = f.Name()
+		defer os.Remove(f.Name())
+		cmd := exec.Command(bins.rusage, append([]string{"-o", f.Name()}, st.argv...)...)
+		cmd.Env = append(os.Environ(), st.env...)
+		cmd.Stdout, cmd.Stderr = &outs[i], &outs[i]
+		if i > 0 {
+			r, w, err := os.Pipe()
+			if err != nil {
+				b.Fatal(err)
+			}
+			cmds[i-1].Stdout, cmd.Stdin = w, r
+			pipeEnds = append(pipeEnds, r, w)
+		}
+		cmds[i] = cmd
 	}
-	f.Close()
-	defer os.Remove(f.Name())
-	cmd := exec.Command(bins.rusage, append([]string{"-o", f.Name()}, argv...)...)
-	cmd.Env = append(os.Environ(), env...)
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
+	if out != nil {
+		cmds[len(cmds)-1].Stdout = out
+	}
 	start := time.Now()
-	err = cmd.Run()
-	wall := time.Since(start)
-	if err != nil {
-		b.Fatalf("%s: %v\n%s", strings.Join(argv, " "), err, out.Bytes())
+	var startErr error
+	for _, cmd := range cmds {
+		if startErr = cmd.Start(); startErr != nil {
+			break
+		}
 	}
+	for _, f := range pipeEnds {
+		f.Close()
+	}
+	errs := make([]error, len(cmds))
+	for i, cmd := range cmds {
+		if cmd.Process != nil {
+			errs[i] = cmd.Wait()
+		}
+	}
+	wall := time.Since(start)
+	if startErr != nil {
+		b.Fatalf("start %s: %v", strings.Join(stages[0].argv, " "), startErr)
+	}
+	us := make([]usage, len(stages))
+	texts := make([]string, len(stages))
+	for i, st := range stages {
+		texts[i] = outs[i].String()
+		if errs[i] != nil {
+			b.Fatalf("%s: %v\n%s", strings.Join(st.argv, " "), errs[i], texts[i])
+		}
+		us[i] = readUsage(b, files[i], st.argv[0])
+	}
+	return wall, us, texts
+}
+
+// readUsage reads what the launcher wrote for the command argv0.
+func readUsage(b *testing.B, file, argv0 string) usage {
+	b.Helper()
 	var maxrssKiB, userNs, sysNs int64
-	data, err := os.ReadFile(f.Name())
+	data, err := os.ReadFile(file)
 	if err == nil {
 		_, err = fmt.Sscan(string(data), &maxrssKiB, &userNs, &sysNs)
 	}
 	if err != nil {
-		b.Fatalf("read the rusage of %s: %v (%q)", argv[0], err, data)
+		b.Fatalf("read the rusage of %s: %v (%q)", argv0, err, data)
 	}
 	// Linux reports ru_maxrss in KiB (testenv, and so this package, is Linux-only).
-	return usage{peakRSS: maxrssKiB << 10, cpu: time.Duration(userNs + sysNs), wall: wall}, out.String()
+	return usage{peakRSS: maxrssKiB << 10, cpu: time.Duration(userNs + sysNs)}
 }
 
 // stats accumulates a sub-benchmark's iterations.
@@ -82,12 +150,21 @@ func (s *stats) endRun(staging int64) {
 	s.stagingPk = max(s.stagingPk, staging)
 }
 
-func (s *stats) report(b *testing.B, snapshotBytes int64) {
+// size is a metric in bytes, reported in MiB under name (such as "snapshot-MiB").
+type size struct {
+	name  string
+	bytes int64
+}
+
+// report reports the metrics every benchmark here has, after the sizes given.
+func (s *stats) report(b *testing.B, sizes ...size) {
 	const mib = 1 << 20
 	if s.runs == 0 {
 		return
 	}
-	b.ReportMetric(float64(snapshotBytes)/mib, "snapshot-MiB")
+	for _, sz := range sizes {
+		b.ReportMetric(float64(sz.bytes)/mib, sz.name)
+	}
 	b.ReportMetric(float64(s.peakRSS)/mib, "peak-RSS-MiB")
 	b.ReportMetric(float64(s.stagingPk)/mib, "staging-disk-MiB")
 	b.ReportMetric(s.cpu.Seconds()/float64(s.runs), "cpu-s/op")

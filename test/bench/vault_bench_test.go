@@ -54,7 +54,7 @@ func (e *benchEnv) benchLifeboat(s3 bool, extra ...string) func(b *testing.B) {
 			e.checkAndClear(b, s3)
 			b.StartTimer()
 		}
-		st.report(b, e.snapshotBytes)
+		st.report(b, size{"snapshot-MiB", e.snapshotBytes})
 	}
 }
 
@@ -84,5 +84,5 @@ func (e *benchEnv) benchClassic(b *testing.B) {
 		e.checkAndClear(b, true)
 		b.StartTimer()
 	}
-	st.report(b, e.snapshotBytes)
+	st.report(b, size{"snapshot-MiB", e.snapshotBytes})
 }

@@ -82,9 +82,7 @@ func TestVaultAutoRestoreKeysFromKubernetesSecret(t *testing.T) {
 	k := testenv.StartKube(t)
 	k.MustDo(http.MethodPost, "/api/v1/namespaces", map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "vault-recovery"}}, nil)
 	tokenFile := writeFile(t, filepath.Join(t.TempDir(), "kube-token"), k.Token)
-	s := newVaultSetup(t, testenv.OpenBao, fmt.Sprintf(`
-# (appended to the vault source by the test)
-`))
+	s := newVaultSetup(t, testenv.OpenBao, "")
 	// Point the vault source's restore.kubernetes at the test API server.
 	cfg := strings.Replace(readFile(t, s.config), "    vault:\n", fmt.Sprintf("    restore:\n      kubernetes: {server: %s, caFile: %s, tokenFile: %s}\n    vault:\n", k.URL, k.CAFile, tokenFile), 1)
 	writeFile(t, s.config, cfg)

@@ -1,14 +1,23 @@
-// Command s3put uploads one file to an S3 bucket: the "copy the snapshot to each bucket"
-// step of the classic backup script, for the benchmarks in test/bench.
+// Command s3put uploads one file, or its standard input, to an S3 bucket: the "copy the
+// backup to each bucket" step of the classic backup scripts, for the benchmarks in
+// test/bench.
 //
-// The classic script runs `mc cp` or `aws s3 cp`. Neither is installed on the benchmark
+// The classic scripts run `mc cp` or `aws s3 cp`. Neither is installed on the benchmark
 // machines (the project installs nothing from outside Debian and Go modules), so this
 // stands in for them as a separate process whose peak RSS and CPU can be measured like
-// theirs. It does what `mc cp` does for a local file: minio-go's FPutObject with its
+// theirs.
+//
+// For a FILE it does what `mc cp` does for a local file: minio-go's FPutObject with its
 // defaults (multipart, 16 MiB parts for files of this size, 4 parts in flight, read
 // straight from the file with no part buffer).
 //
-// Usage: AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... s3put -endpoint host:port FILE BUCKET KEY
+// For "-" it reads standard input to its end, size unknown, like `aws s3 cp - s3://...`
+// or `mc pipe` at the end of `pg_dump | ...`: a multipart upload whose parts are filled
+// from the stream in memory, -part-size-mib each (default 16, as lifeboat and `mc cp`),
+// -parts in flight (default 4, each with its own buffer: 64 MiB in all; `aws s3 cp -`
+// keeps up to 10 chunks of 8 MiB, `mc pipe` 1 part of ~537 MiB unless told otherwise).
+//
+// Usage: AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... s3put -endpoint host:port FILE|- BUCKET KEY
 package main
 
 import (
@@ -24,23 +33,37 @@ import (
 func main() {
 	endpoint := flag.String("endpoint", "", "S3 endpoint, host:port")
 	secure := flag.Bool("tls", false, "use HTTPS")
+	partMiB := flag.Uint64("part-size-mib", 16, "with -: multipart part size in MiB (at least 5)")
+	parts := flag.Uint("parts", 4, "with -: parts uploaded at once, each buffered in memory")
 	flag.Parse()
-	if *endpoint == "" || flag.NArg() != 3 {
-		fmt.Fprintln(os.Stderr, "usage: s3put -endpoint host:port [-tls] FILE BUCKET KEY")
+	if *endpoint == "" || flag.NArg() != 3 || *partMiB < 5 || *parts < 1 {
+		fmt.Fprintln(os.Stderr, "usage: s3put -endpoint host:port [-tls] [-part-size-mib N] [-parts N] FILE|- BUCKET KEY")
 		os.Exit(2)
 	}
-	if err := put(*endpoint, *secure, flag.Arg(0), flag.Arg(1), flag.Arg(2)); err != nil {
+	file, bucket, key := flag.Arg(0), flag.Arg(1), flag.Arg(2)
+	client, err := minio.New(*endpoint, &minio.Options{Creds: credentials.NewEnvAWS(), Secure: *secure})
+	if err == nil {
+		err = put(client, file, bucket, key, *partMiB<<20, *parts)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "s3put:", err)
 		os.Exit(1)
 	}
 }
 
-func put(endpoint string, secure bool, file, bucket, key string) error {
-	client, err := minio.New(endpoint, &minio.Options{Creds: credentials.NewEnvAWS(), Secure: secure})
-	if err != nil {
-		return err
+func put(client *minio.Client, file, bucket, key string, partSize uint64, parts uint) error {
+	ctx := context.Background()
+	opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
+	var (
+		info minio.UploadInfo
+		err  error
+	)
+	if file == "-" {
+		opts.PartSize, opts.NumThreads, opts.ConcurrentStreamParts = partSize, parts, parts > 1
+		info, err = client.PutObject(ctx, bucket, key, os.Stdin, -1, opts)
+	} else {
+		info, err = client.FPutObject(ctx, bucket, key, file, opts)
 	}
-	info, err := client.FPutObject(context.Background(), bucket, key, file, minio.PutObjectOptions{ContentType: "application/octet-stream"})
 	if err != nil {
 		return fmt.Errorf("upload %s to s3://%s/%s: %w", file, bucket, key, err)
 	}

@@ -1,0 +1,112 @@
+package server
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// auth guards the endpoints. The token is compared in constant time (over sha256 sums,
+// so its length does not leak either) and never logged.
+type auth struct {
+	token        string
+	openReadOnly bool
+	clock        Clock
+}
+
+func (a auth) tokenOK(given string) bool {
+	if a.token == "" || given == "" {
+		return false
+	}
+	want, got := sha256.Sum256([]byte(a.token)), sha256.Sum256([]byte(given))
+	return subtle.ConstantTimeCompare(want[:], got[:]) == 1
+}
+
+func bearer(r *http.Request) string {
+	h := r.Header.Get("Authorization")
+	if len(h) > 7 && strings.EqualFold(h[:7], "Bearer ") {
+		return strings.TrimSpace(h[7:])
+	}
+	return ""
+}
+
+// readOnly serves h to requests with the token, or to anyone when server.openReadOnly is
+// set or no token is configured (config validation allows that only on loopback).
+func (a auth) readOnly(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if a.openReadOnly || a.token == "" || a.tokenOK(bearer(r)) {
+			h(w, r)
+			return
+		}
+		unauthorized(w)
+	}
+}
+
+// write serves h only to requests with the token; without a configured token nothing
+// may change state.
+func (a auth) write(h http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if a.token == "" {
+			writeError(w, http.StatusForbidden, "server.token is not configured, so every endpoint that changes state is "+
+				"disabled; set server.token: {file: /path} and restart lifeboat serve")
+			return
+		}
+		if !a.tokenOK(bearer(r)) {
+			unauthorized(w)
+			return
+		}
+		h(w, r)
+	}
+}
+
+func unauthorized(w http.ResponseWriter) {
+	w.Header().Set("WWW-Authenticate", `Bearer realm="lifeboat"`)
+	writeError(w, http.StatusUnauthorized, "missing or wrong bearer token: send \"Authorization: Bearer <server.token>\"")
+}
+
+// The web page cannot send a bearer header without JavaScript. Viewing it (read-only)
+// uses a session cookie set by a token login: "<unix expiry>.<HMAC-SHA256(token, expiry)>",
+// so it expires, dies with a token rotation, and reveals nothing about the token. Every
+// state change from the page still needs the token itself in the form, which also makes
+// the forms safe against cross-site request forgery.
+const (
+	sessionCookie = "lifeboat_session"
+	sessionTTL    = 12 * time.Hour
+)
+
+func (a auth) sessionValue(expiry int64) string {
+	mac := hmac.New(sha256.New, []byte(a.token))
+	mac.Write([]byte("lifeboat web session v1 " + strconv.FormatInt(expiry, 10)))
+	return strconv.FormatInt(expiry, 10) + "." + hex.EncodeToString(mac.Sum(nil))
+}
+
+func (a auth) newSession(secure bool) *http.Cookie {
+	exp := a.clock.Now().Add(sessionTTL)
+	return &http.Cookie{
+		Name: sessionCookie, Value: a.sessionValue(exp.Unix()), Path: "/", Expires: exp,
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode,
+	}
+}
+
+func (a auth) sessionOK(r *http.Request) bool {
+	c, err := r.Cookie(sessionCookie)
+	if err != nil || a.token == "" {
+		return false
+	}
+	exp, _, ok := strings.Cut(c.Value, ".")
+	n, err := strconv.ParseInt(exp, 10, 64)
+	if !ok || err != nil || a.clock.Now().Unix() > n {
+		return false
+	}
+	return hmac.Equal([]byte(c.Value), []byte(a.sessionValue(n)))
+}
+
+// pageViewable reports whether r may see the page.
+func (a auth) pageViewable(r *http.Request) bool {
+	return a.openReadOnly || a.token == "" || a.sessionOK(r) || a.tokenOK(bearer(r))
+}

@@ -1,0 +1,74 @@
+package server
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
+)
+
+// Health values, worst first.
+const (
+	HealthNever   = "never"   // no committed backup in any destination
+	HealthFailing = "failing" // the last run failed or was partial, or a destination cannot be listed
+	HealthStale   = "stale"   // a destination's newest backup is older than StaleAfter
+	HealthOK      = "ok"
+)
+
+// HealthInput is what a source's health is judged from.
+type HealthInput struct {
+	Destinations []DestinationListing
+	// LastStatus is the status of the source's last finished run; empty when unknown
+	// (`lifeboat status` without a server has no history).
+	LastStatus, LastRunID string
+	Interval, Jitter      time.Duration // zero Interval: no schedule, so nothing is stale
+	Now                   time.Time
+}
+
+// StaleAfter is how old a destination's newest backup may get before the source is
+// stale: two intervals plus the jitter, so one late or slow run does not flap the health,
+// but a missed run does show.
+func StaleAfter(interval, jitter time.Duration) time.Duration {
+	if interval <= 0 {
+		return 0
+	}
+	return 2*interval + jitter
+}
+
+// Health judges a source and says why, in words an operator can act on.
+func Health(in HealthInput) (string, string) {
+	var newest time.Time
+	for _, d := range in.Destinations {
+		if d.Newest != nil && d.Newest.Created.After(newest) {
+			newest = d.Newest.Created
+		}
+	}
+	if newest.IsZero() {
+		for _, d := range in.Destinations {
+			if d.Error != "" {
+				return HealthNever, fmt.Sprintf("no backup found; destination %s could not be listed: %s", d.Name, d.Error)
+			}
+		}
+		return HealthNever, "no committed backup in any destination"
+	}
+	if in.LastStatus == string(pipeline.StatusFailed) || in.LastStatus == string(pipeline.StatusPartial) {
+		return HealthFailing, fmt.Sprintf("the last run (%s) was %s", in.LastRunID, in.LastStatus)
+	}
+	for _, d := range in.Destinations {
+		if d.Error != "" {
+			return HealthFailing, fmt.Sprintf("destination %s could not be listed: %s", d.Name, d.Error)
+		}
+	}
+	limit := StaleAfter(in.Interval, in.Jitter)
+	if limit > 0 {
+		for _, d := range in.Destinations {
+			if d.Newest == nil {
+				return HealthStale, fmt.Sprintf("destination %s holds no backup", d.Name)
+			}
+			if age := in.Now.Sub(d.Newest.Created); age > limit {
+				return HealthStale, fmt.Sprintf("the newest backup in destination %s is %s old (stale after %s)", d.Name, age.Round(time.Second), limit)
+			}
+		}
+	}
+	return HealthOK, fmt.Sprintf("newest backup %s old", in.Now.Sub(newest).Round(time.Second))
+}

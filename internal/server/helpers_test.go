@@ -1,0 +1,300 @@
+package server
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/lifeboat-backup/lifeboat/internal/app"
+	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/config"
+	"github.com/lifeboat-backup/lifeboat/internal/history"
+	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
+	"github.com/lifeboat-backup/lifeboat/internal/source"
+)
+
+const testToken = "s3cret-token-for-tests"
+
+var start = time.Date(2026, 11, 23, 10, 30, 0, 0, time.UTC)
+
+// env is a server over real file destinations, with a fake source in place of Vault or
+// PostgreSQL (those are exercised end to end in test/e2e). The run pipeline, stores and
+// catalog are the real ones.
+type env struct {
+	t     *testing.T
+	dir   string
+	clock *fakeClock
+	srv   *Server
+	ts    *httptest.Server
+	gate  chan struct{} // when non-nil, source reads block until it is closed
+	hist  history.Store
+	cfg   *config.Config
+	app   *app.App
+	opts  Options
+}
+
+// defaultServer is the config's server block unless a test passes its own; TOKEN stands
+// for the token file's path.
+const defaultServer = "server: {token: {file: TOKEN}}"
+
+// newEnv prepares a server; extraYAML (default defaultServer) is appended to the config
+// and options may change the Options before start.
+func newEnv(t *testing.T, extraYAML string, options ...func(*Options)) *env {
+	t.Helper()
+	e := &env{t: t, dir: t.TempDir(), clock: newFakeClock(start)}
+	tokenFile := filepath.Join(e.dir, "token")
+	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if extraYAML == "" {
+		extraYAML = defaultServer
+	}
+	cfg := e.parse(strings.ReplaceAll(extraYAML, "TOKEN", tokenFile))
+	e.opts = Options{
+		App:           &app.App{Config: cfg, Version: "test", Logger: slog.New(slog.NewTextHandler(io.Discard, nil))},
+		Clock:         e.clock,
+		Token:         testToken,
+		ShutdownGrace: time.Minute,
+	}
+	for _, o := range options {
+		o(&e.opts)
+	}
+	e.app, e.cfg = e.opts.App, e.opts.App.Config
+	if e.opts.History == nil {
+		e.opts.History = history.NewMemory(e.cfg.Server.HistoryLimit)
+	}
+	e.hist = e.opts.History
+	e.opts.Backup = e.backup
+	return e
+}
+
+func (e *env) parse(extra string) *config.Config {
+	e.t.Helper()
+	cfg, err := config.Parse([]byte(fmt.Sprintf(`
+sources:
+  - name: vault
+    kind: vault
+    schedule: "0 * * * *"
+    vault: {address: "http://127.0.0.1:1"}
+  - name: workflows
+    kind: postgres
+    postgres: {host: 127.0.0.1, database: workflows}
+destinations:
+  - name: local
+    kind: file
+    file: {path: %s}
+  - name: second
+    kind: file
+    file: {path: %s}
+%s`, filepath.Join(e.dir, "local"), filepath.Join(e.dir, "second"), extra)))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	return cfg
+}
+
+// start builds the server, starts it and serves its handler.
+func (e *env) start() *env {
+	e.t.Helper()
+	srv, err := New(e.opts)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.srv = srv
+	if err := srv.Start(context.Background()); err != nil {
+		e.t.Fatal(err)
+	}
+	e.ts = httptest.NewServer(srv.Handler())
+	e.t.Cleanup(func() {
+		e.ts.Close()
+		e.release()
+		srv.Shutdown(context.Background())
+	})
+	return e
+}
+
+func (e *env) release() {
+	if e.gate != nil {
+		select {
+		case <-e.gate:
+		default:
+			close(e.gate)
+		}
+	}
+}
+
+func (e *env) backup(ctx context.Context, name string, only []string) (*pipeline.Result, error) {
+	src, err := e.cfg.Source(name)
+	if err != nil {
+		return nil, err
+	}
+	dests, err := e.app.Destinations(name, true)
+	if err != nil {
+		return nil, err
+	}
+	if len(only) > 0 {
+		dests = slices.DeleteFunc(dests, func(d pipeline.Destination) bool { return !slices.Contains(only, d.Name) })
+	}
+	p := &pipeline.Pipeline{Now: e.clock.Now, Logger: e.app.Logger}
+	return p.Run(ctx, &fakeSource{name: name, kind: src.Kind, gate: e.gate}, dests), nil
+}
+
+type fakeSource struct {
+	name, kind string
+	gate       chan struct{}
+}
+
+func (f *fakeSource) Name() string { return f.name }
+func (f *fakeSource) Kind() string { return f.kind }
+func (f *fakeSource) Open(ctx context.Context) (*source.Artifact, error) {
+	var r io.Reader = bytes.NewReader(snapshot)
+	if f.gate != nil {
+		r = &gatedReader{ctx: ctx, gate: f.gate, r: r}
+	}
+	return &source.Artifact{Body: io.NopCloser(r), Ext: "snap"}, nil
+}
+
+// snapshot is shaped like a Vault raft snapshot (gzip tar with meta.json, state.bin and
+// SHA256SUMS), so verify accepts it.
+var snapshot = func() []byte {
+	meta := []byte(`{"Version":1,"ID":"2-42-1700000000000","Index":42,"Term":2,"Size":12000}`)
+	state := bytes.Repeat([]byte("state-bytes!"), 1000)
+	sums := fmt.Sprintf("%x  meta.json\n%x  state.bin\n", sha256.Sum256(meta), sha256.Sum256(state))
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, m := range []struct {
+		name string
+		data []byte
+	}{{"meta.json", meta}, {"state.bin", state}, {"SHA256SUMS", []byte(sums)}, {"SHA256SUMS.sealed", []byte("sealed")}} {
+		_ = tw.WriteHeader(&tar.Header{Name: m.name, Mode: 0o600, Size: int64(len(m.data))})
+		_, _ = tw.Write(m.data)
+	}
+	_ = tw.Close()
+	_ = zw.Close()
+	return buf.Bytes()
+}()
+
+// gatedReader holds the stream in the middle (after some bytes) until the gate opens or
+// the run is cancelled, like a long snapshot.
+type gatedReader struct {
+	ctx  context.Context
+	gate chan struct{}
+	r    io.Reader
+	n    int
+}
+
+func (g *gatedReader) Read(p []byte) (int, error) {
+	if g.n > 0 {
+		select {
+		case <-g.gate:
+		case <-g.ctx.Done():
+			return 0, g.ctx.Err()
+		}
+	}
+	if len(p) > 100 {
+		p = p[:100]
+	}
+	n, err := g.r.Read(p)
+	g.n += n
+	return n, err
+}
+
+// do sends a request with the token ("" for none) and decodes a JSON answer into out.
+func (e *env) do(method, path, token string, body io.Reader, out any) *http.Response {
+	e.t.Helper()
+	req, err := http.NewRequest(method, e.ts.URL+path, body)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := noRedirect.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	data, _ := io.ReadAll(resp.Body)
+	if out != nil && strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		if err := json.Unmarshal(data, out); err != nil {
+			e.t.Fatalf("%s %s: decode %q: %v", method, path, data, err)
+		}
+	}
+	if s, ok := out.(*string); ok {
+		*s = string(data)
+	}
+	return resp
+}
+
+var noRedirect = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+
+// trigger starts a backup over the API and returns its run.
+func (e *env) trigger(source string) history.Run {
+	e.t.Helper()
+	var r history.Run
+	if resp := e.do("POST", "/api/v1/sources/"+source+"/backup", testToken, nil, &r); resp.StatusCode != http.StatusAccepted {
+		e.t.Fatalf("trigger %s: %s", source, resp.Status)
+	}
+	return r
+}
+
+// wait polls the history until the run has finished.
+func (e *env) wait(id string) history.Run {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		r, err := e.hist.Get(context.Background(), id)
+		if err == nil && !r.Running() {
+			if _, busy := e.srv.Running(r.Source); !busy {
+				return r
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	e.t.Fatalf("run %s did not finish", id)
+	return history.Run{}
+}
+
+// runs waits until the history holds n finished runs of source and returns them.
+func (e *env) runs(source string, n int) []history.Run {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		runs, _ := e.hist.List(context.Background(), source, 0)
+		done := 0
+		for _, r := range runs {
+			if !r.Running() {
+				done++
+			}
+		}
+		if done >= n {
+			return runs
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("want %d finished runs of %s, have %+v", n, source, runs)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+const time1h = time.Hour
+
+func runningRecord(id string) history.Run {
+	src, t0, _ := catalog.ParseBackupID(id)
+	return history.Run{ID: id, Source: src, Trigger: history.TriggerSchedule, Started: t0, Status: history.StatusRunning}
+}

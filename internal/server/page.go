@@ -1,0 +1,150 @@
+package server
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/history"
+)
+
+//go:embed web
+var webFS embed.FS
+
+// pageRuns is how many recent runs the page shows per source.
+const pageRuns = 10
+
+type pageData struct {
+	Version  string
+	Now      time.Time
+	Sources  []sourceView
+	Flash    string
+	Error    string
+	TokenSet bool
+	SignedIn bool
+	Refresh  bool // a run is going: reload every few seconds to show its outcome
+}
+
+type sourceView struct {
+	SourceStatus
+	Runs []history.Run
+}
+
+func (s *Server) templates() *template.Template {
+	now := s.clock.Now
+	funcs := template.FuncMap{
+		"fmtTime": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05") },
+		"ago":     func(t time.Time) string { return roughDuration(now().Sub(t).Round(time.Second)) },
+		"duration": func(d time.Duration) string {
+			return roughDuration(d)
+		},
+		"seconds": func(s float64) string { return roughDuration(time.Duration(s * float64(time.Second))) },
+		"bytes":   humanBytes,
+	}
+	return template.Must(template.New("").Funcs(funcs).ParseFS(webFS, "web/*.html"))
+}
+
+func (s *Server) page(w http.ResponseWriter, r *http.Request) {
+	a := s.auth()
+	if !a.pageViewable(r) {
+		s.render(w, http.StatusUnauthorized, "login.html", pageData{})
+		return
+	}
+	data := pageData{}
+	q := r.URL.Query()
+	if id := q.Get("started"); validID(id) {
+		data.Flash = "Backup " + id + " started."
+	}
+	if id := q.Get("busy"); validID(id) {
+		data.Error = "A backup of this source is already running (" + id + "); nothing new was started."
+	}
+	s.renderPage(w, r, http.StatusOK, data)
+}
+
+func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, code int, data pageData) {
+	st, err := s.Status(r.Context())
+	if err != nil {
+		http.Error(w, "read the run history: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	a := s.auth()
+	data.Version, data.Now, data.TokenSet = s.app.Version, s.clock.Now(), a.token != ""
+	data.SignedIn = a.sessionOK(r)
+	for _, src := range st {
+		runs, err := s.hist.List(r.Context(), src.Name, pageRuns)
+		if err != nil {
+			http.Error(w, "read the run history: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		data.Sources = append(data.Sources, sourceView{SourceStatus: src, Runs: runs})
+		data.Refresh = data.Refresh || src.Running != ""
+	}
+	s.render(w, code, "page.html", data)
+}
+
+// render executes into a buffer first, so a template error is a clean 500 and not half
+// a page.
+func (s *Server) render(w http.ResponseWriter, code int, name string, data pageData) {
+	var buf bytes.Buffer
+	if err := s.tmpl.ExecuteTemplate(&buf, name, data); err != nil {
+		s.log.Error("render the web page", "template", name, "err", err)
+		http.Error(w, "could not render the page (a lifeboat bug): "+err.Error(), http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	_, _ = w.Write(buf.Bytes())
+}
+
+func serveCSS(w http.ResponseWriter, _ *http.Request) {
+	css, _ := webFS.ReadFile("web/style.css")
+	w.Header().Set("Content-Type", "text/css; charset=utf-8")
+	w.Header().Set("Cache-Control", "max-age=300")
+	_, _ = w.Write(css)
+}
+
+func validID(id string) bool {
+	_, _, err := catalog.ParseBackupID(id)
+	return id != "" && err == nil
+}
+
+func redirect(w http.ResponseWriter, r *http.Request, query url.Values, fragment string) {
+	u := url.URL{Path: "/", RawQuery: query.Encode(), Fragment: fragment}
+	http.Redirect(w, r, u.String(), http.StatusSeeOther)
+}
+
+func roughDuration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Second:
+		return d.Round(time.Millisecond).String()
+	case d < time.Minute:
+		return d.Round(100 * time.Millisecond).String()
+	case d < time.Hour:
+		return d.Round(time.Second).String()
+	case d < 48*time.Hour:
+		return d.Round(time.Minute).String()
+	default:
+		return fmt.Sprintf("%.1fd", d.Hours()/24)
+	}
+}
+
+func humanBytes(n int64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := int64(unit), 0
+	for m := n / unit; m >= unit; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}

@@ -1,0 +1,177 @@
+// Package server is `lifeboat serve`: cron schedules per source, a run history, a JSON
+// API under /api/v1, the "Backup & Restore" web page, Prometheus /metrics, and /healthz
+// and /readyz. Backups run through the same app.App as the CLI.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/lifeboat-backup/lifeboat/internal/app"
+	"github.com/lifeboat-backup/lifeboat/internal/history"
+	"github.com/lifeboat-backup/lifeboat/internal/metrics"
+	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
+)
+
+// BackupFunc runs one backup of source (to the destinations only, or all of them when
+// empty). The server passes the run's id in ctx (pipeline.WithBackupID).
+type BackupFunc func(ctx context.Context, source string, only []string) (*pipeline.Result, error)
+
+// Options configures a Server. App and History are required.
+type Options struct {
+	App     *app.App
+	History history.Store
+	// Backup defaults to App.Backup; tests pass a pipeline over a fake source.
+	Backup  BackupFunc
+	Metrics *metrics.Metrics // default metrics.New()
+	Clock   Clock            // default RealClock
+	Logger  *slog.Logger     // default App.Logger
+	// Token is the resolved server.token; empty disables every state-changing endpoint.
+	Token string
+	// Baseline runs a backup at start for each scheduled source whose newest backup is
+	// older than one schedule interval.
+	Baseline bool
+	// ShutdownGrace is how long Shutdown lets running backups finish before cancelling
+	// them. Default 5m.
+	ShutdownGrace time.Duration
+	// RefreshEvery re-lists every destination for status and metrics. Default 5m.
+	RefreshEvery time.Duration
+}
+
+// Server is one `lifeboat serve` process.
+type Server struct {
+	opts  Options
+	app   *app.App
+	log   *slog.Logger
+	clock Clock
+	hist  history.Store
+	met   *metrics.Metrics
+	inv   *inventory
+	tmpl  *template.Template
+	sched map[string]*schedule // by source; only sources with a schedule
+
+	mu        sync.Mutex
+	running   map[string]string // source -> id of its running run
+	stopping  bool
+	runs      sync.WaitGroup
+	runCtx    context.Context // parent of every run; cancelled when the grace ends
+	cancelRun context.CancelFunc
+
+	bgCancel context.CancelFunc // schedulers and refresher
+	bg       sync.WaitGroup
+}
+
+// New checks the options and builds the server; Start begins scheduling.
+func New(opts Options) (*Server, error) {
+	if opts.App == nil || opts.App.Config == nil || opts.History == nil {
+		return nil, errors.New("server: App, App.Config and History are required")
+	}
+	if opts.Backup == nil {
+		opts.Backup = opts.App.Backup
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = metrics.New()
+	}
+	if opts.Clock == nil {
+		opts.Clock = RealClock{}
+	}
+	if opts.Logger == nil {
+		opts.Logger = opts.App.Logger
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	if opts.ShutdownGrace <= 0 {
+		opts.ShutdownGrace = 5 * time.Minute
+	}
+	if opts.RefreshEvery <= 0 {
+		opts.RefreshEvery = 5 * time.Minute
+	}
+	s := &Server{
+		opts: opts, app: opts.App, log: opts.Logger, clock: opts.Clock, hist: opts.History,
+		met: opts.Metrics, inv: newInventory(), running: map[string]string{},
+	}
+	s.tmpl = s.templates()
+	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
+	var err error
+	if s.sched, err = schedules(opts.App.Config.Sources); err != nil {
+		return nil, err
+	}
+	for _, src := range opts.App.Config.Sources {
+		names, err := s.app.DestinationNames(src.Name, "")
+		if err != nil {
+			return nil, fmt.Errorf("source %s: %w", src.Name, err)
+		}
+		s.met.Init(src.Name, names)
+	}
+	return s, nil
+}
+
+// Start closes the records of runs a previous process left running, then starts the
+// schedules (with their baseline checks) and the periodic catalog refresh.
+func (s *Server) Start(ctx context.Context) error {
+	n, err := history.Interrupted(ctx, s.hist, s.clock.Now())
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
+	if n > 0 {
+		s.log.Warn("closed the records of runs interrupted when lifeboat last stopped", "runs", n)
+	}
+	s.seedLastSuccess(ctx)
+	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	s.bgCancel = cancel
+	for _, src := range s.app.Config.Sources {
+		s.bg.Go(func() { s.sourceLoop(bg, src.Name) })
+	}
+	s.bg.Go(func() { s.refreshLoop(bg) })
+	return nil
+}
+
+// Shutdown stops scheduling and refuses new runs, lets running backups finish for up to
+// ShutdownGrace (or until ctx ends), then cancels them: the pipeline abandons their
+// uploads, so nothing half-written is committed. It returns when every run has ended.
+func (s *Server) Shutdown(ctx context.Context) {
+	s.mu.Lock()
+	s.stopping = true
+	busy := len(s.running)
+	s.mu.Unlock()
+	if s.bgCancel != nil {
+		s.bgCancel()
+	}
+	s.bg.Wait()
+	done := make(chan struct{})
+	go func() { s.runs.Wait(); close(done) }()
+	if busy > 0 {
+		s.log.Info("waiting for running backups before stopping", "runs", busy, "grace", s.opts.ShutdownGrace)
+	}
+	stop, release := s.clock.Timer(s.opts.ShutdownGrace)
+	defer release()
+	select {
+	case <-done:
+	case <-stop:
+		s.log.Warn("shutdown grace period over: cancelling running backups; nothing of them is committed", "grace", s.opts.ShutdownGrace)
+	case <-ctx.Done():
+		s.log.Warn("shutdown forced: cancelling running backups; nothing of them is committed")
+	}
+	s.cancelRun()
+	<-done
+}
+
+// Ready reports whether the server takes requests (false once Shutdown began).
+func (s *Server) Ready() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return !s.stopping
+}
+
+// Abort cancels running backups now, without waiting for the grace period (a second
+// SIGTERM). Their uploads are abandoned; nothing of them is committed.
+func (s *Server) Abort() {
+	s.log.Warn("aborting running backups")
+	s.cancelRun()
+}

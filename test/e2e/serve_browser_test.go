@@ -1,0 +1,165 @@
+package e2e
+
+import (
+	"context"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/lifeboat-backup/lifeboat/internal/server"
+	"github.com/lifeboat-backup/lifeboat/internal/testenv"
+)
+
+// chromium finds the Debian chromium (scripts/install-servers.sh chromium).
+func chromium(t *testing.T) string {
+	t.Helper()
+	for _, name := range []string{"chromium", "chromium-browser"} {
+		if path, err := exec.LookPath(name); err == nil {
+			return path
+		}
+	}
+	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
+		return "/usr/bin/chromium"
+	}
+	testenv.Missing(t, "chromium is not installed: run scripts/install-servers.sh chromium")
+	return ""
+}
+
+// browser starts a headless Chromium with a fresh profile. The flags keep it from
+// calling home (updates, sync, QUIC probes), and run it as root in a container.
+func browser(t *testing.T) context.Context {
+	t.Helper()
+	opts := append(chromedp.DefaultExecAllocatorOptions[:],
+		chromedp.ExecPath(chromium(t)),
+		chromedp.NoSandbox,
+		chromedp.DisableGPU,
+		chromedp.Flag("disable-quic", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.UserDataDir(t.TempDir()),
+	)
+	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
+	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
+	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
+	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
+	return ctx
+}
+
+// browsePage drives the "Backup & Restore" page as an operator would: sign in with the
+// token, see the latest backup, enter the token and click "Back up now", and watch the
+// new run appear and finish (the page reloads itself while a run is going; no
+// JavaScript involved).
+func browsePage(t *testing.T, s *serveSetup, p *testenv.Process) {
+	t.Helper()
+	ctx := browser(t)
+	shot := func(name string) {
+		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
+		if err != nil {
+			return
+		}
+		dir := os.Getenv("LIFEBOAT_SCREENSHOTS") // keep them for a look at the page
+		if dir == "" {
+			dir = t.TempDir()
+		}
+		_ = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
+		if err != nil {
+			shot("error")
+			t.Fatalf("read %s on the page: %v", sel, err)
+		}
+		return strings.TrimSpace(v)
+	}
+
+	err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.CSS("form.login")))
+	if err != nil {
+		t.Fatalf("load the page: %v", err)
+	}
+	if login := text("form.login"); !strings.Contains(login, "token") {
+		t.Fatalf("login form: %q", login)
+	}
+	err = chromedp.Do(ctx,
+		chromedp.SendKeys(chromedp.CSS(`form.login input[name="token"]`), s.token),
+		chromedp.Click(chromedp.CSS(`form.login button`)),
+		chromedp.WaitVisible(chromedp.CSS(`#source-vault`)),
+	)
+	if err != nil {
+		shot("login")
+		t.Fatalf("sign in on the page: %v", err)
+	}
+	// The page shows the newest backup the API knows (again, if a scheduled run ended in
+	// between).
+	for attempt := 0; ; attempt++ {
+		var st server.StatusResponse
+		s.api(t, "GET", "/api/v1/status", s.token, &st)
+		newest := st.Sources[0].LatestBackup.ID
+		if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/")); err != nil {
+			t.Fatal(err)
+		}
+		latest, health := text(`#source-vault dd.latest`), text(`#source-vault .health`)
+		if strings.Contains(latest, newest) && health == "ok" {
+			break
+		}
+		if attempt == 2 {
+			shot("page")
+			t.Fatalf("the page shows latest %q, health %q; want %s, ok", latest, health, newest)
+		}
+	}
+	shot("page")
+
+	var id string
+	for attempt := 0; id == "" && attempt < 3; attempt++ {
+		err := chromedp.Do(ctx,
+			chromedp.SendKeys(chromedp.CSS(`#source-vault form.trigger input[name="token"]`), s.token),
+			chromedp.Click(chromedp.CSS(`#source-vault form.trigger button`)),
+			chromedp.WaitVisible(chromedp.CSS(`#source-vault`)),
+		)
+		if err != nil {
+			shot("backup-now")
+			t.Fatalf("click Back up now: %v", err)
+		}
+		loc, err := chromedp.Run(ctx, chromedp.Location())
+		if err != nil {
+			t.Fatal(err)
+		}
+		u, _ := url.Parse(loc)
+		id = u.Query().Get("started")
+		if busy := u.Query().Get("busy"); busy != "" { // a scheduled run got there first
+			s.waitID(t, p, busy)
+			_ = chromedp.Do(ctx, chromedp.Navigate(s.base+"/"))
+		}
+	}
+	if id == "" {
+		t.Fatal("Back up now never started a run")
+	}
+	if flash := text(".flash"); !strings.Contains(flash, id) {
+		t.Fatalf("flash after Back up now: %q", flash)
+	}
+	// The new run is in the history table and turns ok by itself (meta refresh).
+	row := `tr[data-run="` + id + `"] td.status`
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		status, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(row)))
+		if err == nil && strings.TrimSpace(status) == "ok" {
+			break
+		}
+		if time.Now().After(deadline) {
+			shot("run")
+			t.Fatalf("run %s on the page: status %q, err %v", id, status, err)
+		}
+		time.Sleep(time.Second)
+	}
+	if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/")); err != nil {
+		t.Fatal(err)
+	}
+	if latest := text(`#source-vault dd.latest`); !strings.Contains(latest, id) {
+		t.Fatalf("after the run the latest backup shown is %q, want %s", latest, id)
+	}
+	shot("final")
+}
