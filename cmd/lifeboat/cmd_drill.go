@@ -1,12 +1,13 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 
 	"github.com/spf13/cobra"
 
-	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/drill"
+	"github.com/lifeboat-backup/lifeboat/internal/metrics"
 )
 
 type drillOptions struct {
@@ -14,6 +15,7 @@ type drillOptions struct {
 	from         string
 	identityFile string
 	noRecord     bool
+	pushgateway  string
 }
 
 func newDrillCmd() *cobra.Command {
@@ -52,6 +54,7 @@ Exit codes:
 	f.StringVar(&opts.from, "from", "", "destination to read the backup from (default: the first that has it)")
 	f.StringVar(&opts.identityFile, "identity-file", "", "age identity file for encrypted backups (default encryption.age.identityFile)")
 	f.BoolVar(&opts.noRecord, "no-record", false, "do not record the outcome in the backup's manifest")
+	f.StringVar(&opts.pushgateway, "pushgateway", "", "push lifeboat_drill_* metrics to this Prometheus Pushgateway URL (default: the config's pushgateway)")
 	return cmd
 }
 
@@ -60,41 +63,22 @@ func runDrill(cmd *cobra.Command, name string, opts *drillOptions) error {
 	if err != nil {
 		return err
 	}
-	src, err := a.Config.Source(name)
-	if err != nil {
-		return usageError("%w", err)
-	}
-	if src.Kind == config.KindVault && (src.Drill == nil || src.Drill.Vault == nil) {
-		return usageError("source %s has no drill configuration (sources[].drill.vault with the original unseal keys); see examples/lifeboat.yaml", name)
-	}
-	if _, err := a.ResolveSource(opts.backup, name); err != nil {
-		return classify(err)
-	}
-	copies, err := a.FindBackups(cmd.Context(), name, opts.backup, opts.from)
+	fmt.Fprintf(cmd.OutOrStdout(), "drilling %s of %s ...\n", opts.backup, name)
+	report, err := drill.Run(cmd.Context(), a, name, drill.Options{
+		Backup: opts.backup, From: opts.from, IdentityFile: opts.identityFile, NoRecord: opts.noRecord,
+	})
 	if err != nil {
 		return classify(err)
-	}
-	loc := copies[0]
-	fmt.Fprintf(cmd.OutOrStdout(), "drilling %s from %s ...\n", loc.Manifest.ID, loc.Dest.Name)
-	var report *drill.Report
-	switch src.Kind {
-	case config.KindVault:
-		report = drill.Vault(cmd.Context(), a, src, loc, opts.identityFile)
-	case config.KindPostgres:
-		report = drill.Postgres(cmd.Context(), a, src, loc, opts.identityFile)
-	default:
-		return usageError("drills of %s sources are not implemented in this version of lifeboat", src.Kind)
 	}
 	printDrill(cmd, report)
-	if !opts.noRecord {
-		if err := drill.Record(cmd.Context(), loc, report); err != nil {
+	if url := cmp.Or(opts.pushgateway, a.Config.Pushgateway); url != "" {
+		m := metrics.New()
+		m.ObserveDrill(name, report.Started.Add(report.Duration), report.Duration, report.OK())
+		if err := m.Push(cmd.Context(), url, name); err != nil {
 			fmt.Fprintf(cmd.ErrOrStderr(), "lifeboat: warning: %v\n", err)
 		}
 	}
-	if report.Err != nil {
-		return report.Err
-	}
-	return nil
+	return report.Err
 }
 
 func printDrill(cmd *cobra.Command, r *drill.Report) {

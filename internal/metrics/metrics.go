@@ -28,6 +28,7 @@ type Metrics struct {
 
 	mu      sync.Mutex
 	success map[string]time.Time // what lastSuccess holds, so seeding never moves it back
+	drills  *drillMetrics
 }
 
 // New makes the metric set, with no series until something is observed.
@@ -35,6 +36,7 @@ func New() *Metrics {
 	m := &Metrics{
 		Registry: prometheus.NewRegistry(),
 		success:  map[string]time.Time{},
+		drills:   newDrillMetrics(),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lifeboat_backup_last_success_timestamp_seconds",
 			Help: "When the last backup of the source committed to every destination finished (Unix time).",
@@ -69,6 +71,7 @@ func New() *Metrics {
 		}, []string{"source", "destination"}),
 	}
 	m.Registry.MustRegister(m.lastSuccess, m.lastAttempt, m.duration, m.size, m.failures, m.runs, m.destLastSuccess, m.stored)
+	m.Registry.MustRegister(m.drills.collectors()...)
 	return m
 }
 

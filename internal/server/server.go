@@ -12,7 +12,10 @@ import (
 	"sync"
 	"time"
 
+	"github.com/robfig/cron/v3"
+
 	"github.com/lifeboat-backup/lifeboat/internal/app"
+	"github.com/lifeboat-backup/lifeboat/internal/drill"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/metrics"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
@@ -27,7 +30,9 @@ type Options struct {
 	App     *app.App
 	History history.Store
 	// Backup defaults to App.Backup; tests pass a pipeline over a fake source.
-	Backup  BackupFunc
+	Backup BackupFunc
+	// Drill defaults to drill.Run on the newest backup; used for sources[].drill.schedule.
+	Drill   DrillFunc
 	Metrics *metrics.Metrics // default metrics.New()
 	Clock   Clock            // default RealClock
 	Logger  *slog.Logger     // default App.Logger
@@ -45,15 +50,16 @@ type Options struct {
 
 // Server is one `lifeboat serve` process.
 type Server struct {
-	opts  Options
-	app   *app.App
-	log   *slog.Logger
-	clock Clock
-	hist  history.Store
-	met   *metrics.Metrics
-	inv   *inventory
-	tmpl  *template.Template
-	sched map[string]*schedule // by source; only sources with a schedule
+	opts   Options
+	app    *app.App
+	log    *slog.Logger
+	clock  Clock
+	hist   history.Store
+	met    *metrics.Metrics
+	inv    *inventory
+	tmpl   *template.Template
+	sched  map[string]*schedule // by source; only sources with a schedule
+	drills map[string]cron.Schedule
 
 	mu        sync.Mutex
 	running   map[string]string // source -> id of its running run
@@ -73,6 +79,12 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Backup == nil {
 		opts.Backup = opts.App.Backup
+	}
+	if opts.Drill == nil {
+		a := opts.App
+		opts.Drill = func(ctx context.Context, source string) (*drill.Report, error) {
+			return drill.Run(ctx, a, source, drill.Options{})
+		}
 	}
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New()
@@ -102,6 +114,12 @@ func New(opts Options) (*Server, error) {
 	if s.sched, err = schedules(opts.App.Config.Sources); err != nil {
 		return nil, err
 	}
+	if s.drills, err = drillSchedules(opts.App.Config.Sources); err != nil {
+		return nil, err
+	}
+	for source := range s.drills {
+		s.met.InitDrill(source)
+	}
 	for _, src := range opts.App.Config.Sources {
 		names, err := s.app.DestinationNames(src.Name, "")
 		if err != nil {
@@ -127,6 +145,9 @@ func (s *Server) Start(ctx context.Context) error {
 	s.bgCancel = cancel
 	for _, src := range s.app.Config.Sources {
 		s.bg.Go(func() { s.sourceLoop(bg, src.Name) })
+	}
+	for source, spec := range s.drills {
+		s.bg.Go(func() { s.drillLoop(bg, source, spec) })
 	}
 	s.bg.Go(func() { s.refreshLoop(bg) })
 	return nil

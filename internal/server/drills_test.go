@@ -1,0 +1,66 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/lifeboat-backup/lifeboat/internal/config"
+	"github.com/lifeboat-backup/lifeboat/internal/drill"
+)
+
+// Drills run on their own schedule and feed lifeboat_drill_* metrics; a failing drill
+// leaves the last success where it was.
+func TestDrillsRunOnTheirSchedule(t *testing.T) {
+	var calls atomic.Int32
+	fail := atomic.Bool{}
+	e := newEnv(t, "", func(o *Options) {
+		o.Baseline = false
+		o.Drill = func(_ context.Context, source string) (*drill.Report, error) {
+			calls.Add(1)
+			r := &drill.Report{Source: source, BackupID: "workflows-x", Started: o.Clock.Now(), Duration: 2 * time.Second}
+			if fail.Load() {
+				r.Err = errors.New("table public.t has 1 rows, the backup recorded 2")
+			}
+			return r, nil
+		}
+	})
+	e.cfg.Sources[1].Drill = &config.Drill{Schedule: "0 3 * * *"}
+	e.start()
+	e.clock.WaitTimers(t, 3)                       // vault's backup tick, the drill tick, the refresher
+	e.clock.Advance(16*time.Hour + 30*time.Minute) // 03:00 next day
+	waitFor(t, func() bool { return calls.Load() == 1 })
+	out := scrape(t, e)
+	if !strings.Contains(out, `lifeboat_drill_runs_total{source="workflows",status="ok"} 1`) ||
+		!strings.Contains(out, `lifeboat_drill_last_success_timestamp_seconds{source="workflows"}`) {
+		t.Fatalf("drill metrics after a passing drill:\n%s", out)
+	}
+	fail.Store(true)
+	e.clock.WaitTimers(t, 3)
+	e.clock.Advance(24 * time.Hour)
+	waitFor(t, func() bool { return calls.Load() == 2 })
+	waitFor(t, func() bool {
+		return strings.Contains(scrape(t, e), `lifeboat_drill_runs_total{source="workflows",status="failed"} 1`)
+	})
+}
+
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met within 10s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func scrape(t *testing.T, e *env) string {
+	t.Helper()
+	var body string
+	e.do("GET", "/metrics", testToken, nil, &body)
+	return body
+}
