@@ -77,7 +77,7 @@ func TestAutoRestoreSnippet(t *testing.T) {
 		t.Error("the auto-restore container must run as non-root with a read-only root filesystem")
 	}
 	script := strings.Join(append(slices.Clone(c.Command), c.Args...), " ")
-	if !strings.Contains(script, "vault auto-restore --unseal-keys-secret vault-recovery/vault-unseal-keys:unseal-keys") {
+	if !strings.Contains(script, "vault auto-restore --require-all-nodes --unseal-keys-secret vault-recovery/vault-unseal-keys:unseal-keys") {
 		t.Errorf("the snippet does not read the unseal keys the full values grant: %s", script)
 	}
 
