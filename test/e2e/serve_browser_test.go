@@ -120,6 +120,13 @@ func browsePage(t *testing.T, s *serveSetup, p *testenv.Process) {
 			chromedp.Click(chromedp.CSS(`#source-vault form.trigger button`)),
 			chromedp.WaitVisible(chromedp.CSS(`#source-vault`)),
 		)
+		if err != nil && attempt < 2 {
+			// While a scheduled run is going the page reloads itself every few seconds,
+			// and a reload between typing and clicking replaces the form: start over.
+			t.Logf("click Back up now (attempt %d): %v; reloading", attempt+1, err)
+			_ = chromedp.Do(ctx, chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.CSS(`#source-vault`)))
+			continue
+		}
 		if err != nil {
 			shot("backup-now")
 			t.Fatalf("click Back up now: %v", err)

@@ -17,10 +17,8 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
 
-// serveSetup is a vaultSetup whose config also runs `lifeboat serve`.
-//
-// TODO(postgres): add a postgres source (testenv.StartPostgres) to the config here once
-// the workflows e2e setup exists, and assert its runs in TestServe next to vault's.
+// serveSetup is a vaultSetup whose config also runs `lifeboat serve` (and, after
+// addWorkflows, backs up a PostgreSQL database too).
 type serveSetup struct {
 	*vaultSetup
 	base    string // http://127.0.0.1:port
@@ -50,6 +48,27 @@ func newServeSetup(t *testing.T, schedule string) *serveSetup {
 	}
 	writeFile(t, s.config, cfg)
 	return s
+}
+
+// addWorkflows starts a real PostgreSQL with an Argo-like database and adds it to the
+// config as source "workflows" (after vault, so vault stays the page's first source).
+func (s *serveSetup) addWorkflows(t *testing.T, schedule string) *testenv.Postgres {
+	t.Helper()
+	pg := testenv.StartPostgres(t)
+	pg.CreateArgo("argo", 17, 500)
+	pw := writeFile(t, filepath.Join(t.TempDir(), "pg-password"), pg.Password+"\n")
+	src := fmt.Sprintf(`  - name: workflows
+    kind: postgres
+    schedule: %q
+    postgres: {host: %s, port: %d, database: argo, user: %s, password: {file: %s}, sslMode: disable, binDir: %s}
+destinations:
+`, schedule, pg.Host, pg.Port, pg.User, pw, pg.BinDir)
+	data, err := os.ReadFile(s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, s.config, strings.Replace(string(data), "destinations:\n", src, 1))
+	return pg
 }
 
 // serve starts `lifeboat serve` and waits until it is ready.
@@ -96,7 +115,7 @@ func (s *serveSetup) waitRun(t *testing.T, p *testenv.Process, timeout time.Dura
 	var found history.Run
 	testenv.WaitFor(t, p, timeout, what, func(context.Context) error {
 		var runs struct{ Runs []history.Run }
-		if code := s.api(t, "GET", "/api/v1/runs?source=vault", s.token, &runs); code != 200 {
+		if code := s.api(t, "GET", "/api/v1/runs", s.token, &runs); code != 200 {
 			return fmt.Errorf("GET /api/v1/runs: %d", code)
 		}
 		for _, r := range runs.Runs {

@@ -20,13 +20,22 @@ import (
 // a clean stop.
 func TestServe(t *testing.T) {
 	s := newServeSetup(t, "* * * * *")
+	s.addWorkflows(t, "* * * * *")
 	seed(t, s.vault.Client())
 	p := s.serve(t)
 
-	// No backup yet: the baseline run starts at once.
-	base := s.waitRun(t, p, time.Minute, "the baseline run", func(r history.Run) bool { return r.Trigger == history.TriggerBaseline })
+	// No backup yet: the baseline runs start at once, for both sources.
+	base := s.waitRun(t, p, time.Minute, "the baseline run", func(r history.Run) bool {
+		return r.Trigger == history.TriggerBaseline && r.Source == "vault"
+	})
 	if base.Status != "ok" || len(base.Destinations) != 2 || base.SHA256 == "" {
 		t.Fatalf("baseline run: %+v", base)
+	}
+	pgBase := s.waitRun(t, p, time.Minute, "the workflows baseline run", func(r history.Run) bool {
+		return r.Trigger == history.TriggerBaseline && r.Source == "workflows"
+	})
+	if pgBase.Status != "ok" || len(pgBase.Destinations) != 2 {
+		t.Fatalf("workflows baseline run: %+v", pgBase)
 	}
 
 	// Without the token (or with a wrong one) nothing is readable or triggerable.
@@ -61,14 +70,19 @@ func TestServe(t *testing.T) {
 	}
 
 	// A real cron tick within the next minute.
-	sched := s.waitRun(t, p, 75*time.Second, "a scheduled run", func(r history.Run) bool { return r.Trigger == history.TriggerSchedule })
+	sched := s.waitRun(t, p, 75*time.Second, "a scheduled run", func(r history.Run) bool {
+		return r.Trigger == history.TriggerSchedule && r.Source == "vault"
+	})
 	if sched.Status != "ok" {
 		t.Fatalf("scheduled run: %+v", sched)
 	}
 
 	var st server.StatusResponse
-	if code := s.api(t, "GET", "/api/v1/status", s.token, &st); code != 200 || len(st.Sources) != 1 {
+	if code := s.api(t, "GET", "/api/v1/status", s.token, &st); code != 200 || len(st.Sources) != 2 || st.Sources[1].Name != "workflows" {
 		t.Fatalf("status: %d %+v", code, st)
+	}
+	if w := st.Sources[1]; w.Health != server.HealthOK || w.LatestBackup == nil {
+		t.Fatalf("workflows status: %+v", w)
 	}
 	if v := st.Sources[0]; v.Health != server.HealthOK || v.IntervalSeconds != 60 || v.NextScheduled == nil || v.LatestBackup == nil || v.RPOAgeSeconds == nil {
 		t.Fatalf("vault status: %+v", v)
@@ -85,6 +99,8 @@ func TestServe(t *testing.T) {
 		`lifeboat_backup_runs_total{source="vault",status="ok"}`,
 		`lifeboat_destination_last_success_timestamp_seconds{destination="minio",source="vault"}`,
 		`lifeboat_backups_stored{destination="local",source="vault"}`,
+		`lifeboat_backup_last_success_timestamp_seconds{source="workflows"}`,
+		`lifeboat_backups_stored{destination="minio",source="workflows"}`,
 	} {
 		if !strings.Contains(metrics, want) {
 			t.Errorf("/metrics lacks %s", want)
