@@ -2,10 +2,8 @@ package main
 
 import (
 	"cmp"
-	"encoding/json"
-	"fmt"
-	"time"
 
+	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -88,61 +86,8 @@ func runBackup(cmd *cobra.Command, name string, opts *backupOptions) error {
 	}
 }
 
+// printResult prints a local run the same way as a run done by `serve` (one text and one
+// JSON shape for both).
 func printResult(cmd *cobra.Command, res *pipeline.Result, asJSON bool) {
-	out := cmd.OutOrStdout()
-	if asJSON {
-		type dest struct {
-			Name, Store string
-			OK          bool
-			Error       string   `json:",omitempty"`
-			Pruned      []string `json:",omitempty"`
-			PruneError  string   `json:",omitempty"`
-		}
-		v := struct {
-			Source, ID, Status string
-			Started, Finished  time.Time
-			Size               int64  `json:",omitempty"`
-			SHA256             string `json:",omitempty"`
-			Error              string `json:",omitempty"`
-			Destinations       []dest
-		}{Source: res.Source, ID: res.ID, Status: string(res.Status()), Started: res.Started, Finished: res.Finished}
-		if res.Manifest != nil {
-			v.Size, v.SHA256 = res.Manifest.Size, res.Manifest.SHA256
-		}
-		if err := res.Error(); err != nil {
-			v.Error = err.Error()
-		}
-		for _, d := range res.Destinations {
-			dd := dest{Name: d.Name, Store: d.Store, OK: d.OK, Pruned: d.Pruned}
-			if d.Err != nil {
-				dd.Error = d.Err.Error()
-			}
-			if d.PruneErr != nil {
-				dd.PruneError = d.PruneErr.Error()
-			}
-			v.Destinations = append(v.Destinations, dd)
-		}
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(v)
-		return
-	}
-	fmt.Fprintf(out, "backup %s of %s: %s\n", res.ID, res.Source, res.Status())
-	if res.Manifest != nil {
-		fmt.Fprintf(out, "  size %s, sha256 %s\n", humanBytes(res.Manifest.Size), res.Manifest.SHA256)
-	}
-	for _, d := range res.Destinations {
-		switch {
-		case d.OK && d.PruneErr != nil:
-			fmt.Fprintf(out, "  %-12s committed  %s  (retention FAILED: %v)\n", d.Name, d.Store, d.PruneErr)
-		case d.OK:
-			extra := ""
-			if len(d.Pruned) > 0 {
-				extra = fmt.Sprintf("  (retention removed %d: %v)", len(d.Pruned), d.Pruned)
-			}
-			fmt.Fprintf(out, "  %-12s committed  %s%s\n", d.Name, d.Store, extra)
-		default:
-			fmt.Fprintf(out, "  %-12s FAILED     %s: %v\n", d.Name, d.Store, d.Err)
-		}
-	}
+	printRun(cmd, history.FromResult(res, history.TriggerCLI), asJSON)
 }

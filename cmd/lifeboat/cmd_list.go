@@ -31,13 +31,7 @@ Exit codes:
   1  a destination could not be listed
   3  bad flags, arguments or configuration`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var only string
-			if len(args) == 1 {
-				only = args[0]
-			}
-			return runList(cmd, only, opts)
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runList(cmd, optionalArg(args), opts) },
 	}
 	cmd.Flags().StringVarP(&opts.destination, "destination", "d", "", "list only this destination")
 	cmd.Flags().BoolVar(&opts.json, "json", false, "print as JSON")

@@ -37,13 +37,7 @@ Exit codes:
 		Example: `  lifeboat mirror --from local --to s3-primary
   lifeboat mirror --from s3-primary --to s3-dr vault --dry-run`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var only string
-			if len(args) == 1 {
-				only = args[0]
-			}
-			return runMirror(cmd, only, opts)
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runMirror(cmd, optionalArg(args), opts) },
 	}
 	cmd.Flags().StringVar(&opts.from, "from", "", "destination to copy from (required)")
 	cmd.Flags().StringVar(&opts.to, "to", "", "destination to copy to (required)")

@@ -34,13 +34,7 @@ Exit codes:
   2  some destinations failed
   3  bad flags, arguments or configuration`,
 		Args: cobra.MaximumNArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			var only string
-			if len(args) == 1 {
-				only = args[0]
-			}
-			return runPrune(cmd, only, opts)
-		},
+		RunE: func(cmd *cobra.Command, args []string) error { return runPrune(cmd, optionalArg(args), opts) },
 	}
 	cmd.Flags().StringVarP(&opts.destination, "destination", "d", "", "prune only this destination")
 	cmd.Flags().BoolVarP(&opts.dryRun, "dry-run", "n", false, "show what would be deleted, delete nothing")

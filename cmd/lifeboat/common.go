@@ -6,6 +6,7 @@ import (
 	"log/slog"
 
 	"github.com/lifeboat-backup/lifeboat/internal/app"
+	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/spf13/cobra"
 )
@@ -54,15 +55,12 @@ func classify(err error) error {
 	return err
 }
 
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
+func humanBytes(n int64) string { return catalog.HumanSize(n) }
+
+// optionalArg is the single optional positional argument ("" when absent).
+func optionalArg(args []string) string {
+	if len(args) == 1 {
+		return args[0]
 	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+	return ""
 }

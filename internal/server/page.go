@@ -44,7 +44,7 @@ func (s *Server) templates() *template.Template {
 			return roughDuration(d)
 		},
 		"seconds": func(s float64) string { return roughDuration(time.Duration(s * float64(time.Second))) },
-		"bytes":   humanBytes,
+		"bytes":   catalog.HumanSize,
 	}
 	return template.Must(template.New("").Funcs(funcs).ParseFS(webFS, "web/*.html"))
 }
@@ -134,17 +134,4 @@ func roughDuration(d time.Duration) string {
 	default:
 		return fmt.Sprintf("%.1fd", d.Hours()/24)
 	}
-}
-
-func humanBytes(n int64) string {
-	const unit = 1024
-	if n < unit {
-		return fmt.Sprintf("%d B", n)
-	}
-	div, exp := int64(unit), 0
-	for m := n / unit; m >= unit; m /= unit {
-		div *= unit
-		exp++
-	}
-	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
 }

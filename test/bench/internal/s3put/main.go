@@ -12,10 +12,11 @@
 // straight from the file with no part buffer).
 //
 // For "-" it reads standard input to its end, size unknown, like `aws s3 cp - s3://...`
-// or `mc pipe` at the end of `pg_dump | ...`: a multipart upload whose parts are filled
-// from the stream in memory, -part-size-mib each (default 16, as lifeboat and `mc cp`),
-// -parts in flight (default 4, each with its own buffer: 64 MiB in all; `aws s3 cp -`
-// keeps up to 10 chunks of 8 MiB, `mc pipe` 1 part of ~537 MiB unless told otherwise).
+// or `mc pipe` at the end of `pg_dump | ...`: minio-go's PutObject with size -1, a
+// multipart upload whose parts are filled from the stream in memory, -part-size-mib each
+// (default 16, as lifeboat and `mc cp` use), -parts of them in flight (default 4, as
+// FPutObject; each has its own buffer, 64 MiB in all). The AWS CLI's defaults for a
+// stream are 8 MiB chunks with up to 10 in memory.
 //
 // Usage: AWS_ACCESS_KEY_ID=... AWS_SECRET_ACCESS_KEY=... s3put -endpoint host:port FILE|- BUCKET KEY
 package main
