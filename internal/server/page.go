@@ -27,7 +27,13 @@ type pageData struct {
 	Error    string
 	TokenSet bool
 	SignedIn bool
-	Refresh  bool // a run is going: reload every few seconds to show its outcome
+	// Refresh reloads the page every few seconds while the run this viewer started is
+	// going, to show its outcome. Only then: a page that reloaded itself for every
+	// scheduled run would wipe a token being typed into a form.
+	Refresh    bool
+	RefreshURL string
+	follow     string // id of the run the viewer started (?started=) or found running (?busy=)
+	followArg  string // which of the two
 }
 
 type sourceView struct {
@@ -59,9 +65,11 @@ func (s *Server) page(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	if id := q.Get("started"); validID(id) {
 		data.Flash = "Backup " + id + " started."
+		data.follow, data.followArg = id, "started"
 	}
 	if id := q.Get("busy"); validID(id) {
 		data.Error = "A backup of this source is already running (" + id + "); nothing new was started."
+		data.follow, data.followArg = id, "busy"
 	}
 	s.renderPage(w, r, http.StatusOK, data)
 }
@@ -82,7 +90,9 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, code int, da
 			return
 		}
 		data.Sources = append(data.Sources, sourceView{SourceStatus: src, Runs: runs})
-		data.Refresh = data.Refresh || src.Running != ""
+		if data.follow != "" && src.Running == data.follow {
+			data.Refresh, data.RefreshURL = true, "/?"+data.followArg+"="+data.follow
+		}
 	}
 	s.render(w, code, "page.html", data)
 }

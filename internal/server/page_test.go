@@ -124,6 +124,11 @@ func TestPageBusyAndEscaping(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, "already running ("+first.ID+")") || !strings.Contains(body, `http-equiv="refresh"`) {
 		t.Fatalf("busy page:\n%s", body)
 	}
+	// Only the viewer following a run gets reloads; a plain view never reloads itself (a
+	// reload would wipe a token being typed).
+	if _, plain := e.get("/"); strings.Contains(plain, `http-equiv="refresh"`) || !strings.Contains(plain, first.ID) {
+		t.Fatalf("plain page while a run is going:\n%s", plain)
+	}
 	if strings.Contains(body, "<script>") || !strings.Contains(body, "&lt;script&gt;") {
 		t.Fatalf("the error text is not escaped:\n%s", body)
 	}

@@ -148,7 +148,7 @@ func browsePage(t *testing.T, s *serveSetup, p *testenv.Process) {
 	if flash := text(".flash"); !strings.Contains(flash, id) {
 		t.Fatalf("flash after Back up now: %q", flash)
 	}
-	// The new run is in the history table and turns ok by itself (meta refresh).
+	// The new run is in the history table and turns ok by itself (the page follows the run it started).
 	row := `tr[data-run="` + id + `"] td.status`
 	deadline := time.Now().Add(2 * time.Minute)
 	for {
