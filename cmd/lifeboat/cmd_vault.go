@@ -46,16 +46,17 @@ Runs only when ALL of these hold, and otherwise changes nothing:
      with --unseal-keys-secret namespace/name[:key], which is only ever read);
   3. a backup exists and verifies in full (size, sha256, snapshot sums).
 Then node 0 (--node, default the first of vault.nodes, else vault.address) is initialised
-with a temporary key share, unsealed, the backup is force-restored into it, and the
-result is unsealed with the original keys. The temporary key and root token live only
-in lifeboat's memory: they are never printed, logged or written anywhere. Other nodes
-rejoin node 0 and are unsealed with the original keys as usual.
+with temporary key shares (as many as there are original keys, so that the restored
+cluster accepts the original keys without a restart), unsealed, the backup is
+force-restored into it, and the result is unsealed with the original keys. The temporary
+keys and root token live only in lifeboat's memory: they are never printed, logged or
+written anywhere. Other nodes rejoin node 0 and are unsealed with the original keys.
 
 Exit codes:
   0  restored, or nothing to do (Vault is already initialised)
-  1  refused (no unseal keys, no usable backup) or failed; Vault was left as it was
-     unless the message says the restore itself failed
-  3  bad flags, arguments or configuration`,
+  1  refused (unseal keys unreadable, a node unreachable, no usable backup) or failed;
+     Vault was left as it was unless the message says the restore itself failed
+  3  bad flags, arguments or configuration (including no unseal keys given)`,
 		Example: `  # As a Job, or a native sidecar (initContainers with restartPolicy: Always) of vault-0:
   lifeboat vault auto-restore --unseal-keys-secret vault-recovery/unseal-keys`,
 		Args: cobra.NoArgs,
