@@ -69,12 +69,19 @@ func browsePage(t *testing.T, s *serveSetup, p *testenv.Process) {
 	}
 	text := func(sel string) string {
 		t.Helper()
-		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel)))
-		if err != nil {
-			shot("error")
-			t.Fatalf("read %s on the page: %v", sel, err)
+		var v string
+		var err error
+		// A page following its run reloads itself every few seconds; a read that lands
+		// on the reload finds its node gone. Read again from the new page.
+		for attempt := 0; attempt < 5; attempt++ {
+			if v, err = chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel))); err == nil {
+				return strings.TrimSpace(v)
+			}
+			time.Sleep(300 * time.Millisecond)
 		}
-		return strings.TrimSpace(v)
+		shot("error")
+		t.Fatalf("read %s on the page: %v", sel, err)
+		return ""
 	}
 
 	err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/"), chromedp.WaitVisible(chromedp.CSS("form.login")))
