@@ -4,9 +4,10 @@
 #
 #   docker build -t ghcr.io/lifeboat-backup/lifeboat:dev --build-arg VERSION=dev .
 #
-# Runtime contents: lifeboat, pg_dump / pg_dumpall / pg_restore (PostgreSQL 15 client from
-# Debian bookworm), the OpenBao server binary `bao` (only `lifeboat drill vault` runs it, as
-# a throwaway raft server on 127.0.0.1), CA certificates, and a non-root user (65532).
+# Runtime contents: lifeboat, pg_dump / pg_dumpall / pg_restore / psql (the PostgreSQL 17
+# client from the PGDG apt repository: it dumps servers of every supported major, 13 to
+# 17), the OpenBao server binary `bao` (only `lifeboat drill vault` runs it, as a throwaway
+# raft server on 127.0.0.1), CA certificates, and a non-root user (65532).
 #
 # Not built in this repository's CI (there is no container engine there);
 # test/helm/dockerfile_test.go checks this file's structure instead.
@@ -32,22 +33,26 @@ FROM quay.io/openbao/openbao:${OPENBAO_VERSION} AS openbao
 # --- runtime --------------------------------------------------------------------------
 FROM debian:bookworm-slim AS runtime
 # pg_dump's major version must be at least the PostgreSQL server's (lifeboat refuses with
-# a clear message otherwise). Bookworm ships 15. For a 16 or 17 server, add the PGDG
-# repository and its client; Debian's pg_wrapper (/usr/bin/pg_dump) then runs the NEWEST
-# installed client, which dumps every older server too:
-#
-#   RUN apt-get update && apt-get install -y --no-install-recommends curl gnupg \
-#    && install -d /usr/share/postgresql-common/pgdg \
-#    && curl -fsSL -o /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc \
-#         https://www.postgresql.org/media/keys/ACCC4CF8.asc \
-#    && echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt bookworm-pgdg main" \
-#         > /etc/apt/sources.list.d/pgdg.list \
-#    && apt-get update && apt-get install -y --no-install-recommends postgresql-client-17 \
-#    && apt-get purge -y curl gnupg && apt-get autoremove -y && rm -rf /var/lib/apt/lists/*
-#
-# (or set sources[].postgres.binDir: /usr/lib/postgresql/17/bin to pin one version).
+# a clear message otherwise), and bookworm only ships 15 while current servers (e.g. the
+# Bitnami chart's default) run 17. So the client is PGDG's newest major, which dumps every
+# older server too. The chart points workflows.metadataDatabase.binDir at PG_MAJOR's bin
+# directory; when PGDG ships a newer major, bump PG_MAJOR and that default together.
+# The repository key is PGDG's published signing key (fingerprint B97B 0AFC AA1A 47F0
+# 44F2 44A0 7FCC 7D46 ACCC 4CF8), verified before apt trusts it.
+ARG PG_MAJOR=17
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates postgresql-client-15 tzdata \
+ && apt-get install -y --no-install-recommends ca-certificates curl gnupg tzdata \
+ && install -d /usr/share/postgresql-common/pgdg \
+ && curl -fsSL -o /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc \
+      https://www.postgresql.org/media/keys/ACCC4CF8.asc \
+ && gpg --show-keys --with-colons /usr/share/postgresql-common/pgdg/apt.postgresql.org.asc \
+      | grep -qx 'fpr:::::::::B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8:' \
+ && echo "deb [signed-by=/usr/share/postgresql-common/pgdg/apt.postgresql.org.asc] https://apt.postgresql.org/pub/repos/apt bookworm-pgdg main" \
+      > /etc/apt/sources.list.d/pgdg.list \
+ && apt-get update \
+ && apt-get install -y --no-install-recommends postgresql-client-${PG_MAJOR} \
+ && /usr/lib/postgresql/${PG_MAJOR}/bin/pg_dump --version \
+ && apt-get purge -y --auto-remove curl gnupg \
  && rm -rf /var/lib/apt/lists/*
 
 # A fixed numeric uid/gid so that runAsNonRoot can verify it and fsGroup can match it.
@@ -61,7 +66,8 @@ COPY --from=openbao /bin/bao /usr/local/bin/bao
 
 USER 65532:65532
 WORKDIR /var/lib/lifeboat
-ENV LIFEBOAT_CONFIG=/etc/lifeboat/lifeboat.yaml \
+# Where the chart mounts its ConfigMap (deploy/helm/lifeboat, lifeboat.configPath).
+ENV LIFEBOAT_CONFIG=/etc/lifeboat/config/lifeboat.yaml \
     LIFEBOAT_LOG_FORMAT=json
 ENTRYPOINT ["/usr/local/bin/lifeboat"]
 CMD ["--help"]

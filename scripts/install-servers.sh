@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the tests and the demo run against, using only the Go module
 # proxy and Debian packages. Binaries are cached in .tools/bin keyed by version, so a second
-# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|etcd|kube-apiserver|staticcheck|helm|chromium]...
+# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|etcd|kube-apiserver|staticcheck|helm|chromium|promtool]...
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,7 +16,7 @@ OPENBAO_API_VERSION="v2.4.0"
 # Module builds don't get goreleaser's version stamp; without it OpenBao calls itself
 # 2.0.0-HEAD, which would end up in every backup manifest.
 OPENBAO_STAMP="-X github.com/openbao/openbao/version.fullVersion=${OPENBAO_API_VERSION#v}"
-OPENBAO_KEY="$OPENBAO_API_VERSION-stamped"
+OPENBAO_KEY="$OPENBAO_API_VERSION-${OPENBAO_MODULE_VERSION##*-}-stamped"
 VAULT_VERSION="v1.19.5"
 VAULT_SDK_VERSION="v0.17.0"
 MINIO_VERSION="v0.0.0-20260212201848-7aac2a2c5b7c"
@@ -238,6 +238,35 @@ install_chromium() {
   apt_install chromium
 }
 
+# Debian's Pushgateway receives the metrics one-shot runs push. Tests start their own on a
+# free port; the packaged service is not wanted (on systemd hosts the package enables and
+# starts it on :9091), so it is stopped and disabled again. Containers with a policy-rc.d
+# never start it.
+install_pushgateway() {
+  command -v prometheus-pushgateway >/dev/null && return
+  apt_install prometheus-pushgateway
+  if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+    local SUDO=""
+    [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+    $SUDO systemctl disable --now prometheus-pushgateway >/dev/null 2>&1 || true
+  fi
+}
+
+# promtool (from Debian's prometheus package) unit-tests the chart's alert rules. Only the
+# tool is wanted: where systemd runs, the package also enables and starts a Prometheus on
+# :9090, so that is stopped and disabled again. The symlink lets tests find it in $BIN.
+install_promtool() {
+  if ! command -v promtool >/dev/null; then
+    apt_install prometheus
+    if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+      local SUDO=""
+      [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+      $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
+    fi
+  fi
+  ln -sfn "$(command -v promtool)" "$BIN/promtool"
+}
+
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=(all)
 for t in "${targets[@]}"; do
@@ -251,6 +280,8 @@ for t in "${targets[@]}"; do
       install_kube_apiserver
       install_vault
       install_chromium
+      install_pushgateway
+      install_promtool
       install_helm
       ;;
     postgres) install_postgres ;;
@@ -262,6 +293,8 @@ for t in "${targets[@]}"; do
     staticcheck) install_staticcheck ;;
     helm) install_helm ;;
     chromium) install_chromium ;;
+    pushgateway) install_pushgateway ;;
+    promtool) install_promtool ;;
     *) echo "unknown target: $t" >&2; exit 2 ;;
   esac
 done

@@ -24,7 +24,8 @@ func newMirrorCmd() *cobra.Command {
 		Use:   "mirror --from <destination> --to <destination> [source]",
 		Short: "Copy backups missing in one destination from another (never deletes)",
 		Long: `Copy every committed backup of one source (or all sources) that exists in --from but not
-in --to, for example to catch a bucket up after it was down during a backup. Each copy is
+in --to, for example to catch a bucket up after it was down during a backup. Each copy (the
+data and any extras, such as a PostgreSQL backup's globals.sql) is
 streamed, checked against the manifest's sha256 while it is copied, and committed in the
 target by writing the manifest last. Nothing is ever deleted; retention stays with prune
 and backup.
@@ -117,24 +118,41 @@ func runMirror(cmd *cobra.Command, only string, opts *mirrorOptions) error {
 
 // copyBackup streams the stored bytes unchanged (still encrypted, if they were), checking
 // them against the manifest on the way: a mismatch fails the upload before it completes,
-// so a corrupt source copy is never committed in the target.
+// so a corrupt source copy is never committed in the target. The extras (e.g. a dump's
+// globals.sql) go before the manifest too: the manifest commits the backup, and a
+// committed backup must be restorable in full.
 func copyBackup(ctx context.Context, from, to pipeline.Destination, m *catalog.Manifest) error {
-	rc, err := from.Store.Get(ctx, m.DataObjectKey())
-	if err != nil {
+	if err := copyObject(ctx, from, to, m.DataObjectKey(), m.SHA256, m.Size); err != nil {
 		return err
 	}
-	checked, err := pipeline.UnwrapReader(rc, pipeline.Unwrap{SHA256: m.SHA256, Size: m.Size}, nil)
-	if err != nil {
-		rc.Close()
-		return err
-	}
-	defer checked.Close()
-	if err := to.Store.Put(ctx, m.DataObjectKey(), checked); err != nil {
-		return fmt.Errorf("upload to %s: %w", to.Name, err)
+	for _, x := range m.Extras {
+		if err := copyObject(ctx, from, to, m.ExtraKey(x.Name), x.SHA256, x.Size); err != nil {
+			return fmt.Errorf("%s: %w", x.Name, err)
+		}
 	}
 	body, err := catalog.Encode(m)
 	if err != nil {
 		return err
 	}
-	return to.Store.Put(ctx, m.Key(), bytes.NewReader(body))
+	if err := to.Store.Put(ctx, m.Key(), bytes.NewReader(body)); err != nil {
+		return fmt.Errorf("write the manifest to %s (the backup is not committed there; run mirror again): %w", to.Name, err)
+	}
+	return nil
+}
+
+func copyObject(ctx context.Context, from, to pipeline.Destination, key, sha256 string, size int64) error {
+	rc, err := from.Store.Get(ctx, key)
+	if err != nil {
+		return fmt.Errorf("read from %s: %w", from.Name, err)
+	}
+	checked, err := pipeline.UnwrapReader(rc, pipeline.Unwrap{SHA256: sha256, Size: size}, nil)
+	if err != nil {
+		rc.Close()
+		return err
+	}
+	defer checked.Close()
+	if err := to.Store.Put(ctx, key, checked); err != nil {
+		return fmt.Errorf("upload to %s: %w", to.Name, err)
+	}
+	return nil
 }

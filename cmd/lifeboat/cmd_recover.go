@@ -37,6 +37,8 @@ The backup is restored into a scratch Vault started from drill.vault.binary on 1
 token), the secrets under --path are read there, and compared with the live Vault. By
 default nothing is written: the plan is printed. With --apply the created or changed
 secrets are written into the live Vault (a new version on KV v2); nothing else is touched.
+A KV v2 secret that was deleted or destroyed when the backup was taken is listed as "skip"
+and never written.
 The scratch Vault and its data are deleted afterwards.
 
 Exit codes:
@@ -101,12 +103,16 @@ func runRecover(cmd *cobra.Command, name string, opts *recoverOptions) error {
 	}
 	pending := 0
 	for _, ch := range changes {
-		fmt.Fprintf(out, "  %-9s %s (keys: %s)", ch.Action, ch.To, strings.Join(ch.Keys, ", "))
-		if ch.To != ch.From {
-			fmt.Fprintf(out, " from %s", ch.From)
+		if ch.Note != "" {
+			fmt.Fprintf(out, "  %-9s %s: %s", ch.Action, ch.From, ch.Note)
+		} else {
+			fmt.Fprintf(out, "  %-9s %s (keys: %s)", ch.Action, ch.To, strings.Join(ch.Keys, ", "))
+			if ch.To != ch.From {
+				fmt.Fprintf(out, " from %s", ch.From)
+			}
 		}
 		fmt.Fprintln(out)
-		if ch.Action != "unchanged" {
+		if ch.Writes() {
 			pending++
 		}
 	}

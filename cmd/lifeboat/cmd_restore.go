@@ -38,9 +38,12 @@ func newRestoreCmd() *cobra.Command {
 		Long: `Restore a source from a backup: a backup id, "latest", or the path of a local file
 (for a file inside a backup directory, its manifest.json next to it is used to check it).
 Every restore first reads the whole backup once to verify it (size and sha256 against the
-manifest, decryption, the artifact's own checks), and refuses a backup that does not
-verify. Hooks in sources[].restore (scale-down of Deployments, before/after commands) run
-around the restore; scaled Deployments get their replicas back even when it fails.
+manifest, decryption, the artifact's own checks). A copy that does not verify is skipped
+for the next copy of the same backup, then (for "latest") the next older backup, each
+skip printed with its reason; the restore is refused when none verifies. Hooks in sources[].restore (scale-down of Deployments, before/after commands) run
+around the restore; scaled Deployments get their replicas back even when it fails. What
+can refuse a restore is checked before the hooks run, so a refused restore never stops
+the writers.
 
 Vault/OpenBao (--snapshot): the snapshot is streamed into the raft leader and lifeboat
 waits until the cluster has really finished: Vault acknowledges a restore before it has
@@ -55,10 +58,15 @@ cluster, its root token):
 ` + vault.RestorePolicy + `
 
 PostgreSQL (--dump): pg_restore --clean --if-exists --single-transaction into the source's
-database (or --target-dsn); a missing database is created. A restore that would downgrade
-a workflow platform's schema (the target's schema_history step is newer than the dump's)
-is refused unless --force. Afterwards the per-table row counts are compared with those
-recorded at backup time.
+database (or --target-dsn); a missing database is created. Checked before the hooks: the
+target's connection, pg_restore (and psql for --globals), and the schema guard — a restore
+that would downgrade a workflow platform's schema (the target's schema_history step is
+newer than the dump's) is refused unless --force. For a dump file without its
+manifest.json the dump's step is read from the dump itself. A failed pg_restore is rolled
+back; a database lifeboat created for it stays behind empty, and roles applied by
+--globals stay as applied. Afterwards the per-table row counts are compared with those
+recorded at backup time and printed. --target-dsn must not hold a password: give it with
+--target-password-file or PGPASSWORD.
 
 Exit codes:
   0  restored (for Vault: active again, or sealed and waiting for the original keys)
@@ -127,12 +135,11 @@ func runRestore(cmd *cobra.Command, name string, opts *restoreOptions) error {
 	return hooks.Around(cmd.Context(), src.Restore, hooks.ClientFrom(src.Restore.Kubernetes), a.Logger, restore)
 }
 
-// verifyFirst reads the chosen backup once in full and refuses one that does not verify.
+// verifyFirst reads the chosen backup once in full and refuses one that does not verify,
+// after falling back to the other copies (and, for "latest", older backups).
 func verifyFirst(cmd *cobra.Command, src *config.Source, b *chosenBackup) error {
-	fmt.Fprintf(cmd.OutOrStdout(), "verifying %s ...\n", b.label)
-	if err := verifyArtifact(cmd.Context(), b.open, src); err != nil {
-		return fmt.Errorf("refusing to restore %s: %w", b.label, err)
+	if err := b.verify(cmd.Context(), cmd.OutOrStdout(), src); err != nil {
+		return fmt.Errorf("refusing to restore: %w", err)
 	}
-	fmt.Fprintln(cmd.OutOrStdout(), "  verified: checksum and contents are good")
 	return nil
 }

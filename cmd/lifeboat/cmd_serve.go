@@ -18,6 +18,7 @@ import (
 type serveOptions struct {
 	baseline      bool
 	shutdownGrace time.Duration
+	secureCookie  bool
 }
 
 func newServeCmd() *cobra.Command {
@@ -34,16 +35,21 @@ server.listen (HTTPS with server.tls).
 At start, a source whose newest backup (in any destination) is older than one schedule
 interval, or which has none, is backed up at once (--baseline=false turns this off).
 
+server.token must be at least 16 bytes. Behind an ingress or proxy that terminates TLS,
+pass --secure-cookie so browsers send the page's session cookie only over HTTPS.
+
 On SIGTERM or SIGINT the server stops accepting requests and starting backups, lets a
 running backup finish for up to --shutdown-grace, then cancels it: its uploads are
-abandoned and nothing of it is committed. A second signal cancels at once.
+abandoned and no destination commits a partial backup (one cancelled while it writes its
+manifests stays committed where they were written, and is recorded partial). A second
+signal cancels at once.
 
 See docs/serve.md for the API, authentication and metrics.
 
 Exit codes:
   0  stopped cleanly after a signal
-  1  the server failed (port in use, history file locked, TLS files unreadable)
-  3  bad flags or configuration`,
+  1  the server failed (port in use, history file locked)
+  3  bad flags or configuration (including unreadable or mismatched server.tls files)`,
 		Example: `  lifeboat serve --config /etc/lifeboat/lifeboat.yaml
   curl -H "Authorization: Bearer $(cat token)" http://127.0.0.1:8080/api/v1/status`,
 		Args: cobra.NoArgs,
@@ -51,6 +57,7 @@ Exit codes:
 	}
 	cmd.Flags().BoolVar(&opts.baseline, "baseline", true, "at start, back up every scheduled source whose newest backup is older than one interval")
 	cmd.Flags().DurationVar(&opts.shutdownGrace, "shutdown-grace", 5*time.Minute, "on SIGTERM, how long a running backup may go on before it is cancelled")
+	cmd.Flags().BoolVar(&opts.secureCookie, "secure-cookie", false, "mark the web page's session cookie Secure even on plain HTTP (behind a proxy or ingress that terminates TLS)")
 	return cmd
 }
 
@@ -71,6 +78,10 @@ func runServe(cmd *cobra.Command, opts *serveOptions) error {
 	} else {
 		slog.Warn("server.token is not set: the API and page are open to local processes and nothing can be triggered over them; set server.token: {file: /path}")
 	}
+	tlsCfg, err := server.LoadTLS(cfg.TLS)
+	if err != nil {
+		return usageError("%w", err)
+	}
 	hist, err := openHistory(cfg.HistoryPath, cfg.HistoryLimit)
 	if err != nil {
 		return err
@@ -78,6 +89,7 @@ func runServe(cmd *cobra.Command, opts *serveOptions) error {
 	defer hist.Close()
 	srv, err := server.New(server.Options{
 		App: a, History: hist, Token: token, Baseline: opts.baseline, ShutdownGrace: opts.shutdownGrace,
+		SecureCookie: opts.secureCookie,
 	})
 	if err != nil {
 		return usageError("%w", err)
@@ -89,7 +101,7 @@ func runServe(cmd *cobra.Command, opts *serveOptions) error {
 	ctx := cmd.Context()
 	stopAbort := abortOnSecondSignal(ctx, srv)
 	defer stopAbort()
-	return srv.Serve(ctx, ln, cfg.TLS)
+	return srv.Serve(ctx, ln, tlsCfg)
 }
 
 func openHistory(path string, limit int) (history.Store, error) {

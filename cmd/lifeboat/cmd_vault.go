@@ -44,7 +44,8 @@ Runs only when ALL of these hold, and otherwise changes nothing:
      error) refuses, since that node may hold the cluster's data;
   2. the original unseal keys can be read (--unseal-keys-file, or a Kubernetes Secret
      with --unseal-keys-secret namespace/name[:key], which is only ever read);
-  3. a backup exists and verifies in full (size, sha256, snapshot sums).
+  3. a backup exists and verifies in full (size, sha256, snapshot sums); a copy that
+     does not is skipped for another copy of it, then for the next older backup.
 Then node 0 (--node, default the first of vault.nodes, else vault.address) is initialised
 with temporary key shares (as many as there are original keys, so that the restored
 cluster accepts the original keys without a restart), unsealed, the backup is
@@ -118,11 +119,11 @@ func runAutoRestore(cmd *cobra.Command, opts *autoRestoreOptions) error {
 	if err != nil {
 		return fmt.Errorf("refusing to initialise Vault: no usable backup: %w", err)
 	}
-	open, label := b.open, b.label
-	fmt.Fprintf(out, "verifying %s ...\n", label)
-	if err := verifyArtifact(ctx, open, src); err != nil {
-		return fmt.Errorf("refusing to initialise Vault: %s does not verify: %w", label, err)
+	// Falls back to another copy, then to an older backup: the newest that verifies.
+	if err := b.verify(ctx, out, src); err != nil {
+		return fmt.Errorf("refusing to initialise Vault: no backup verifies: %w", err)
 	}
+	open, label := b.open, b.label
 	node := opts.node
 	if node == "" {
 		node = firstNode(src.Vault)

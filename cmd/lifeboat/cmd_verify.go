@@ -22,10 +22,14 @@ func newVerifyCmd() *cobra.Command {
 the stored object's size and sha256 against the manifest, decrypt and decompress it, and
 check the artifact itself (a raft snapshot's own SHA256SUMS and sealed sums).
 
+Extras stored with the backup (e.g. a PostgreSQL backup's globals.sql) are read and checked
+the same way. A destination that cannot be opened or listed is reported as NOT CHECKED:
+for "latest" it may hold a newer backup.
+
 Exit codes:
-  0  every copy verified
+  0  every copy verified, in every destination searched
   1  no copy verified
-  2  some copies failed verification
+  2  some copies failed verification, or a destination could not be listed
   3  bad flags, arguments or configuration`,
 		Example: `  lifeboat verify latest
   lifeboat verify vault-20261123T101500Z-1a2b --destination s3-primary`,
@@ -47,25 +51,33 @@ func runVerify(cmd *cobra.Command, ref string, opts *verifyOptions) error {
 	if err != nil {
 		return classify(err)
 	}
-	results, err := a.Verify(cmd.Context(), src, ref, opts.destination, opts.identityFile)
+	v, err := a.VerifyAll(cmd.Context(), src, ref, opts.destination, opts.identityFile)
 	if err != nil {
 		return classify(err)
 	}
 	out := cmd.OutOrStdout()
 	var errs []error
-	for _, r := range results {
+	ok := 0
+	for _, r := range v.Copies {
 		m := r.Manifest
 		if r.Err != nil {
 			fmt.Fprintf(out, "%s in %s: FAILED: %v\n", m.ID, r.Dest.Name, r.Err)
 			errs = append(errs, r.Err)
 			continue
 		}
+		ok++
 		fmt.Fprintf(out, "%s in %s: OK (%s, sha256 %s; %s)\n", m.ID, r.Dest.Name, humanBytes(m.Size), m.SHA256, r.Detail)
+	}
+	// A destination that did not answer may hold a newer backup or the only good copy:
+	// the verification is partial at best.
+	for _, err := range v.Unlisted {
+		fmt.Fprintf(out, "NOT CHECKED: %v\n", err)
+		errs = append(errs, err)
 	}
 	switch {
 	case len(errs) == 0:
 		return nil
-	case len(errs) < len(results):
+	case ok > 0:
 		return withExitCode(exitPartial, errors.Join(errs...))
 	default:
 		return errors.Join(errs...)

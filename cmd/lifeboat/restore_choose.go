@@ -2,12 +2,14 @@ package main
 
 import (
 	"context"
-	"filippo.io/age"
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"strings"
+
+	"filippo.io/age"
 
 	"github.com/lifeboat-backup/lifeboat/internal/app"
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
@@ -19,12 +21,21 @@ import (
 type chosenBackup struct {
 	label    string
 	open     func(ctx context.Context) (io.ReadCloser, error) // the artifact's bytes, fresh each call
-	manifest *catalog.Manifest                                // nil for a loose local file
+	manifest *catalog.Manifest                                // nil for a loose local file without one
 	loc      *app.Located                                     // nil for a local file
+	dir      string                                           // a local file's directory, where its extras are
 	ids      []age.Identity
+
+	// For a backup from the destinations: what verify may fall back to, in order, when
+	// the chosen copy does not verify (see verify).
+	a            *app.App
+	identityFile string
+	fallbacks    []app.Located
+	unlisted     []error
 }
 
-// chooseBackup resolves a backup reference (id, "latest" or a local path).
+// chooseBackup resolves a backup reference (id, "latest" or a local path). It does not
+// read the backup: verify does, and may move on to another copy or an older backup.
 func chooseBackup(ctx context.Context, a *app.App, source, ref, from, identityFile string) (*chosenBackup, error) {
 	if fi, err := os.Stat(ref); err == nil && !fi.IsDir() {
 		return chooseLocalFile(a, ref, identityFile)
@@ -34,29 +45,113 @@ func chooseBackup(ctx context.Context, a *app.App, source, ref, from, identityFi
 	if _, err := a.ResolveSource(ref, source); err != nil {
 		return nil, classify(err)
 	}
-	copies, err := a.FindBackups(ctx, source, ref, from)
+	candidates, unlisted, err := a.Candidates(ctx, source, ref, from)
 	if err != nil {
 		return nil, classify(err)
 	}
-	c := copies[0]
-	ids, err := a.IdentitiesFor(c.Manifest.Encryption != nil, identityFile)
-	if err != nil {
+	b := &chosenBackup{a: a, identityFile: identityFile, fallbacks: candidates[1:], unlisted: unlisted}
+	// A missing identity for the newest backup is a config problem to fix, not a reason
+	// to restore older data: it is an error here rather than a fallback.
+	if err := b.use(candidates[0]); err != nil {
 		return nil, err
 	}
-	return &chosenBackup{
-		label:    fmt.Sprintf("backup %s from %s", c.Manifest.ID, c.Dest.Name),
-		manifest: c.Manifest,
-		loc:      &c,
-		ids:      ids,
-		open: func(ctx context.Context) (io.ReadCloser, error) {
-			return pipeline.OpenBackup(ctx, c.Dest.Store, c.Manifest, ids)
-		},
-	}, nil
+	return b, nil
+}
+
+// use makes c the chosen copy.
+func (b *chosenBackup) use(c app.Located) error {
+	ids, err := b.a.IdentitiesFor(c.Manifest.Encryption != nil, b.identityFile)
+	if err != nil {
+		return err
+	}
+	b.label = fmt.Sprintf("backup %s from %s", c.Manifest.ID, c.Dest.Name)
+	b.manifest, b.loc, b.ids = c.Manifest, &c, ids
+	b.open = func(ctx context.Context) (io.ReadCloser, error) {
+		return pipeline.OpenBackup(ctx, c.Dest.Store, c.Manifest, ids)
+	}
+	return nil
+}
+
+// verify reads the chosen backup in full — size and sha256 against the manifest,
+// decryption, the artifact's own checks, and its extras — before anything is touched.
+// When a copy from the destinations does not verify, it says why and falls back: to the
+// other copies of the same backup, then (for "latest") to older backups, until one
+// verifies; b is then that one. A local file has nothing to fall back to.
+func (b *chosenBackup) verify(ctx context.Context, out io.Writer, src *config.Source) error {
+	for _, err := range b.unlisted {
+		fmt.Fprintf(out, "  note: %v\n", err)
+	}
+	var failed []error
+	for {
+		fmt.Fprintf(out, "verifying %s ...\n", b.label)
+		err := b.check(ctx, src)
+		if err == nil {
+			fmt.Fprintln(out, "  verified: checksum and contents are good")
+			return nil
+		}
+		if b.loc == nil {
+			err = fmt.Errorf("%s: %w", b.label, err) // a remote copy's error names it already
+		}
+		failed = append(failed, err)
+		next, ok := b.next(out)
+		if !ok {
+			if len(failed) == 1 {
+				return failed[0]
+			}
+			return fmt.Errorf("none of the %d copies verifies (see `lifeboat verify` and `lifeboat list`): %w", len(failed), errors.Join(failed...))
+		}
+		fmt.Fprintf(out, "  does not verify, skipping it: %v\n", err)
+		if next.Manifest.ID != b.manifest.ID {
+			fmt.Fprintf(out, "  falling back to an older backup: %s\n", next.Manifest.ID)
+		}
+		if err := b.use(next); err != nil {
+			return err
+		}
+	}
+}
+
+// next pops the next fallback whose identity is available; ok is false when none is left.
+func (b *chosenBackup) next(out io.Writer) (app.Located, bool) {
+	for len(b.fallbacks) > 0 {
+		c := b.fallbacks[0]
+		b.fallbacks = b.fallbacks[1:]
+		if _, err := b.a.IdentitiesFor(c.Manifest.Encryption != nil, b.identityFile); err != nil {
+			fmt.Fprintf(out, "  skipping backup %s from %s: %v\n", c.Manifest.ID, c.Dest.Name, err)
+			continue
+		}
+		return c, true
+	}
+	return app.Located{}, false
+}
+
+func (b *chosenBackup) check(ctx context.Context, src *config.Source) error {
+	if b.loc != nil {
+		_, err := b.a.VerifyCopy(ctx, *b.loc, b.identityFile)
+		return err
+	}
+	if err := verifyArtifact(ctx, b.open, src); err != nil {
+		return err
+	}
+	if b.manifest == nil {
+		return nil
+	}
+	for _, x := range b.manifest.Extras {
+		rc, err := b.openExtra(ctx, x.Name)
+		if err != nil {
+			return err
+		}
+		_, err = io.Copy(io.Discard, rc)
+		rc.Close()
+		if err != nil {
+			return fmt.Errorf("%s: %w", x.Name, err)
+		}
+	}
+	return nil
 }
 
 // chooseLocalFile uses the manifest.json next to the file when there is one (a copy of a
-// backup directory), so its checksum and metadata apply; otherwise the file name says
-// how it is wrapped.
+// backup directory), so its checksum, metadata and extras apply; otherwise the file name
+// says how it is wrapped.
 func chooseLocalFile(a *app.App, path, identityFile string) (*chosenBackup, error) {
 	u := pipeline.Unwrap{Encrypted: strings.HasSuffix(path, ".age"), Compressed: strings.Contains(filepath.Base(path), ".zst")}
 	var m *catalog.Manifest
@@ -70,9 +165,10 @@ func chooseLocalFile(a *app.App, path, identityFile string) (*chosenBackup, erro
 	if err != nil {
 		return nil, err
 	}
-	b := &chosenBackup{label: "local file " + path, manifest: m, ids: ids}
+	b := &chosenBackup{label: "local file " + path, manifest: m, ids: ids, a: a, identityFile: identityFile}
 	if m != nil {
 		b.label = fmt.Sprintf("local file %s (backup %s)", path, m.ID)
+		b.dir = filepath.Dir(path)
 	}
 	b.open = func(context.Context) (io.ReadCloser, error) {
 		f, err := os.Open(path)
@@ -94,18 +190,22 @@ func (b *chosenBackup) openExtra(ctx context.Context, base string) (io.ReadClose
 		if x.Name != base && !strings.HasPrefix(x.Name, base+".") {
 			continue
 		}
-		u := pipeline.Unwrap{Encrypted: b.manifest.Encryption != nil, Compressed: b.manifest.Compression == catalog.CompressionZstd, SHA256: x.SHA256, Size: x.Size}
-		var rc io.ReadCloser
-		var err error
 		if b.loc != nil {
-			rc, err = b.loc.Dest.Store.Get(ctx, b.manifest.ExtraKey(x.Name))
-		} else {
-			err = fmt.Errorf("%s is only available from a destination, not from a loose file", x.Name)
+			return pipeline.OpenExtra(ctx, b.loc.Dest.Store, b.manifest, x, b.ids)
 		}
+		// A copied backup directory: the extra sits next to the data file.
+		f, err := os.Open(filepath.Join(b.dir, x.Name))
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("%s of backup %s: %w (copy it from the backup's directory next to the data file)", x.Name, b.manifest.ID, err)
 		}
-		return pipeline.UnwrapReader(rc, u, b.ids)
+		u := pipeline.UnwrapFor(b.manifest)
+		u.SHA256, u.Size = x.SHA256, x.Size
+		rc, err := pipeline.UnwrapReader(f, u, b.ids)
+		if err != nil {
+			f.Close()
+			return nil, fmt.Errorf("%s of backup %s: %w", x.Name, b.manifest.ID, err)
+		}
+		return rc, nil
 	}
 	return nil, nil
 }

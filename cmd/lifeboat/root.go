@@ -1,9 +1,12 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
@@ -97,5 +100,46 @@ Exit codes:
 		newRecoverCmd(),
 	)
 	root.AddCommand(newServeCmd(), newStatusCmd())
+	usageArgs(root)
 	return root
+}
+
+// usageArgs makes wrong positional arguments a usage error (exit 3) in the whole tree, as
+// bad flags are, instead of cobra's plain error (exit 1). Commands that only group others
+// get a validator that rejects unknown subcommands: cobra checks that only on the root, so
+// `lifeboat vault bogus` would otherwise print help and exit 0.
+func usageArgs(cmd *cobra.Command) {
+	for _, c := range cmd.Commands() {
+		usageArgs(c)
+	}
+	if cmd.HasSubCommands() && !cmd.Runnable() {
+		cmd.Args = unknownCommand
+		cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+	}
+	validate := cmd.Args
+	if validate == nil {
+		return
+	}
+	cmd.Args = func(c *cobra.Command, args []string) error {
+		if err := validate(c, args); err != nil {
+			return usageError("%w; see '%s --help'", err, c.CommandPath())
+		}
+		return nil
+	}
+}
+
+// unknownCommand rejects any argument of a command that only groups subcommands, with
+// cobra's suggestions.
+func unknownCommand(cmd *cobra.Command, args []string) error {
+	if len(args) == 0 {
+		return nil
+	}
+	if cmd.SuggestionsMinimumDistance <= 0 {
+		cmd.SuggestionsMinimumDistance = 2 // cobra's own default, applied only in its unexported path
+	}
+	msg := fmt.Sprintf("unknown command %q for %q", args[0], cmd.CommandPath())
+	if s := cmd.SuggestionsFor(args[0]); len(s) > 0 {
+		msg += " (did you mean " + strings.Join(s, " or ") + "?)"
+	}
+	return errors.New(msg)
 }

@@ -5,6 +5,7 @@ package app
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"time"
 
 	"github.com/klauspost/compress/zstd"
@@ -38,18 +39,35 @@ func (a *App) Pipeline(src *config.Source) (*pipeline.Pipeline, error) {
 	}, nil
 }
 
-// Destinations opens the stores a source's backups go to. create makes a missing file
-// destination directory (only a backup may do that; see file.Options).
-func (a *App) Destinations(source string, create bool) ([]pipeline.Destination, error) {
+// Destinations opens the stores a source's backups go to (only those named in `only`,
+// when set). create makes a missing file destination directory (only a backup may do
+// that; see file.Options). A destination that cannot be opened is returned with OpenErr
+// set, so a run reports it as that destination's failure and still backs up to the
+// others; the error is for config problems (an unknown source or destination name).
+func (a *App) Destinations(source string, only []string, create bool) ([]pipeline.Destination, error) {
 	dests, err := a.Config.DestinationsFor(source)
 	if err != nil {
 		return nil, err
+	}
+	if len(only) > 0 {
+		var picked []*config.Destination
+		for _, d := range dests {
+			if slices.Contains(only, d.Name) {
+				picked = append(picked, d)
+			}
+		}
+		if len(picked) != len(only) {
+			return nil, fmt.Errorf("%w: destinations %v: source %s only goes to the destinations its config lists", ErrUsage, only, source)
+		}
+		dests = picked
 	}
 	out := make([]pipeline.Destination, 0, len(dests))
 	for _, d := range dests {
 		st, err := OpenStore(d, create)
 		if err != nil {
-			return nil, fmt.Errorf("destination %s: %w", d.Name, err)
+			out = append(out, pipeline.Destination{Name: d.Name, Retention: d.Retention, Where: Describe(d),
+				OpenErr: fmt.Errorf("could not open the destination: %w", err)})
+			continue
 		}
 		out = append(out, pipeline.Destination{Name: d.Name, Store: st, Retention: d.Retention})
 	}

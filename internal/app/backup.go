@@ -3,7 +3,6 @@ package app
 import (
 	"context"
 	"fmt"
-	"slices"
 
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 )
@@ -16,21 +15,9 @@ func (a *App) Backup(ctx context.Context, name string, only []string) (*pipeline
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
 	}
-	dests, err := a.Destinations(src.Name, true)
+	dests, err := a.Destinations(src.Name, only, true)
 	if err != nil {
 		return nil, err
-	}
-	if len(only) > 0 {
-		var picked []pipeline.Destination
-		for _, d := range dests {
-			if slices.Contains(only, d.Name) {
-				picked = append(picked, d)
-			}
-		}
-		if len(picked) != len(only) {
-			return nil, fmt.Errorf("%w: destinations %v: source %s only goes to the destinations its config lists", ErrUsage, only, name)
-		}
-		dests = picked
 	}
 	p, err := a.Pipeline(src)
 	if err != nil {

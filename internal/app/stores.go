@@ -3,6 +3,7 @@ package app
 import (
 	"fmt"
 	"path"
+	"strings"
 
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/store"
@@ -46,5 +47,18 @@ func OpenStore(d *config.Destination, create bool) (store.Store, error) {
 		return s3.New(o)
 	default:
 		return nil, fmt.Errorf("unknown destination kind %q", d.Kind)
+	}
+}
+
+// Describe says where a configured destination is, in the form its open store's String
+// uses, for reporting a destination that could not be opened.
+func Describe(d *config.Destination) string {
+	switch {
+	case d.Kind == config.KindFile && d.File != nil:
+		return "file://" + path.Join(d.File.Path, d.Prefix)
+	case d.Kind == config.KindS3 && d.S3 != nil:
+		return fmt.Sprintf("s3://%s (%s)", strings.TrimSuffix(d.S3.Bucket+"/"+d.Prefix, "/"), d.S3.Endpoint)
+	default:
+		return d.Kind + " destination " + d.Name
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 
+	"filippo.io/age"
+	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 )
@@ -17,23 +19,50 @@ type VerifyResult struct {
 	Err    error
 }
 
-// Verify re-reads every copy of ref (or the one in destination only) in full: size and
-// sha256 against the manifest, decryption, decompression and the artifact's own checks.
-func (a *App) Verify(ctx context.Context, source, ref, only, identityFile string) ([]VerifyResult, error) {
-	copies, err := a.FindBackups(ctx, source, ref, only)
+// Verification is the outcome of verifying a backup: each copy found, and each
+// destination that could not be searched, which a caller must report as a failure (it
+// may hold a newer or the only good copy).
+type Verification struct {
+	Copies   []VerifyResult
+	Unlisted []error
+}
+
+// VerifyAll re-reads every copy of ref (or the one in destination only) in full: size and
+// sha256 against the manifest, decryption, decompression, the artifact's own checks, and
+// the same for each of the backup's extras.
+func (a *App) VerifyAll(ctx context.Context, source, ref, only, identityFile string) (*Verification, error) {
+	copies, unlisted, err := a.Search(ctx, source, ref, only)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]VerifyResult, 0, len(copies))
+	v := &Verification{Unlisted: unlisted}
 	for _, c := range copies {
 		r := VerifyResult{Located: c}
-		r.Detail, r.Err = a.verifyCopy(ctx, c, identityFile)
-		if r.Err != nil {
-			r.Err = fmt.Errorf("%s in %s (%s): %w", c.Manifest.ID, c.Dest.Name, c.Dest.Store, r.Err)
-		}
-		out = append(out, r)
+		r.Detail, r.Err = a.VerifyCopy(ctx, c, identityFile)
+		v.Copies = append(v.Copies, r)
 	}
-	return out, nil
+	return v, nil
+}
+
+// Verify is VerifyAll for callers that report copies only; destinations that could not
+// be searched are logged.
+func (a *App) Verify(ctx context.Context, source, ref, only, identityFile string) ([]VerifyResult, error) {
+	v, err := a.VerifyAll(ctx, source, ref, only, identityFile)
+	if err != nil {
+		return nil, err
+	}
+	a.warnUnlisted(source, v.Unlisted)
+	return v.Copies, nil
+}
+
+// VerifyCopy re-reads one copy in full (data and extras) and says what it holds. The
+// error names the backup and the destination.
+func (a *App) VerifyCopy(ctx context.Context, c Located, identityFile string) (string, error) {
+	detail, err := a.verifyCopy(ctx, c, identityFile)
+	if err != nil {
+		return "", fmt.Errorf("%s in %s (%s): %w", c.Manifest.ID, c.Dest.Name, c.Dest.Store, err)
+	}
+	return detail, nil
 }
 
 func (a *App) verifyCopy(ctx context.Context, c Located, identityFile string) (string, error) {
@@ -50,19 +79,48 @@ func (a *App) verifyCopy(ctx context.Context, c Located, identityFile string) (s
 	if err != nil {
 		return "", err
 	}
-	return CheckStored(ctx, src, rc)
+	detail, err := CheckStored(ctx, src, rc)
+	if err != nil {
+		return "", err
+	}
+	// A restore needs the extras too (the roles a dump's grants refer to): a copy whose
+	// extra rotted is not a good copy.
+	for _, x := range c.Manifest.Extras {
+		if err := checkExtra(ctx, c, x, ids); err != nil {
+			return "", err
+		}
+		detail += "; " + x.Name + " ok"
+	}
+	return detail, nil
 }
 
-// CheckStored checks an artifact read through pipeline.OpenBackup. When the artifact check
-// fails, the rest is drained so that a stored-object checksum mismatch — the more precise
-// diagnosis: the bytes changed after the backup was taken — is reported first.
+func checkExtra(ctx context.Context, c Located, x catalog.ExtraObject, ids []age.Identity) error {
+	rc, err := pipeline.OpenExtra(ctx, c.Dest.Store, c.Manifest, x, ids)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if _, err := io.Copy(io.Discard, rc); err != nil {
+		return fmt.Errorf("%s: %w", x.Name, err)
+	}
+	return nil
+}
+
+// CheckStored checks an artifact read through pipeline.OpenBackup. It always reads rc to
+// EOF, since only there are the stored object's size and sha256 compared with the
+// manifest: an artifact check may stop at its own end marker (a gzip trailer, a dump's
+// TOC) and pass bytes that were changed after the backup was taken. When both fail, the
+// checksum mismatch is reported first: it is the more precise diagnosis.
 func CheckStored(ctx context.Context, src *config.Source, rc io.Reader) (string, error) {
 	detail, err := CheckArtifact(ctx, src, rc)
-	if err == nil {
-		return detail, nil
-	}
-	if _, derr := io.Copy(io.Discard, rc); errors.Is(derr, pipeline.ErrChecksum) {
+	_, derr := io.Copy(io.Discard, rc)
+	switch {
+	case err != nil && errors.Is(derr, pipeline.ErrChecksum) && !errors.Is(err, pipeline.ErrChecksum):
 		return "", fmt.Errorf("%w (the content check also failed: %v)", derr, err)
+	case err != nil:
+		return "", err
+	case derr != nil:
+		return "", fmt.Errorf("reading the rest of the stored object: %w", derr)
 	}
-	return "", err
+	return detail, nil
 }

@@ -14,7 +14,8 @@ type Decision struct {
 }
 
 // Reasons given by Plan besides the per-rule ones ("last 7", "daily 2026-11-20",
-// "weekly 2026-W47", "monthly 2026-11", "within 30d").
+// "weekly 2026-W47", "monthly 2026-11", "within 30d", and "oldest daily 2026-11-20" for
+// the oldest backup a rule keeps because it still had room).
 const (
 	ReasonNewest     = "newest backup (always kept)"
 	ReasonNoPolicy   = "no retention rules (keep everything)"
@@ -37,14 +38,21 @@ func Plan(now time.Time, backups []Backup, p Policy) []Decision {
 		case !p.KeepWithin.IsZero() && !b.Created.Before(p.KeepWithin.Cutoff(now)):
 			d.Reasons = append(d.Reasons, "within "+p.KeepWithin.String())
 		}
+		oldest := i == len(sorted)-1
 		for _, bk := range buckets {
 			if bk.count <= 0 {
 				continue
 			}
-			if k := bk.key(i, b.Created); k != bk.last {
+			switch k := bk.key(i, b.Created); {
+			case k != bk.last:
 				bk.last = k
 				bk.count--
 				d.Reasons = append(d.Reasons, bk.reason(k))
+			case oldest:
+				// Like restic's forget: a rule that still has room when the backups run
+				// out also keeps the oldest one, so a young history is as long as it can be.
+				bk.count--
+				d.Reasons = append(d.Reasons, "oldest "+bk.reason(k))
 			}
 		}
 		if i == 0 && len(d.Reasons) == 0 {

@@ -47,6 +47,24 @@ func TestPlan(t *testing.T) {
 			keep(at(19, 23), "daily 2026-11-19"), del(at(19, 1)),
 			keep(at(17, 12), "daily 2026-11-17"), del(at(17, 11)), del(at(16, 12)),
 		}},
+		{name: "keepDaily with room left keeps the oldest too", policy: Policy{KeepDaily: 7}, want: []want{
+			keep(at(20, 15), "daily 2026-11-20"), del(at(20, 9)), keep(at(20, 1), "oldest daily 2026-11-20"),
+		}},
+		{name: "oldest of an earlier day with room left", policy: Policy{KeepDaily: 3}, want: []want{
+			keep(at(20, 15), "daily 2026-11-20"),
+			keep(at(19, 23), "daily 2026-11-19"), del(at(19, 12)), keep(at(19, 1), "oldest daily 2026-11-19"),
+		}},
+		{name: "oldest in a new bucket gives the plain reason", policy: Policy{KeepDaily: 7}, want: []want{
+			keep(at(20, 15), "daily 2026-11-20"), del(at(20, 9)), keep(at(19, 1), "daily 2026-11-19"),
+		}},
+		{name: "a full rule does not keep the oldest", policy: Policy{KeepDaily: 1}, want: []want{
+			keep(at(20, 15), "daily 2026-11-20"), del(at(20, 9)), del(at(20, 1)),
+		}},
+		{name: "each rule with room names the oldest", policy: Policy{KeepLast: 1, KeepWeekly: 4, KeepMonthly: 1}, want: []want{
+			keep(at(20, 15), "last 1", "weekly 2026-W47", "monthly 2026-11"),
+			del(at(20, 9)),
+			keep(at(19, 1), "oldest weekly 2026-W47"),
+		}},
 		{name: "keepWeekly uses ISO weeks", policy: Policy{KeepWeekly: 2}, want: []want{
 			keep(at(20, 1), "weekly 2026-W47"), del(at(16, 1)),
 			keep(at(15, 23), "weekly 2026-W46"), del(at(9, 1)), del(at(8, 1)),

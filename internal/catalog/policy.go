@@ -10,7 +10,9 @@ import (
 // Policy says which backups of one source a destination keeps. It follows restic's
 // `forget`: each keepX keeps the newest backup of each of the X most recent calendar
 // buckets (day, ISO week, month; all in UTC) that have a backup; buckets without backups
-// do not count. A backup is kept when any rule keeps it.
+// do not count. A rule that still has room after the last bucket also keeps the oldest
+// backup, so a history younger than the rule keeps its start. A backup is kept when any
+// rule keeps it.
 //
 // The zero Policy keeps everything: a destination without retention never loses data.
 // Whatever the policy, the newest backup is always kept.

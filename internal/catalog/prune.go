@@ -16,8 +16,10 @@ var ErrPruneRefused = errors.New("prune refused")
 type PruneOptions struct {
 	// DryRun reports what would be deleted and deletes nothing.
 	DryRun bool
-	// UnfinishedBefore removes unfinished uploads (data without a manifest) last modified
-	// before this instant, typically now minus DefaultUnfinishedGrace. Zero leaves them.
+	// UnfinishedBefore removes unfinished uploads (data without a manifest) and, in stores
+	// that stage writes (store.TempSweeper), temporary files of crashed writes, last
+	// modified before this instant, typically now minus DefaultUnfinishedGrace. Zero leaves
+	// them.
 	UnfinishedBefore time.Time
 }
 
@@ -26,7 +28,7 @@ type PruneResult struct {
 	DryRun     bool
 	Kept       []string // backup ids
 	Deleted    []string // backup ids
-	Unfinished []string // keys of removed unfinished uploads
+	Unfinished []string // keys of removed unfinished uploads, then names of removed temporary files
 }
 
 // Prune carries out decisions (from Plan over a fresh List of the same store) for source
@@ -76,6 +78,15 @@ func Prune(ctx context.Context, st store.Store, source string, decisions []Decis
 				continue
 			}
 			res.Unfinished = append(res.Unfinished, key)
+		}
+	}
+	if sw, ok := st.(store.TempSweeper); ok && !opts.UnfinishedBefore.IsZero() {
+		// After the deletions: a leftover temporary file keeps its directory from being
+		// removed with the backup, and the sweep removes the directory with the file.
+		swept, err := sw.SweepTemp(ctx, source+"/", opts.UnfinishedBefore, opts.DryRun)
+		res.Unfinished = append(res.Unfinished, swept...)
+		if err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := errors.Join(errs...); err != nil {

@@ -16,7 +16,6 @@ const (
 	DefaultSSLMode             = "prefer"
 	DefaultCompressionLevel    = 2 // klauspost/compress zstd.SpeedDefault
 	DefaultS3Endpoint          = "s3.amazonaws.com"
-	DefaultS3Region            = "us-east-1"
 	DefaultPartSizeMiB         = 16
 	DefaultListen              = "127.0.0.1:8080"
 	DefaultHistoryLimit        = 200
@@ -45,7 +44,9 @@ func (c *Config) SetDefaults() {
 		d.Prefix = strings.Trim(d.Prefix, "/")
 		if s3 := d.S3; s3 != nil {
 			s3.Endpoint = or(s3.Endpoint, DefaultS3Endpoint)
-			s3.Region = or(s3.Region, DefaultS3Region)
+			// Region stays empty unless set: the S3 client then asks the server for the
+			// bucket's location (AWS, MinIO, Ceph; for R2 it uses us-east-1, which R2
+			// accepts), where a fixed us-east-1 would misroute every AWS bucket elsewhere.
 			s3.PartSizeMiB = or(s3.PartSizeMiB, DefaultPartSizeMiB)
 			// Accept a URL as copied from a console. https:// with insecure: true is a
 			// contradiction left for Validate to report.

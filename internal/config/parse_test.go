@@ -42,7 +42,8 @@ func TestParseAppliesDefaults(t *testing.T) {
 		t.Errorf("postgres defaults: %+v", pg)
 	}
 	d := c.Destinations[1]
-	want := S3Dest{Endpoint: "minio:9000", Insecure: true, Region: "us-east-1", Bucket: "backups", PartSizeMiB: 16}
+	// No region: the S3 client asks the server for the bucket's.
+	want := S3Dest{Endpoint: "minio:9000", Insecure: true, Bucket: "backups", PartSizeMiB: 16}
 	if d.Prefix != "lifeboat" || *d.S3 != want {
 		t.Errorf("s3 defaults: prefix %q, %+v", d.Prefix, *d.S3)
 	}
@@ -63,7 +64,7 @@ sources:
   - {name: a, kind: vault, vault: {address: "https://v:8200", auth: {method: approle, approle: {roleID: {env: ROLE}}}}}
   - {name: b, kind: vault, vault: {nodes: ["https://v0:8200"], auth: {method: kubernetes, kubernetes: {role: lb}}}}
   - {name: c, kind: postgres, postgres: {dsn: {env: DSN}}}
-destinations: [{name: d, kind: s3, s3: {bucket: b, endpoint: "https://s3.example.com"}}]
+destinations: [{name: d, kind: s3, s3: {bucket: backups, endpoint: "https://s3.example.com"}}]
 `))
 	if err != nil {
 		t.Fatal(err)

@@ -59,7 +59,7 @@ destinations:
   - name: minio
     kind: s3
     s3:
-      bucket: b
+      bucket: backups
       accessKeyID: {env: LIFEBOAT_TEST_KEY}
       secretAccessKey: {file: ` + dir + `/pw}
 `))

@@ -68,8 +68,11 @@ type S3Dest struct {
 	// Endpoint is host[:port]; an https:// or http:// prefix is accepted and removed by
 	// SetDefaults (http:// turns Insecure on). Default s3.amazonaws.com.
 	Endpoint string `json:"endpoint,omitempty"`
-	Region   string `json:"region,omitempty"` // default us-east-1
-	Bucket   string `json:"bucket"`
+	// Region is the bucket's region. Leave it out to let the client look it up from the
+	// server (GetBucketLocation, cached per run); set it when the credentials may not
+	// call GetBucketLocation or the server wants a fixed one (R2 takes "auto").
+	Region string `json:"region,omitempty"`
+	Bucket string `json:"bucket"`
 	// PathStyle addresses the bucket as endpoint/bucket instead of bucket.endpoint, as
 	// MinIO and most self-hosted servers need.
 	PathStyle bool   `json:"pathStyle,omitempty"`

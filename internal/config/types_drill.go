@@ -18,7 +18,8 @@ type VaultDrill struct {
 	// operator init): a restored snapshot opens only with them.
 	UnsealKeys Secret `json:"unsealKeys"`
 	// Token is valid in the backed-up cluster and may read what the checks list (the
-	// snapshot brings its tokens along). Default: the source's own auth token.
+	// snapshot brings its tokens along). Default: the source's own auth token; required
+	// when the source logs in with AppRole or Kubernetes, which only reach the live cluster.
 	Token Secret `json:"token,omitzero"`
 	// Mounts must exist after the restore, e.g. "secret/", "approle/" (auth mounts too).
 	Mounts []string `json:"mounts,omitempty"`

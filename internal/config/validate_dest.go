@@ -1,8 +1,14 @@
 package config
 
 import (
+	"fmt"
 	"net"
+	"strconv"
 	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/minio/minio-go/v7/pkg/s3utils"
 )
 
 func validateDestination(p *problems, path string, d *Destination) {
@@ -31,20 +37,62 @@ func validateDestination(p *problems, path string, d *Destination) {
 }
 
 func validateS3(p *problems, path string, s *S3Dest) {
-	p.required(field(path, "bucket"), s.Bucket)
-	switch e := s.Endpoint; {
-	case strings.HasPrefix(e, "https://"):
-		p.add(field(path, "endpoint"), "https:// contradicts insecure: true; drop one of them")
-	case strings.Contains(e, "://"):
-		p.add(field(path, "endpoint"), "must be host[:port], optionally after https:// or http:// (got %q)", e)
-	case strings.Contains(e, "/"):
-		p.add(field(path, "endpoint"), "must be host[:port] without a path (got %q); put a key prefix in prefix", e)
+	// The store checks both again when it opens, but only a run would get that far: the
+	// config check names the field before any backup is attempted.
+	if s.Bucket == "" {
+		p.add(field(path, "bucket"), "required")
+	} else if err := s3utils.CheckValidBucketName(s.Bucket); err != nil {
+		p.add(field(path, "bucket"), "%q is not a valid bucket name: %s; S3 bucket names are 3 to 63 "+
+			"lower-case letters, digits, '.' and '-'", s.Bucket, lowerFirst(err.Error()))
+	}
+	if msg := endpointProblem(s.Endpoint); msg != "" {
+		p.add(field(path, "endpoint"), "%s", msg)
 	}
 	bothOrNeither(p, path, "accessKeyID", s.AccessKeyID.IsSet(), "secretAccessKey", s.SecretAccessKey.IsSet())
 	validateSecret(p, field(path, "accessKeyID"), s.AccessKeyID, false)
 	validateSecret(p, field(path, "secretAccessKey"), s.SecretAccessKey, false)
 	// S3 parts are 5 MiB to 5 GiB.
 	between(p, field(path, "partSizeMiB"), s.PartSizeMiB, 5, 5120, " MiB")
+}
+
+// endpointProblem checks an endpoint as SetDefaults left it (an http:// or https:// scheme
+// already stripped) against what the S3 client accepts: host[:port], nothing else.
+func endpointProblem(e string) string {
+	switch {
+	// First, and without repeating the endpoint: user-info may hold a secret key.
+	case strings.Contains(e, "@"):
+		return "must not contain credentials (user:password@); set accessKeyID and secretAccessKey instead"
+	case strings.HasPrefix(e, "https://"):
+		return "https:// contradicts insecure: true; drop one of them"
+	case strings.Contains(e, "://"):
+		return fmt.Sprintf("must be host[:port], optionally after https:// or http:// (got %q)", e)
+	case strings.Contains(e, "/"):
+		return fmt.Sprintf("must be host[:port] without a path (got %q); put a key prefix in prefix", e)
+	case strings.ContainsAny(e, "?#"):
+		return fmt.Sprintf("must be host[:port] without a query or fragment (got %q)", e)
+	case e == "":
+		return "must be host[:port] (got no host); leave endpoint out for AWS S3"
+	}
+	host := e
+	if strings.Contains(e, ":") {
+		h, port, err := net.SplitHostPort(e)
+		if err != nil {
+			return fmt.Sprintf("must be host[:port] (got %q); write an IPv6 address as [address]:port", e)
+		}
+		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
+			return fmt.Sprintf("port must be a number between 1 and 65535 (got %q in %q)", port, e)
+		}
+		host = h
+	}
+	if !s3utils.IsValidDomain(host) && !s3utils.IsValidIP(host) {
+		return fmt.Sprintf("%q is not a valid host name or IP address", host)
+	}
+	return ""
+}
+
+func lowerFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToLower(r)) + s[n:]
 }
 
 func validateEncryption(p *problems, path string, e Encryption) {

@@ -61,10 +61,25 @@ func validateDrill(p *problems, path string, s *Source) {
 	if v := d.Vault; v != nil && s.Kind == KindVault {
 		validateSecret(p, field(field(path, "vault"), "unsealKeys"), v.UnsealKeys, true)
 		validateSecret(p, field(field(path, "vault"), "token"), v.Token, false)
+		// The scratch Vault is logged in to with a token only (AppRole and Kubernetes
+		// logins go to the live cluster), falling back to the source's token: without
+		// one, every drill and recover would fail after restoring the snapshot.
+		if a := sourceAuth(s); !v.Token.IsSet() && a != nil && (a.Method != AuthToken || !a.Token.IsSet()) {
+			p.add(field(field(path, "vault"), "token"), "required when vault.auth.method is %s: drills and recover "+
+				"read the restored scratch Vault with a token of the backed-up cluster; set token: {file: /path} "+
+				"or {env: NAME} to a token with read access to the checked paths", a.Method)
+		}
 	}
 	if pg := d.Postgres; pg != nil && s.Kind == KindPostgres && pg.Target != nil {
 		validatePostgres(p, field(field(path, "postgres"), "target"), pg.Target)
 	}
+}
+
+func sourceAuth(s *Source) *VaultAuth {
+	if s.Vault == nil || s.Kind != KindVault {
+		return nil
+	}
+	return &s.Vault.Auth
 }
 
 func validateRestoreHooks(p *problems, path string, h *RestoreHooks) {

@@ -183,6 +183,7 @@ destinations:
 			"destinations[1].s3.bucket: required",
 			"destinations[1].s3.endpoint: https:// contradicts insecure: true; drop one of them",
 			`destinations[2].prefix: "a//b" has an empty, '.' or '..' segment; use a/b style`,
+			`destinations[2].s3.bucket: "b" is not a valid bucket name: bucket name cannot be shorter than 3 characters; S3 bucket names are 3 to 63 lower-case letters, digits, '.' and '-'`,
 			`destinations[2].s3.endpoint: must be host[:port] without a path (got "h:9000/path"); put a key prefix in prefix`,
 			"destinations[2].s3.secretAccessKey: required when accessKeyID is set",
 			"destinations[2].s3.partSizeMiB: must be between 5 and 5120 MiB (got 1)",
@@ -272,5 +273,111 @@ func TestValidationErrorFormat(t *testing.T) {
 	two := &ValidationError{Errors: []FieldError{{"a", "x"}, {"", "y"}}}
 	if two.Error() != "config has 2 problems:\n  a: x\n  y" {
 		t.Errorf("two errors: %q", two.Error())
+	}
+}
+
+// S3 bucket names and endpoints are checked when the config is read, with the rules the S3
+// client applies when a run opens the destination.
+func TestS3BucketAndEndpoint(t *testing.T) {
+	tests := []struct {
+		name     string
+		s3       string // the destination's s3 block
+		want     string // the one expected problem; "" for none
+		endpoint string // the endpoint after defaults, when want is ""
+		insecure bool
+	}{
+		{"plain host", `{bucket: backups, endpoint: minio.minio.svc}`, "", "minio.minio.svc", false},
+		{"host and port", `{bucket: backups, endpoint: "minio:9000"}`, "", "minio:9000", false},
+		{"default endpoint", `{bucket: backups}`, "", "s3.amazonaws.com", false},
+		{"IPv4", `{bucket: backups, endpoint: "127.0.0.1:9000"}`, "", "127.0.0.1:9000", false},
+		{"IPv6", `{bucket: backups, endpoint: "[::1]:9000"}`, "", "[::1]:9000", false},
+		{"https URL as copied", `{bucket: backups, endpoint: "https://s3.eu-west-1.amazonaws.com/"}`, "", "s3.eu-west-1.amazonaws.com", false},
+		{"http URL turns insecure on", `{bucket: backups, endpoint: "http://minio:9000"}`, "", "minio:9000", true},
+		{"dotted bucket", `{bucket: my.backups-2}`, "", "s3.amazonaws.com", false},
+		{"bucket too short", `{bucket: b}`, `s3.bucket: "b" is not a valid bucket name: bucket name cannot be shorter than 3 characters`, "", false},
+		{"bucket with a slash", `{bucket: backups/vault}`, `s3.bucket: "backups/vault" is not a valid bucket name: bucket name cannot contain path separators`, "", false},
+		{"bucket too long", `{bucket: ` + strings.Repeat("b", 64) + `}`, "bucket name cannot be longer than 63 characters", "", false},
+		{"bucket is an IP", `{bucket: 10.1.2.3}`, "bucket name cannot be an ip address", "", false},
+		{"bucket with spaces", `{bucket: "my backups"}`, "bucket name contains invalid characters", "", false},
+		{"bucket missing", `{endpoint: minio}`, "s3.bucket: required", "", false},
+		{"credentials in the endpoint are not repeated", `{bucket: backups, endpoint: "https://AKIA:s3cr3t@minio:9000"}`,
+			"s3.endpoint: must not contain credentials (user:password@); set accessKeyID and secretAccessKey instead", "", false},
+		{"other scheme", `{bucket: backups, endpoint: "ftp://minio"}`, `s3.endpoint: must be host[:port], optionally after https:// or http:// (got "ftp://minio")`, "", false},
+		{"path", `{bucket: backups, endpoint: "https://minio:9000/backups"}`, `s3.endpoint: must be host[:port] without a path (got "minio:9000/backups")`, "", false},
+		{"query", `{bucket: backups, endpoint: "minio:9000?x=1"}`, `s3.endpoint: must be host[:port] without a query or fragment (got "minio:9000?x=1")`, "", false},
+		{"bad port", `{bucket: backups, endpoint: "minio:http"}`, `s3.endpoint: port must be a number between 1 and 65535 (got "http" in "minio:http")`, "", false},
+		{"port out of range", `{bucket: backups, endpoint: "minio:70000"}`, `port must be a number between 1 and 65535 (got "70000"`, "", false},
+		{"bare IPv6", `{bucket: backups, endpoint: "::1"}`, `s3.endpoint: must be host[:port] (got "::1"); write an IPv6 address as [address]:port`, "", false},
+		{"bad host", `{bucket: backups, endpoint: "-minio"}`, `s3.endpoint: "-minio" is not a valid host name or IP address`, "", false},
+		{"scheme only", `{bucket: backups, endpoint: "https://"}`, "s3.endpoint: must be host[:port] (got no host)", "", false},
+		{"https with insecure", `{bucket: backups, endpoint: "https://minio", insecure: true}`, "s3.endpoint: https:// contradicts insecure: true", "", false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Parse([]byte(okSources + okDests + "  - {name: offsite, kind: s3, s3: " + tc.s3 + "}\n"))
+			if tc.want == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				if got := c.Destinations[1].S3; got.Endpoint != tc.endpoint || got.Insecure != tc.insecure || got.Region != "" {
+					t.Errorf("s3 after defaults = %+v, want endpoint %q insecure %v and no region", *got, tc.endpoint, tc.insecure)
+				}
+				return
+			}
+			var ve *ValidationError
+			if !errors.As(err, &ve) || len(ve.Errors) != 1 {
+				t.Fatalf("Parse = %v, want exactly one problem containing %q", err, tc.want)
+			}
+			got := ve.Errors[0].Error()
+			if !strings.HasPrefix(got, "destinations[1].") || !strings.Contains(got, tc.want) {
+				t.Errorf("problem %q, want one at destinations[1] containing %q", got, tc.want)
+			}
+			if strings.Contains(got, "s3cr3t") {
+				t.Errorf("problem %q repeats the endpoint's secret", got)
+			}
+		})
+	}
+}
+
+// Drills and recover read the scratch Vault with drill.vault.token, or else the source's
+// own token: with AppRole or Kubernetes auth there is none, so the config must name one.
+func TestDrillVaultToken(t *testing.T) {
+	const approle = `{method: approle, approle: {roleID: {env: ROLE}, secretID: {file: /s}}}`
+	const kube = `{method: kubernetes, kubernetes: {role: lb}}`
+	tests := []struct {
+		name  string
+		auth  string // the source's vault.auth block; "" for the default (token)
+		drill string // the drill.vault block
+		want  string // the expected problem; "" for none
+	}{
+		{"token auth falls back to the source token", "", `{unsealKeys: {file: /k}}`, ""},
+		{"token auth with a file token", `{method: token, token: {file: /t}}`, `{unsealKeys: {file: /k}}`, ""},
+		{"approle without a drill token", approle, `{unsealKeys: {file: /k}}`,
+			"sources[0].drill.vault.token: required when vault.auth.method is approle: drills and recover read the restored scratch Vault with a token of the backed-up cluster"},
+		{"kubernetes without a drill token", kube, `{unsealKeys: {file: /k}}`,
+			"sources[0].drill.vault.token: required when vault.auth.method is kubernetes"},
+		{"approle with a file token", approle, `{unsealKeys: {file: /k}, token: {file: /t}}`, ""},
+		{"kubernetes with an env token", kube, `{unsealKeys: {env: KEYS}, token: {env: DRILL_TOKEN}}`, ""},
+		{"an inline token is still refused", approle, `{unsealKeys: {file: /k}, token: "s.abc"}`, "sources[0].drill.vault.token:"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			vault := `{address: "https://vault:8200"}`
+			if tc.auth != "" {
+				vault = `{address: "https://vault:8200", auth: ` + tc.auth + `}`
+			}
+			doc := okDests + "sources:\n  - {name: vault, kind: vault, vault: " + vault + ", drill: {vault: " + tc.drill + "}}\n"
+			_, err := Parse([]byte(doc))
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Parse: %v", err)
+				}
+				return
+			}
+			var ve *ValidationError
+			if !errors.As(err, &ve) || len(ve.Errors) != 1 || !strings.HasPrefix(ve.Errors[0].Error(), tc.want) {
+				t.Fatalf("Parse = %v, want exactly one problem starting with %q", err, tc.want)
+			}
+		})
 	}
 }

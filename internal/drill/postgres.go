@@ -41,8 +41,9 @@ func postgresDrill(ctx context.Context, a *app.App, src *config.Source, loc app.
 	}
 	target := app.PostgresOptions(targetCfg, fmt.Sprintf("sources[%s].drill.postgres.target", src.Name))
 	target.Database = ScratchDatabase(src)
-	if targetCfg == src.Postgres && target.Database == src.Postgres.Database {
-		return fmt.Errorf("the drill's scratch database %q is the live database: set sources[%s].drill.postgres.database to another name", target.Database, src.Name)
+	live := app.PostgresOptions(src.Postgres, fmt.Sprintf("sources[%s].postgres", src.Name))
+	if err := refuseLive(ctx, src.Name, target, live); err != nil {
+		return err
 	}
 	m := loc.Manifest
 	ids, err := a.IdentitiesFor(m.Encryption != nil, identityFile)
@@ -103,6 +104,22 @@ func postgresDrill(ctx context.Context, a *app.App, src *config.Source, loc app.
 		default:
 			r.check("schema step", true, "%d", *step)
 		}
+	}
+	return nil
+}
+
+// refuseLive stops a drill whose scratch database is the live one: the drill drops its
+// scratch database before and after. It compares where the connections really go, not
+// config fields: a source configured by DSN names its database only inside the DSN, and
+// a drill target may be the live server under another name.
+func refuseLive(ctx context.Context, name string, target, live postgres.Options) error {
+	same, err := postgres.SameDatabase(ctx, target, live)
+	if err != nil {
+		return fmt.Errorf("cannot tell whether the drill's scratch database is the live one, so it is not touched: %w", err)
+	}
+	if same {
+		return fmt.Errorf("the drill's scratch database %q is the live database of sources[%s] (same server and name), which the drill would drop: set sources[%s].drill.postgres.database to another name or drill.postgres.target to another server",
+			target.Database, name, name)
 	}
 	return nil
 }

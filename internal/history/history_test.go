@@ -116,14 +116,24 @@ func TestInterrupted(t *testing.T) {
 	forEachStore(t, 10, func(t *testing.T, s Store) {
 		ctx := context.Background()
 		_ = s.Put(ctx, run("vault", 1, "ok"))
-		_ = s.Put(ctx, run("vault", 2, StatusRunning))
-		n, err := Interrupted(ctx, s, t0.Add(time.Hour))
-		if err != nil || n != 1 {
-			t.Fatalf("Interrupted = %d, %v", n, err)
+		running := run("vault", 2, StatusRunning)
+		running.Destinations = []Destination{{Name: "local", OK: true}, {Name: "minio"}}
+		_ = s.Put(ctx, running)
+		closed, err := Interrupted(ctx, s, t0.Add(time.Hour))
+		if err != nil || len(closed) != 1 || closed[0].ID != running.ID {
+			t.Fatalf("Interrupted = %+v, %v", closed, err)
 		}
-		r, _ := s.Get(ctx, run("vault", 2, "").ID)
+		r, _ := s.Get(ctx, running.ID)
 		if r.Status != "failed" || !strings.Contains(r.Error, "lifeboat list vault") || r.Finished.IsZero() {
 			t.Fatalf("interrupted run: %+v", r)
+		}
+		// A destination that committed before the crash keeps its result; the others
+		// are marked, so metrics count the failure against them.
+		if d := r.Destinations; len(d) != 2 || !d[0].OK || d[0].Error != "" || d[1].OK || d[1].Error != "interrupted" {
+			t.Fatalf("destinations of the interrupted run: %+v", d)
+		}
+		if closed[0].Status != r.Status || len(closed[0].Destinations) != 2 {
+			t.Fatalf("returned record differs from the stored one: %+v", closed[0])
 		}
 	})
 }

@@ -10,13 +10,13 @@ import (
 
 // Interrupted finishes the records of runs that were still running when the previous
 // server stopped without finishing them (kill -9, OOM, node loss), so they do not show as
-// running forever. It returns how many it closed.
-func Interrupted(ctx context.Context, s Store, now time.Time) (int, error) {
+// running forever. It returns the closed records, for the caller to count as failed runs.
+func Interrupted(ctx context.Context, s Store, now time.Time) ([]Run, error) {
 	runs, err := s.List(ctx, "", 0)
 	if err != nil {
-		return 0, err
+		return nil, err
 	}
-	n := 0
+	var closed []Run
 	for _, r := range runs {
 		if !r.Running() {
 			continue
@@ -31,9 +31,9 @@ func Interrupted(ctx context.Context, s Store, now time.Time) (int, error) {
 			}
 		}
 		if err := s.Put(ctx, r); err != nil {
-			return n, fmt.Errorf("close interrupted run %s: %w", r.ID, err)
+			return closed, fmt.Errorf("close interrupted run %s: %w", r.ID, err)
 		}
-		n++
+		closed = append(closed, r)
 	}
-	return n, nil
+	return closed, nil
 }

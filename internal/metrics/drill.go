@@ -47,7 +47,7 @@ func (m *Metrics) ObserveDrill(source string, finished time.Time, took time.Dura
 	status := "failed"
 	if ok {
 		status = "ok"
-		m.drills.lastSuccess.WithLabelValues(source).Set(unix(finished))
+		m.SetDrillLastSuccess(source, finished)
 	}
 	m.drills.runs.WithLabelValues(source, status).Inc()
 }
@@ -56,4 +56,17 @@ func (m *Metrics) ObserveDrill(source string, finished time.Time, took time.Dura
 func (m *Metrics) InitDrill(source string) {
 	m.drills.runs.WithLabelValues(source, "ok")
 	m.drills.runs.WithLabelValues(source, "failed")
+}
+
+// SetDrillLastSuccess records a passing drill of source at t unless a later one is known.
+// Besides drills it runs, the server seeds it from the drill records in the manifests, so
+// after a restart the series is there and an absent() alert does not fire.
+func (m *Metrics) SetDrillLastSuccess(source string, t time.Time) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if t.IsZero() || !t.After(m.drillSuccess[source]) {
+		return
+	}
+	m.drillSuccess[source] = t
+	m.drills.lastSuccess.WithLabelValues(source).Set(unix(t))
 }

@@ -26,17 +26,19 @@ type Metrics struct {
 	destLastSuccess *prometheus.GaugeVec
 	stored          *prometheus.GaugeVec
 
-	mu      sync.Mutex
-	success map[string]time.Time // what lastSuccess holds, so seeding never moves it back
-	drills  *drillMetrics
+	mu           sync.Mutex
+	success      map[string]time.Time // what lastSuccess holds, so seeding never moves it back
+	drillSuccess map[string]time.Time // the same for the drills' last success
+	drills       *drillMetrics
 }
 
 // New makes the metric set, with no series until something is observed.
 func New() *Metrics {
 	m := &Metrics{
-		Registry: prometheus.NewRegistry(),
-		success:  map[string]time.Time{},
-		drills:   newDrillMetrics(),
+		Registry:     prometheus.NewRegistry(),
+		success:      map[string]time.Time{},
+		drillSuccess: map[string]time.Time{},
+		drills:       newDrillMetrics(),
 		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 			Name: "lifeboat_backup_last_success_timestamp_seconds",
 			Help: "When the last backup of the source committed to every destination finished (Unix time).",

@@ -2,16 +2,15 @@ package metrics
 
 import (
 	"context"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/history"
+	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
@@ -83,45 +82,93 @@ func TestObserve(t *testing.T) {
 	}
 }
 
-// A real Pushgateway is not installable here (no Debian package, and the project builds
-// servers only from Go modules it pins); this records what the push package sends, which
-// is the Pushgateway's documented API: POST /metrics/job/<job>/<label>/<value>.
+// Pushes to a real Pushgateway: an ok run, then a failed one. The gateway shows the
+// series under job "lifeboat" with the source label from the grouping key, and the
+// failed run's push (POST) leaves the earlier last success in place.
 func TestPush(t *testing.T) {
-	var mu sync.Mutex
-	var method, path, body string
-	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		method, path, body = r.Method, r.URL.Path, string(b)
-		mu.Unlock()
-		w.WriteHeader(http.StatusOK)
-	}))
-	defer gw.Close()
-	m := New()
-	m.Observe(partialRun())
-	if err := m.Push(context.Background(), gw.URL, "vault"); err != nil {
-		t.Fatal(err)
+	gw := testenv.StartPushgateway(t)
+	okRun := partialRun()
+	okRun.Status, okRun.Destinations[1] = "ok", history.Destination{Name: "minio", OK: true}
+	failed := partialRun()
+	failed.ID, failed.Status, failed.SHA256 = "vault-20261123T110000Z-3c4d", "failed", ""
+	failed.Started, failed.Finished = finished.Add(time.Hour-time.Minute), finished.Add(time.Hour)
+	failed.Destinations = []history.Destination{{Name: "local", Error: "disk full"}, {Name: "minio", Error: "connection refused"}}
+
+	type sample struct {
+		name   string
+		labels []string
+		want   float64
 	}
-	mu.Lock()
-	defer mu.Unlock()
-	if method != http.MethodPost || path != "/metrics/job/lifeboat/source/vault" {
-		t.Fatalf("push went to %s %s", method, path)
-	}
-	for _, s := range []string{
-		`lifeboat_backup_failures_total{destination="minio"} 1`,
-		`lifeboat_backup_runs_total{status="partial"} 1`,
-		"lifeboat_backup_last_attempt_timestamp_seconds",
+	src := []string{"job", "lifeboat", "source", "vault"}
+	with := func(l ...string) []string { return append(append([]string{}, src...), l...) }
+	for _, step := range []struct {
+		run     history.Run
+		samples []sample
+	}{
+		{okRun, []sample{
+			{"lifeboat_backup_last_success_timestamp_seconds", src, float64(finished.Unix())},
+			{"lifeboat_backup_runs_total", with("status", "ok"), 1},
+			{"lifeboat_backup_failures_total", with("destination", "minio"), 0},
+		}},
+		{failed, []sample{
+			{"lifeboat_backup_last_success_timestamp_seconds", src, float64(finished.Unix())}, // survived
+			{"lifeboat_backup_last_attempt_timestamp_seconds", src, float64(failed.Finished.Unix())},
+			{"lifeboat_backup_runs_total", with("status", "failed"), 1},
+			{"lifeboat_backup_runs_total", with("status", "ok"), 0}, // this run's counts, not a sum
+			{"lifeboat_backup_failures_total", with("destination", "minio"), 1},
+			{"lifeboat_backup_failures_total", with("destination", "local"), 1},
+		}},
 	} {
-		if !strings.Contains(body, s) {
-			t.Errorf("pushed body lacks %s:\n%s", s, body)
+		m := New()
+		m.Init("vault", []string{"local", "minio"})
+		m.Observe(step.run)
+		if err := m.Push(context.Background(), gw.URL, "vault"); err != nil {
+			t.Fatal(err)
+		}
+		for _, s := range step.samples {
+			got, ok := gw.Sample(s.name, s.labels...)
+			if !ok || got != s.want {
+				t.Errorf("after pushing the %s run: %s%v = %v (present %v), want %v\n%s", step.run.Status, s.name, s.labels, got, ok, s.want, lifeboatLines(gw.Metrics()))
+			}
 		}
 	}
-	if strings.Contains(body, "lifeboat_backup_last_success_timestamp_seconds") {
-		t.Errorf("a failed run pushed a last success, overwriting the real one:\n%s", body)
-	}
+}
 
-	gw.Close()
-	if err := m.Push(context.Background(), gw.URL, "vault"); err == nil || !strings.Contains(err.Error(), "--pushgateway") {
-		t.Fatalf("push to a dead gateway: %v", err)
+func TestPushErrors(t *testing.T) {
+	dead := httptest.NewServer(http.NotFoundHandler())
+	dead.Close()
+	for _, c := range []struct {
+		name, url string
+		want      string
+		never     []string // must not appear in the error
+	}{
+		{"gateway down", dead.URL, "--pushgateway", nil},
+		{"credentials", "https://pusher:hunter2@pushgateway.example:9091", "user-info", []string{"hunter2", "pusher"}},
+		{"user only", "https://s3cr3t-token@pushgateway.example:9091", "user-info", []string{"s3cr3t-token"}},
+		{"broken URL with credentials", "http://u:hunter2@[::1", "not a valid URL", []string{"hunter2"}},
+		{"no scheme", "pushgateway:9091", "http:// or https://", nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := New().Push(context.Background(), c.url, "vault")
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("push to %s: %v, want an error with %q", c.url, err, c.want)
+			}
+			for _, s := range c.never {
+				if strings.Contains(err.Error(), s) {
+					t.Errorf("the error shows %q: %v", s, err)
+				}
+			}
+		})
 	}
+}
+
+// lifeboatLines keeps a scrape's lifeboat series, for readable failures.
+func lifeboatLines(scrape string) string {
+	var out []string
+	for _, l := range strings.Split(scrape, "\n") {
+		if strings.HasPrefix(l, "lifeboat_") {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

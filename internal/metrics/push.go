@@ -2,8 +2,10 @@ package metrics
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	neturl "net/url"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -21,6 +23,9 @@ import (
 // carries a grouping label itself); Prometheus scraping the gateway with honor_labels
 // sees the same series as from `lifeboat serve`.
 func (m *Metrics) Push(ctx context.Context, url, source string) error {
+	if err := CheckPushURL(url); err != nil {
+		return err
+	}
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	err := push.New(url, "lifeboat").
@@ -31,6 +36,27 @@ func (m *Metrics) Push(ctx context.Context, url, source string) error {
 		AddContext(ctx)
 	if err != nil {
 		return fmt.Errorf("push metrics to the Pushgateway at %s: %w; check --pushgateway (or the config's pushgateway)", url, err)
+	}
+	return nil
+}
+
+// CheckPushURL accepts an http(s) Pushgateway URL without credentials. A user:password@
+// in the URL would be a secret on the command line or in the config (and Go's HTTP client
+// would send it); the error names the URL with the user-info left out.
+func CheckPushURL(raw string) error {
+	u, err := neturl.Parse(raw)
+	if err != nil {
+		// url.Parse's error repeats the whole input, credentials included.
+		return errors.New("the Pushgateway URL is not a valid URL; check --pushgateway (or the config's pushgateway)")
+	}
+	if u.User != nil {
+		u.User = nil
+		return fmt.Errorf("the Pushgateway URL %s has user-info (user:password@) in it, which lifeboat refuses: "+
+			"credentials must not come from a flag or the config; remove it from --pushgateway (or the config's pushgateway)", u)
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("the Pushgateway URL %q must be http:// or https:// with a host, like "+
+			"http://pushgateway.monitoring:9091; check --pushgateway (or the config's pushgateway)", raw)
 	}
 	return nil
 }

@@ -35,6 +35,13 @@ func startSinks(ctx context.Context, dests []Destination, key string, stall time
 		sctx, cancel := context.WithCancel(ctx)
 		pr, pw := io.Pipe()
 		s := &sink{dest: d, key: key, pr: pr, pw: pw, cancel: cancel, done: make(chan struct{}), start: time.Now()}
+		f.sinks = append(f.sinks, s)
+		if d.OpenErr != nil {
+			// Never started: it stays in the results as failed, and writers skip it.
+			s.failed = d.OpenErr
+			close(s.done)
+			continue
+		}
 		go func() {
 			defer close(s.done)
 			s.putErr = d.Store.Put(sctx, key, pr)
@@ -45,7 +52,6 @@ func startSinks(ctx context.Context, dests []Destination, key string, stall time
 				pr.CloseWithError(errors.New("destination finished the upload before the end of the stream"))
 			}
 		}()
-		f.sinks = append(f.sinks, s)
 	}
 	return f
 }

@@ -50,6 +50,23 @@ func OpenBackup(ctx context.Context, st store.Store, m *catalog.Manifest, ids []
 	return r, nil
 }
 
+// OpenExtra reads a committed backup's side object (e.g. globals.sql.zst.age) through the
+// same unwrapping as its data, checked against the extra's own size and sha256.
+func OpenExtra(ctx context.Context, st store.Store, m *catalog.Manifest, x catalog.ExtraObject, ids []age.Identity) (io.ReadCloser, error) {
+	rc, err := st.Get(ctx, m.ExtraKey(x.Name))
+	if err != nil {
+		return nil, fmt.Errorf("read %s of backup %s from %s: %w", x.Name, m.ID, st, err)
+	}
+	u := UnwrapFor(m)
+	u.SHA256, u.Size = x.SHA256, x.Size
+	r, err := UnwrapReader(rc, u, ids)
+	if err != nil {
+		rc.Close()
+		return nil, fmt.Errorf("%s of backup %s in %s: %w", x.Name, m.ID, st, err)
+	}
+	return r, nil
+}
+
 // UnwrapReader layers checksum, decryption and decompression over stored bytes.
 func UnwrapReader(stored io.ReadCloser, u Unwrap, ids []age.Identity) (io.ReadCloser, error) {
 	checked := &checkingReader{r: stored, h: sha256.New(), want: u}

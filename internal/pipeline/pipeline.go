@@ -21,6 +21,20 @@ type Destination struct {
 	Name      string
 	Store     store.Store
 	Retention catalog.Policy
+	// OpenErr is why the destination could not be opened (a missing credentials file, an
+	// unreadable CA bundle, an unmounted volume); Store is nil then. A run reports it as
+	// this destination's failure and carries on with the others.
+	OpenErr error
+	// Where describes the destination for operators when Store is nil.
+	Where string
+}
+
+// String says where the destination is, for results and logs.
+func (d Destination) String() string {
+	if d.Store != nil {
+		return d.Store.String()
+	}
+	return d.Where
 }
 
 // Pipeline holds what is the same for every run.

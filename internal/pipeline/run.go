@@ -29,6 +29,12 @@ func (p *Pipeline) Run(ctx context.Context, src source.Source, dests []Destinati
 	log := p.logger().With("source", src.Name(), "backup", res.ID)
 	defer func() { res.Finished = p.now() }()
 
+	if len(dests) > 0 && !anyUsable(dests) {
+		// Reading the source (a whole raft snapshot) would be wasted: nowhere can take it.
+		res.Destinations = notAttempted(dests, errors.New("no destination could be opened"))
+		log.Error(res.Summary(), "err", res.Error())
+		return res
+	}
 	art, err := src.Open(ctx)
 	if err != nil {
 		res.Err = err
@@ -213,7 +219,7 @@ func (p *Pipeline) prune(ctx context.Context, d Destination, source string) ([]s
 func (p *Pipeline) results(fan *fanout, m *catalog.Manifest) []DestinationResult {
 	out := make([]DestinationResult, len(fan.sinks))
 	for i, s := range fan.sinks {
-		out[i] = DestinationResult{Name: s.dest.Name, Store: s.dest.Store.String(), Err: s.failed, Duration: time.Since(s.start)}
+		out[i] = DestinationResult{Name: s.dest.Name, Store: s.dest.String(), Err: s.failed, Duration: time.Since(s.start)}
 		if m != nil && s.failed == nil {
 			out[i].Size = m.Size
 		}
@@ -221,12 +227,26 @@ func (p *Pipeline) results(fan *fanout, m *catalog.Manifest) []DestinationResult
 	return out
 }
 
+// notAttempted is the result of a run that stopped before any upload. A destination that
+// could not be opened keeps its own reason: it says what to fix there.
 func notAttempted(dests []Destination, cause error) []DestinationResult {
 	out := make([]DestinationResult, len(dests))
 	for i, d := range dests {
-		out[i] = DestinationResult{Name: d.Name, Store: d.Store.String(), Err: fmt.Errorf("not attempted: %w", cause)}
+		out[i] = DestinationResult{Name: d.Name, Store: d.String(), Err: d.OpenErr}
+		if d.OpenErr == nil {
+			out[i].Err = fmt.Errorf("not attempted: %w", cause)
+		}
 	}
 	return out
+}
+
+func anyUsable(dests []Destination) bool {
+	for _, d := range dests {
+		if d.OpenErr == nil {
+			return true
+		}
+	}
+	return false
 }
 
 func (p *Pipeline) stallTimeout() time.Duration {

@@ -15,14 +15,50 @@ import (
 	vaultapi "github.com/hashicorp/vault/api"
 )
 
+// Actions a Change can plan.
+const (
+	ActionCreate    = "create"
+	ActionUpdate    = "update"
+	ActionUnchanged = "unchanged"
+	// ActionSkip is a secret the backup lists but holds no data for: its latest KV v2
+	// version was deleted or destroyed when the backup was taken. Writing that back would
+	// send {"data": null}, which Vault rejects, and would not recover anything.
+	ActionSkip = "skip"
+)
+
+// NoteDeletedInBackup explains an ActionSkip to the operator.
+const NoteDeletedInBackup = "deleted or destroyed when the backup was taken: not written, " +
+	"the live secret is left as it is; recover it from an older backup (--backup <id>)"
+
 // Change is what recovering one secret does to the live Vault.
 type Change struct {
 	From   string // path in the backup
 	To     string // path in the live Vault
-	Action string // "create", "update" or "unchanged"
+	Action string // one of the Action constants
+	Note   string // why, for an action that needs explaining (skip)
 	Keys   []string
 	data   map[string]any
 	v2     bool // the live path is on a KV v2 engine
+}
+
+// Writes reports whether Apply writes this change into the live Vault.
+func (c Change) Writes() bool {
+	return (c.Action == ActionCreate || c.Action == ActionUpdate) && c.data != nil
+}
+
+// decide compares a secret's data in the backup with the live one; nil means no data
+// (missing, deleted or destroyed).
+func decide(backup, live map[string]any) (action, note string) {
+	switch {
+	case backup == nil:
+		return ActionSkip, NoteDeletedInBackup
+	case live == nil:
+		return ActionCreate, ""
+	case reflect.DeepEqual(live, backup):
+		return ActionUnchanged, ""
+	default:
+		return ActionUpdate, ""
+	}
 }
 
 // kvPath is an API path split around a KV mount.
@@ -74,7 +110,9 @@ func parsePath(ctx context.Context, c *vaultapi.Client, path string) (kvPath, er
 	return p, nil
 }
 
-// read returns the secret's data at p, nil when it does not exist (or is deleted).
+// read returns the secret's data at p, nil when it does not exist. A KV v2 secret whose
+// latest version is deleted or destroyed is still listed under metadata/, but reads as
+// nil here: Vault answers 404 with its metadata and "data": null.
 func read(ctx context.Context, c *vaultapi.Client, p kvPath) (map[string]any, error) {
 	sec, err := c.Logical().ReadWithContext(ctx, p.dataPath())
 	if err != nil || sec == nil {
@@ -160,24 +198,18 @@ func Plan(ctx context.Context, restored, live *vaultapi.Client, path, toPath str
 			return nil, fmt.Errorf("read %s in the live Vault: %w", target.dataPath(), err)
 		}
 		ch := Change{From: s.dataPath(), To: target.dataPath(), data: data, Keys: sortedKeys(data), v2: target.version == 2}
-		switch {
-		case current == nil:
-			ch.Action = "create"
-		case reflect.DeepEqual(current, data):
-			ch.Action = "unchanged"
-		default:
-			ch.Action = "update"
-		}
+		ch.Action, ch.Note = decide(data, current)
 		changes = append(changes, ch)
 	}
 	return changes, nil
 }
 
-// Apply writes every created or updated secret into the live Vault.
+// Apply writes every created or updated secret into the live Vault; unchanged and
+// skipped secrets are not touched.
 func Apply(ctx context.Context, live *vaultapi.Client, changes []Change) error {
 	var errs []error
 	for _, ch := range changes {
-		if ch.Action == "unchanged" {
+		if !ch.Writes() {
 			continue
 		}
 		body := maps.Clone(ch.data)

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"io"
@@ -83,11 +84,18 @@ type TriggerRequest struct {
 func (s *Server) apiTrigger(w http.ResponseWriter, r *http.Request) {
 	var req TriggerRequest
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-	if err == nil && len(body) > 0 {
-		err = json.Unmarshal(body, &req)
+	if err == nil && len(bytes.TrimSpace(body)) > 0 {
+		// Strict: a misspelt field ({"destination": [...]}) must not turn into a backup
+		// to every destination.
+		dec := json.NewDecoder(bytes.NewReader(body))
+		dec.DisallowUnknownFields()
+		if err = dec.Decode(&req); err == nil && dec.More() {
+			err = errors.New("more than one JSON value")
+		}
 	}
 	if err != nil {
-		writeError(w, http.StatusBadRequest, "the body must be empty or JSON like {\"destinations\": [\"local\"]}: "+err.Error())
+		writeError(w, http.StatusBadRequest, "the body must be empty or JSON like {\"destinations\": [\"local\"]} "+
+			"(the only field is destinations): "+err.Error())
 		return
 	}
 	name := r.PathValue("name")

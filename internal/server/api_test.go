@@ -110,15 +110,22 @@ func TestTriggerErrors(t *testing.T) {
 	for _, c := range []struct {
 		path, body string
 		code       int
+		want       string // in the error
 	}{
-		{"/api/v1/sources/nope/backup", "", http.StatusNotFound},
-		{"/api/v1/sources/vault/backup", `{"destinations": ["elsewhere"]}`, http.StatusBadRequest},
-		{"/api/v1/sources/vault/backup", `not json`, http.StatusBadRequest},
+		{"/api/v1/sources/nope/backup", "", http.StatusNotFound, "nope"},
+		{"/api/v1/sources/vault/backup", `{"destinations": ["elsewhere"]}`, http.StatusBadRequest, "elsewhere"},
+		{"/api/v1/sources/vault/backup", `not json`, http.StatusBadRequest, "the body must be empty or JSON"},
+		// A typo must not back up to every destination.
+		{"/api/v1/sources/vault/backup", `{"destination": ["second"]}`, http.StatusBadRequest, `unknown field "destination"`},
+		{"/api/v1/sources/vault/backup", `{"destinations": ["second"]} {"destinations": ["local"]}`, http.StatusBadRequest, "more than one JSON value"},
 	} {
 		var msg apiError
-		if resp := e.do("POST", c.path, testToken, strings.NewReader(c.body), &msg); resp.StatusCode != c.code || msg.Error == "" {
-			t.Errorf("POST %s %q: %s %+v, want %d", c.path, c.body, resp.Status, msg, c.code)
+		if resp := e.do("POST", c.path, testToken, strings.NewReader(c.body), &msg); resp.StatusCode != c.code || !strings.Contains(msg.Error, c.want) {
+			t.Errorf("POST %s %q: %s %+v, want %d with %q", c.path, c.body, resp.Status, msg, c.code, c.want)
 		}
+	}
+	if runs, _ := e.hist.List(context.Background(), "", 0); len(runs) != 0 {
+		t.Fatalf("a refused trigger started a run: %+v", runs)
 	}
 	if resp := e.do("GET", "/api/v1/runs/nope", testToken, nil, nil); resp.StatusCode != http.StatusNotFound {
 		t.Errorf("unknown run: %s", resp.Status)

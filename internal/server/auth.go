@@ -17,6 +17,23 @@ type auth struct {
 	token        string
 	openReadOnly bool
 	clock        Clock
+	sessionKey   []byte // sessionKeyFor(token)
+	secureCookie bool   // Secure on every session cookie, not only over TLS
+}
+
+// MinTokenLen is the shortest server.token serve accepts: the token is the only thing
+// between the network and triggering backups, and a short one can be guessed.
+const MinTokenLen = 16
+
+// sessionKeyFor derives the cookie MAC key from the token, so the key that signs cookies
+// is never the bearer secret itself (and one token gives one unrelated key per purpose).
+func sessionKeyFor(token string) []byte {
+	if token == "" {
+		return nil
+	}
+	mac := hmac.New(sha256.New, []byte(token))
+	mac.Write([]byte("lifeboat session"))
+	return mac.Sum(nil)
 }
 
 func (a auth) tokenOK(given string) bool {
@@ -70,8 +87,9 @@ func unauthorized(w http.ResponseWriter) {
 }
 
 // The web page cannot send a bearer header without JavaScript. Viewing it (read-only)
-// uses a session cookie set by a token login: "<unix expiry>.<HMAC-SHA256(token, expiry)>",
-// so it expires, dies with a token rotation, and reveals nothing about the token. Every
+// uses a session cookie set by a token login: "<unix expiry>.<HMAC-SHA256(key, expiry)>"
+// with key = HMAC-SHA256(token, "lifeboat session"), so it expires, dies with a token
+// rotation, and reveals nothing about the token. Every
 // state change from the page still needs the token itself in the form, which also makes
 // the forms safe against cross-site request forgery.
 const (
@@ -80,22 +98,31 @@ const (
 )
 
 func (a auth) sessionValue(expiry int64) string {
-	mac := hmac.New(sha256.New, []byte(a.token))
+	mac := hmac.New(sha256.New, a.sessionKey)
 	mac.Write([]byte("lifeboat web session v1 " + strconv.FormatInt(expiry, 10)))
 	return strconv.FormatInt(expiry, 10) + "." + hex.EncodeToString(mac.Sum(nil))
 }
 
-func (a auth) newSession(secure bool) *http.Cookie {
+// newSession is the cookie for a sign-in over r: Secure when r came over TLS, or always
+// with --secure-cookie (plain HTTP behind a proxy that terminates TLS).
+func (a auth) newSession(r *http.Request) *http.Cookie {
 	exp := a.clock.Now().Add(sessionTTL)
 	return &http.Cookie{
 		Name: sessionCookie, Value: a.sessionValue(exp.Unix()), Path: "/", Expires: exp,
-		HttpOnly: true, Secure: secure, SameSite: http.SameSiteStrictMode,
+		HttpOnly: true, Secure: a.secure(r), SameSite: http.SameSiteStrictMode,
 	}
 }
 
+// endSession is the cookie that deletes the session.
+func (a auth) endSession(r *http.Request) *http.Cookie {
+	return &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, Secure: a.secure(r), SameSite: http.SameSiteStrictMode}
+}
+
+func (a auth) secure(r *http.Request) bool { return a.secureCookie || r.TLS != nil }
+
 func (a auth) sessionOK(r *http.Request) bool {
 	c, err := r.Cookie(sessionCookie)
-	if err != nil || a.token == "" {
+	if err != nil || a.token == "" || len(a.sessionKey) == 0 {
 		return false
 	}
 	exp, _, ok := strings.Cut(c.Value, ".")

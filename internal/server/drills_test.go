@@ -3,11 +3,15 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/lifeboat-backup/lifeboat/internal/app"
+	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/drill"
 )
@@ -63,4 +67,51 @@ func scrape(t *testing.T, e *env) string {
 	var body string
 	e.do("GET", "/metrics", testToken, nil, &body)
 	return body
+}
+
+// After a restart, lifeboat_drill_last_success_timestamp_seconds comes back from the drill
+// records in the manifests (the newest passing one; a later failed drill does not count),
+// so the chart's absent() alert does not fire after every restart.
+func TestDrillSuccessSeededFromManifests(t *testing.T) {
+	e := newEnv(t, "")
+	e.start()
+	first := e.wait(e.trigger("workflows").ID)
+	second := e.wait(e.trigger("workflows").ID)
+	passed := start.Add(5 * time.Minute)
+	for _, c := range []struct {
+		dest, id string
+		report   *drill.Report
+	}{
+		{"local", first.ID, &drill.Report{Started: start.Add(time.Minute), Duration: time.Minute}},
+		{"second", second.ID, &drill.Report{Started: passed.Add(-time.Minute), Duration: time.Minute}},
+		{"local", second.ID, &drill.Report{Started: start.Add(9 * time.Minute), Duration: time.Minute, Err: errors.New("row counts differ")}},
+	} {
+		d, err := e.app.Destination(c.dest, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		backups, _, err := catalog.List(context.Background(), d.Store, "workflows")
+		if err != nil {
+			t.Fatal(err)
+		}
+		i := slices.IndexFunc(backups, func(b catalog.Backup) bool { return b.ID == c.id })
+		if i < 0 {
+			t.Fatalf("%s is not in %s", c.id, c.dest)
+		}
+		if err := drill.Record(context.Background(), app.Located{Dest: d, Manifest: backups[i].Manifest}, c.report); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// A new server over the same destinations, with an empty history and no drill run.
+	restarted := newEnv(t, "")
+	restarted.dir = e.dir
+	restarted.opts.App.Config = restarted.parse(defaultServer)
+	restarted.app, restarted.cfg = restarted.opts.App, restarted.opts.App.Config
+	restarted.start()
+	want := fmt.Sprintf(`lifeboat_drill_last_success_timestamp_seconds{source="workflows"} %g`, float64(passed.Unix()))
+	waitFor(t, func() bool { return strings.Contains(scrape(t, restarted), want) })
+	if out := scrape(t, restarted); strings.Contains(out, `lifeboat_drill_last_success_timestamp_seconds{source="vault"}`) {
+		t.Fatalf("a drill success for vault, which has no drill record:\n%s", out)
+	}
 }

@@ -39,7 +39,8 @@ func (s *Server) Handler() http.Handler {
 }
 
 func (s *Server) auth() auth {
-	return auth{token: s.opts.Token, openReadOnly: s.app.Config.Server.OpenReadOnly, clock: s.clock}
+	return auth{token: s.opts.Token, openReadOnly: s.app.Config.Server.OpenReadOnly, clock: s.clock,
+		sessionKey: s.sessionKey, secureCookie: s.opts.SecureCookie}
 }
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {

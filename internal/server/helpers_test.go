@@ -14,7 +14,6 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -142,12 +141,9 @@ func (e *env) backup(ctx context.Context, name string, only []string) (*pipeline
 	if err != nil {
 		return nil, err
 	}
-	dests, err := e.app.Destinations(name, true)
+	dests, err := e.app.Destinations(name, only, true)
 	if err != nil {
 		return nil, err
-	}
-	if len(only) > 0 {
-		dests = slices.DeleteFunc(dests, func(d pipeline.Destination) bool { return !slices.Contains(only, d.Name) })
 	}
 	p := &pipeline.Pipeline{Now: e.clock.Now, Logger: e.app.Logger}
 	return p.Run(ctx, &fakeSource{name: name, kind: src.Kind, gate: e.gate}, dests), nil

@@ -16,6 +16,9 @@ type DestinationListing struct {
 	Problems int             `json:"problems,omitempty"` // backups with an unusable manifest
 	Error    string          `json:"error,omitempty"`    // the destination could not be listed
 	ListedAt time.Time       `json:"listedAt"`
+	// DrillSuccess is when the newest passing drill recorded in the listed manifests
+	// finished (zero when none passed).
+	DrillSuccess time.Time `json:"-"`
 }
 
 // inventory caches the latest listing of every destination per source, so status, the
@@ -74,6 +77,7 @@ func ListDestinations(ctx context.Context, a Lister, source string, now time.Tim
 			if len(backups) > 0 {
 				l.Newest = &backups[0]
 			}
+			l.DrillSuccess = newestPassingDrill(backups)
 		}
 		out = append(out, l)
 	}
@@ -89,6 +93,9 @@ func (s *Server) refresh(ctx context.Context, source string) {
 	s.inv.set(source, ls)
 	if t, ok := committedEverywhere(ls); ok {
 		s.met.SetLastSuccess(source, t)
+	}
+	for _, l := range ls {
+		s.met.SetDrillLastSuccess(source, l.DrillSuccess)
 	}
 	for _, l := range ls {
 		if l.Error != "" {
@@ -132,4 +139,19 @@ func committedEverywhere(ls []DestinationListing) (time.Time, bool) {
 		}
 	}
 	return ls[0].Newest.Manifest.Finished, true
+}
+
+// newestPassingDrill is when the newest passing drill of any of the backups finished: the
+// drill records in the manifests outlive the server, so lifeboat_drill_last_success_*
+// survives a restart (and covers drills run by a `lifeboat drill` CronJob).
+func newestPassingDrill(backups []catalog.Backup) time.Time {
+	var t time.Time
+	for _, b := range backups {
+		for _, d := range b.Manifest.Drills {
+			if d.OK && d.At.After(t) {
+				t = d.At
+			}
+		}
+	}
+	return t
 }

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -55,7 +56,11 @@ func TestServeTLSAndStop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tlsCfg, pool := selfSigned(t, e.dir)
+	files, pool := selfSigned(t, e.dir)
+	tlsCfg, err := LoadTLS(files)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -84,5 +89,34 @@ func TestServeTLSAndStop(t *testing.T) {
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("Serve did not return after its context ended")
+	}
+}
+
+// LoadTLS fails on unusable files with an error naming them and the settings to fix.
+func TestLoadTLSErrors(t *testing.T) {
+	good, _ := selfSigned(t, t.TempDir())
+	other, _ := selfSigned(t, t.TempDir())
+	garbage := filepath.Join(t.TempDir(), "garbage.pem")
+	if err := os.WriteFile(garbage, []byte("not a PEM file\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name string
+		cfg  config.ServerTLS
+	}{
+		{"missing certificate", config.ServerTLS{CertFile: filepath.Join(t.TempDir(), "nope.crt"), KeyFile: good.KeyFile}},
+		{"missing key", config.ServerTLS{CertFile: good.CertFile, KeyFile: filepath.Join(t.TempDir(), "nope.key")}},
+		{"key of another certificate", config.ServerTLS{CertFile: good.CertFile, KeyFile: other.KeyFile}},
+		{"not PEM", config.ServerTLS{CertFile: garbage, KeyFile: good.KeyFile}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, err := LoadTLS(&c.cfg)
+			if err == nil || !strings.Contains(err.Error(), c.cfg.CertFile) || !strings.Contains(err.Error(), "server.tls.certFile and keyFile") {
+				t.Fatalf("LoadTLS(%+v): %v", c.cfg, err)
+			}
+		})
+	}
+	if cfg, err := LoadTLS(nil); cfg != nil || err != nil {
+		t.Fatalf("LoadTLS(nil) = %v, %v; want plain HTTP", cfg, err)
 	}
 }

@@ -2,6 +2,9 @@ package server
 
 import (
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"net/http"
 	"net/url"
@@ -138,4 +141,74 @@ func TestPageBusyAndEscaping(t *testing.T) {
 	}
 	e.release()
 	e.wait(first.ID)
+}
+
+// The session cookie is signed with a key derived from the token, not the token itself:
+// a cookie signed the old way (the token as the key) is refused.
+func TestSessionKeyIsDerivedFromTheToken(t *testing.T) {
+	e := newEnv(t, "").start()
+	resp, _ := e.form("/ui/login", url.Values{"token": {testToken}})
+	session := sessionFrom(t, resp)
+	exp, _, _ := strings.Cut(session.Value, ".")
+	sign := func(key []byte) string {
+		mac := hmac.New(sha256.New, key)
+		mac.Write([]byte("lifeboat web session v1 " + exp))
+		return exp + "." + hex.EncodeToString(mac.Sum(nil))
+	}
+	derived := hmac.New(sha256.New, []byte(testToken))
+	derived.Write([]byte("lifeboat session"))
+	if want := sign(derived.Sum(nil)); session.Value != want {
+		t.Fatalf("session cookie %q, want it signed with HMAC(token, \"lifeboat session\") (%q)", session.Value, want)
+	}
+	forged := &http.Cookie{Name: sessionCookie, Value: sign([]byte(testToken))}
+	if resp, _ := e.get("/", forged); resp.StatusCode != http.StatusUnauthorized {
+		t.Fatalf("a cookie signed with the token itself opened the page: %s", resp.Status)
+	}
+	if resp, _ := e.get("/", session); resp.StatusCode != http.StatusOK {
+		t.Fatalf("the real session: %s", resp.Status)
+	}
+}
+
+// Secure is set over TLS, and on plain HTTP only with SecureCookie (a TLS-terminating
+// proxy in front); sign-in and sign-out cookies alike.
+func TestSessionCookieSecure(t *testing.T) {
+	for _, c := range []struct {
+		name   string
+		secure bool
+	}{
+		{"plain HTTP", false},
+		{"behind a TLS proxy (SecureCookie)", true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, "", func(o *Options) { o.SecureCookie = c.secure }).start()
+			resp, _ := e.form("/ui/login", url.Values{"token": {testToken}})
+			if got := sessionFrom(t, resp).Secure; got != c.secure {
+				t.Errorf("sign-in cookie Secure = %v, want %v", got, c.secure)
+			}
+			resp, _ = e.form("/ui/logout", nil)
+			for _, ck := range resp.Cookies() {
+				if ck.Name == sessionCookie && ck.Secure != c.secure {
+					t.Errorf("sign-out cookie Secure = %v, want %v", ck.Secure, c.secure)
+				}
+			}
+		})
+	}
+}
+
+func TestShortTokenRefused(t *testing.T) {
+	for _, c := range []struct {
+		token string
+		ok    bool
+	}{
+		{"", true}, // no token: read-only on loopback
+		{"short", false},
+		{strings.Repeat("x", MinTokenLen-1), false},
+		{strings.Repeat("x", MinTokenLen), true},
+	} {
+		e := newEnv(t, "", func(o *Options) { o.Token = c.token })
+		_, err := New(e.opts)
+		if (err == nil) != c.ok || (err != nil && !strings.Contains(err.Error(), "at least 16")) {
+			t.Errorf("token of %d bytes: %v", len(c.token), err)
+		}
+	}
 }

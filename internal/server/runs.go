@@ -28,7 +28,8 @@ var ErrStopping = errors.New("lifeboat serve is shutting down and starts no new 
 // "running"); the run's id is the id of the backup it writes. only limits the run to some
 // of the source's destinations.
 func (s *Server) Trigger(source string, trigger history.Trigger, only []string) (history.Run, error) {
-	if err := s.checkRequest(source, only); err != nil {
+	dests, err := s.checkRequest(source, only)
+	if err != nil {
 		return history.Run{}, err
 	}
 	s.mu.Lock()
@@ -41,6 +42,11 @@ func (s *Server) Trigger(source string, trigger history.Trigger, only []string) 
 	}
 	now := s.clock.Now()
 	r := history.Run{ID: catalog.NewBackupID(source, now), Source: source, Trigger: trigger, Started: now, Status: history.StatusRunning}
+	// Named now, so that if this process dies mid-run the next start can mark each of
+	// them interrupted and count the failure against it.
+	for _, d := range dests {
+		r.Destinations = append(r.Destinations, history.Destination{Name: d})
+	}
 	// A run whose start cannot be recorded still runs: the backup matters more than its
 	// record, and its outcome is written (or logged) when it ends.
 	if err := s.hist.Put(s.runCtx, r); err != nil {
@@ -61,17 +67,22 @@ func (s *Server) Running(source string) (string, bool) {
 	return id, ok
 }
 
-func (s *Server) checkRequest(source string, only []string) error {
+// checkRequest returns the destinations the run goes to: only, when every name in it is
+// one of the source's destinations, or all of them.
+func (s *Server) checkRequest(source string, only []string) ([]string, error) {
 	names, err := s.app.DestinationNames(source, "")
 	if err != nil {
-		return err
+		return nil, err
 	}
 	for _, d := range only {
 		if !slices.Contains(names, d) {
-			return fmt.Errorf("%w: source %s does not go to destination %q (its destinations: %v)", app.ErrUsage, source, d, names)
+			return nil, fmt.Errorf("%w: source %s does not go to destination %q (its destinations: %v)", app.ErrUsage, source, d, names)
 		}
 	}
-	return nil
+	if len(only) > 0 {
+		return only, nil
+	}
+	return names, nil
 }
 
 func (s *Server) execute(r history.Run, only []string) {
@@ -82,8 +93,10 @@ func (s *Server) execute(r history.Run, only []string) {
 	switch {
 	case err != nil:
 		done.Status, done.Error, done.Finished = string(pipeline.StatusFailed), err.Error(), s.clock.Now()
+		done.Destinations = notAttempted(r.Destinations)
 	case res == nil:
 		done.Status, done.Error, done.Finished = string(pipeline.StatusFailed), "the backup returned no result (a lifeboat bug)", s.clock.Now()
+		done.Destinations = notAttempted(r.Destinations)
 	default:
 		done = history.FromResult(res, r.Trigger)
 		done.ID = r.ID // the pipeline used it; make sure the record matches the trigger's answer
@@ -111,3 +124,12 @@ func (s *Server) execute(r history.Run, only []string) {
 
 // refreshTimeout bounds the listing after a run, which holds the run open.
 const refreshTimeout = 2 * time.Minute
+
+// notAttempted marks every destination of a run that never started as failed.
+func notAttempted(ds []history.Destination) []history.Destination {
+	out := make([]history.Destination, len(ds))
+	for i, d := range ds {
+		out[i] = history.Destination{Name: d.Name, Error: "not attempted: the run could not start"}
+	}
+	return out
+}

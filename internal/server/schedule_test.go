@@ -76,14 +76,77 @@ func waitRunning(t *testing.T, e *env, source string) string {
 	return ""
 }
 
-func TestJitterDelaysWithinBound(t *testing.T) {
+// plan delays each tick by a random amount below the jitter: every sample is in
+// [tick, tick+jitter), and they are spread over it (a plan that ignored the jitter, or
+// used a constant, fails).
+func TestJitterSpreadsWithinBound(t *testing.T) {
 	spec, _ := cron.ParseStandard("0 * * * *")
-	sc := &schedule{spec: spec, jitter: 10 * time.Minute}
+	const jitter = 10 * time.Minute
+	sc := &schedule{spec: spec, jitter: jitter}
 	tick := time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC)
-	for range 100 {
-		if next := sc.plan(start); next.Before(tick) || !next.Before(tick.Add(10*time.Minute)) {
-			t.Fatalf("jittered next %s outside [%s, +10m)", next, tick)
+	const n = 200
+	after := 0
+	lo, hi := tick.Add(jitter), tick
+	for range n {
+		next := sc.plan(start)
+		if next.Before(tick) || !next.Before(tick.Add(jitter)) {
+			t.Fatalf("jittered next %s outside [%s, +%s)", next, tick, jitter)
 		}
+		if !sc.Next().Equal(next) {
+			t.Fatalf("Next() = %s, plan returned %s", sc.Next(), next)
+		}
+		if next.After(tick) {
+			after++
+		}
+		lo, hi = minTime(lo, next), maxTime(hi, next)
+	}
+	if after < n*9/10 {
+		t.Errorf("only %d of %d runs planned after the tick", after, n)
+	}
+	if spread := hi.Sub(lo); spread < jitter/2 {
+		t.Errorf("%d plans spread over only %s of the %s jitter", n, spread, jitter)
+	}
+}
+
+func minTime(a, b time.Time) time.Time {
+	if b.Before(a) {
+		return b
+	}
+	return a
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// With jitter, the status's nextScheduled is the jittered time, and the run starts then,
+// not at the tick.
+func TestJitteredRunStartsAtNextScheduled(t *testing.T) {
+	e := newEnv(t, "", func(o *Options) { o.Baseline = false })
+	e.cfg.Sources[0].Jitter.Duration = 10 * time.Minute
+	e.start()
+	e.clock.WaitTimers(t, 2) // vault's next run and the refresher
+	tick := time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC)
+	var st StatusResponse
+	e.do("GET", "/api/v1/status", testToken, nil, &st)
+	next := st.Sources[0].NextScheduled
+	if next == nil || !next.After(tick) || !next.Before(tick.Add(10*time.Minute)) {
+		t.Fatalf("nextScheduled %v, want after the %s tick and within the 10m jitter", next, tick)
+	}
+	if st.Sources[0].StaleAfterSeconds != (2*time.Hour + 10*time.Minute).Seconds() {
+		t.Errorf("staleAfterSeconds %v, want two intervals plus the jitter", st.Sources[0].StaleAfterSeconds)
+	}
+	e.clock.Advance(tick.Sub(start)) // the tick itself
+	e.clock.WaitTimers(t, 2)
+	if runs, _ := e.hist.List(context.Background(), "vault", 0); len(runs) != 0 {
+		t.Fatalf("a run started at the tick, before its jittered time %s: %+v", next, runs)
+	}
+	e.clock.Advance(next.Sub(tick))
+	if r := e.runs("vault", 1)[0]; !r.Started.Equal(*next) || r.Trigger != history.TriggerSchedule {
+		t.Fatalf("scheduled run %+v, want it started at %s", r, next)
 	}
 }
 

@@ -37,7 +37,11 @@ type Options struct {
 	Clock   Clock            // default RealClock
 	Logger  *slog.Logger     // default App.Logger
 	// Token is the resolved server.token; empty disables every state-changing endpoint.
+	// It must be at least MinTokenLen bytes.
 	Token string
+	// SecureCookie marks the page's session cookie Secure even on plain HTTP: for a
+	// server behind a proxy that terminates TLS, where r.TLS is always nil.
+	SecureCookie bool
 	// Baseline runs a backup at start for each scheduled source whose newest backup is
 	// older than one schedule interval.
 	Baseline bool
@@ -60,6 +64,8 @@ type Server struct {
 	tmpl   *template.Template
 	sched  map[string]*schedule // by source; only sources with a schedule
 	drills map[string]cron.Schedule
+
+	sessionKey []byte // signs the page's session cookies; derived from the token once
 
 	mu        sync.Mutex
 	running   map[string]string // source -> id of its running run
@@ -86,6 +92,10 @@ func New(opts Options) (*Server, error) {
 			return drill.Run(ctx, a, source, drill.Options{})
 		}
 	}
+	if opts.Token != "" && len(opts.Token) < MinTokenLen {
+		return nil, fmt.Errorf("server.token is %d bytes long; use at least %d, for example a new one from "+
+			"`head -c 32 /dev/urandom | base64 > token`", len(opts.Token), MinTokenLen)
+	}
 	if opts.Metrics == nil {
 		opts.Metrics = metrics.New()
 	}
@@ -107,6 +117,7 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts: opts, app: opts.App, log: opts.Logger, clock: opts.Clock, hist: opts.History,
 		met: opts.Metrics, inv: newInventory(), running: map[string]string{},
+		sessionKey: sessionKeyFor(opts.Token),
 	}
 	s.tmpl = s.templates()
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
@@ -130,15 +141,19 @@ func New(opts Options) (*Server, error) {
 	return s, nil
 }
 
-// Start closes the records of runs a previous process left running, then starts the
-// schedules (with their baseline checks) and the periodic catalog refresh.
+// Start closes the records of runs a previous process left running (and counts them as
+// failed runs in the metrics), then starts the schedules (with their baseline checks) and
+// the periodic catalog refresh.
 func (s *Server) Start(ctx context.Context) error {
-	n, err := history.Interrupted(ctx, s.hist, s.clock.Now())
+	closed, err := history.Interrupted(ctx, s.hist, s.clock.Now())
 	if err != nil {
 		return fmt.Errorf("history: %w", err)
 	}
-	if n > 0 {
-		s.log.Warn("closed the records of runs interrupted when lifeboat last stopped", "runs", n)
+	for _, r := range closed {
+		s.met.Observe(r)
+	}
+	if len(closed) > 0 {
+		s.log.Warn("closed the records of runs interrupted when lifeboat last stopped", "runs", len(closed))
 	}
 	s.seedLastSuccess(ctx)
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -155,7 +170,9 @@ func (s *Server) Start(ctx context.Context) error {
 
 // Shutdown stops scheduling and refuses new runs, lets running backups finish for up to
 // ShutdownGrace (or until ctx ends), then cancels them: the pipeline abandons their
-// uploads, so nothing half-written is committed. It returns when every run has ended.
+// uploads, so nothing half-written is committed (a run cancelled while it writes its
+// manifests stays committed where they were written, and is recorded partial). It
+// returns when every run has ended.
 func (s *Server) Shutdown(ctx context.Context) {
 	s.mu.Lock()
 	s.stopping = true
@@ -175,9 +192,9 @@ func (s *Server) Shutdown(ctx context.Context) {
 	select {
 	case <-done:
 	case <-stop:
-		s.log.Warn("shutdown grace period over: cancelling running backups; nothing of them is committed", "grace", s.opts.ShutdownGrace)
+		s.log.Warn("shutdown grace period over: cancelling running backups; a destination holds one only if its manifest was written", "grace", s.opts.ShutdownGrace)
 	case <-ctx.Done():
-		s.log.Warn("shutdown forced: cancelling running backups; nothing of them is committed")
+		s.log.Warn("shutdown forced: cancelling running backups; a destination holds one only if its manifest was written")
 	}
 	s.cancelRun()
 	<-done
@@ -191,7 +208,7 @@ func (s *Server) Ready() bool {
 }
 
 // Abort cancels running backups now, without waiting for the grace period (a second
-// SIGTERM). Their uploads are abandoned; nothing of them is committed.
+// SIGTERM). Their uploads are abandoned; see Shutdown for what stays committed.
 func (s *Server) Abort() {
 	s.log.Warn("aborting running backups")
 	s.cancelRun()

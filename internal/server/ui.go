@@ -19,12 +19,12 @@ func (s *Server) uiLogin(w http.ResponseWriter, r *http.Request) {
 		s.render(w, http.StatusUnauthorized, "login.html", pageData{Error: "Wrong token."})
 		return
 	}
-	http.SetCookie(w, a.newSession(r.TLS != nil))
+	http.SetCookie(w, a.newSession(r))
 	redirect(w, r, nil, "")
 }
 
 func (s *Server) uiLogout(w http.ResponseWriter, r *http.Request) {
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: "", Path: "/", MaxAge: -1, HttpOnly: true, SameSite: http.SameSiteStrictMode})
+	http.SetCookie(w, s.auth().endSession(r))
 	redirect(w, r, nil, "")
 }
 
@@ -49,7 +49,7 @@ func (s *Server) uiTrigger(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// The token is proven: keep the page viewable after the redirect.
-	http.SetCookie(w, a.newSession(r.TLS != nil))
+	http.SetCookie(w, a.newSession(r))
 	if _, err := s.app.Config.Source(name); err != nil {
 		s.renderPage(w, r, http.StatusNotFound, pageData{Error: err.Error()})
 		return

@@ -43,3 +43,13 @@ type Store interface {
 	// String names the store for operators, e.g. "s3://bucket/prefix" or "file:///backups".
 	String() string
 }
+
+// TempSweeper is implemented by stores whose Put stages data in temporary objects that a
+// crashed process leaves behind, invisible to List (the file store). Prune calls it so that
+// such leftovers do not fill a volume over time. S3 needs none: an object appears only when
+// its upload completes.
+type TempSweeper interface {
+	// SweepTemp removes the temporary objects below prefix last modified before olderThan
+	// (or, with dryRun, only reports them) and returns their names relative to the store.
+	SweepTemp(ctx context.Context, prefix string, olderThan time.Time, dryRun bool) ([]string, error)
+}

@@ -81,8 +81,11 @@ func StartPostgres(t testing.TB) *Postgres {
 		t.Fatalf("write postgresql.conf: %v", err)
 	}
 	f.Close()
-	p.Start()
+	// Before Start: a server that comes up but fails the connection check (or a pg_ctl
+	// that times out after launching it) must still be stopped. Stop tolerates a server
+	// that never started.
 	t.Cleanup(p.Stop)
+	p.Start()
 	return p
 }
 

@@ -305,3 +305,31 @@ func (v *Vault) Leader(t testing.TB) *VaultNode {
 	t.Fatalf("no %s node reports itself leader", v.Flavor)
 	return nil
 }
+
+// WaitVoters waits until autopilot has promoted every node to a raft voter: new nodes
+// join as non-voters for a stabilisation period, and until then losing node 0 loses
+// the quorum.
+func (v *Vault) WaitVoters(t testing.TB) {
+	t.Helper()
+	WaitFor(t, v.Nodes[0].proc, 120*time.Second, "every node to be a raft voter", func(ctx context.Context) error {
+		sec, err := v.Nodes[0].Client(v.RootToken).Logical().ReadWithContext(ctx, "sys/storage/raft/configuration")
+		if err != nil {
+			return err
+		}
+		cfg, _ := sec.Data["config"].(map[string]any)
+		servers, _ := cfg["servers"].([]any)
+		voters := 0
+		for _, s := range servers {
+			if m, ok := s.(map[string]any); ok && m["voter"] == true {
+				voters++
+			}
+		}
+		if voters < len(v.Nodes) {
+			return fmt.Errorf("%d of %d nodes are voters", voters, len(v.Nodes))
+		}
+		return nil
+	})
+}
+
+// LogPath is the server's log file (stdout and stderr).
+func (n *VaultNode) LogPath() string { return n.proc.LogPath }

@@ -22,9 +22,13 @@ func TestVaultRecoverSingleSecrets(t *testing.T) {
 	writeFile(t, s.config, cfg)
 	c := s.vault.Client()
 	secrets := seed(t, c)
+	ctx := context.Background()
+	putKV(t, c, "app/retired", "deleted-before-backup") // soft-deleted at backup time: skipped
+	if err := c.KVv2("secret").Delete(ctx, "app/retired"); err != nil {
+		t.Fatal(err)
+	}
 	s.lifeboat(t, 0, "backup", "vault")
 
-	ctx := context.Background()
 	if err := c.KVv2("secret").DeleteMetadata(ctx, "app/db"); err != nil {
 		t.Fatal(err)
 	}
@@ -32,7 +36,7 @@ func TestVaultRecoverSingleSecrets(t *testing.T) {
 	putKV(t, c, "team/ci", "changed-after-backup") // outside the recovered path: must stay
 
 	r := s.lifeboat(t, 0, "recover", "vault", "--path", "secret/data/app")
-	for _, want := range []string{"create    secret/data/app/db", "update    secret/data/app/api", "dry run: 2 of 2"} {
+	for _, want := range []string{"create    secret/data/app/db", "update    secret/data/app/api", "skip      secret/data/app/retired: deleted or destroyed", "dry run: 2 of 3"} {
 		if !strings.Contains(r.stdout, want) {
 			t.Fatalf("plan lacks %q:\n%s", want, r)
 		}
@@ -47,6 +51,9 @@ func TestVaultRecoverSingleSecrets(t *testing.T) {
 		if err != nil || got.Data["value"] != secrets[p] {
 			t.Fatalf("%s after recover: %v %v", p, got, err)
 		}
+	}
+	if got, err := c.KVv2("secret").Get(ctx, "app/retired"); err == nil && got.Data != nil {
+		t.Fatalf("recover wrote a secret that was deleted in the backup: %v", got.Data)
 	}
 	got, err := c.KVv2("secret").Get(ctx, "team/ci")
 	if err != nil || got.Data["value"] != "changed-after-backup" {

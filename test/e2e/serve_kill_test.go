@@ -66,6 +66,21 @@ func TestServeKilledMidBackup(t *testing.T) {
 	if code := s.api(t, "GET", "/api/v1/runs/"+running, s.token, &killed); code != 200 || killed.Status != "failed" || !strings.Contains(killed.Error, "stopped during this run") {
 		t.Fatalf("the killed run after a restart: %d %+v", code, killed)
 	}
+	// The run named its destinations when it started, so each is marked and counted.
+	if len(killed.Destinations) != 2 || killed.Destinations[0].Error != "interrupted" || killed.Destinations[1].Error != "interrupted" {
+		t.Fatalf("destinations of the killed run: %+v", killed.Destinations)
+	}
+	var scraped string
+	s.api(t, "GET", "/metrics", s.token, &scraped)
+	for _, want := range []string{
+		`lifeboat_backup_runs_total{source="vault",status="failed"} 1`,
+		`lifeboat_backup_failures_total{destination="local",source="vault"} 1`,
+		`lifeboat_backup_failures_total{destination="minio",source="vault"} 1`,
+	} {
+		if !strings.Contains(scraped, want) {
+			t.Errorf("/metrics after the restart lacks %s", want)
+		}
+	}
 	base := s.waitRun(t, p, 2*time.Minute, "the baseline run after the restart", func(r history.Run) bool {
 		return r.Trigger == history.TriggerBaseline && r.ID != running
 	})
@@ -80,11 +95,33 @@ func TestServeKilledMidBackup(t *testing.T) {
 
 	// SIGTERM during a backup: it finishes (within --shutdown-grace), then serve exits 0.
 	r := s.trigger(t, p)
+	var st server.StatusResponse
+	if s.api(t, "GET", "/api/v1/status", s.token, &st); len(st.Sources) != 1 || st.Sources[0].Running != r.ID {
+		t.Fatalf("run %s already ended before the SIGTERM, so this would test nothing (grow the vault more): %+v", r.ID, st.Sources)
+	}
 	p.Stop()
 	if exited, err := p.Exited(); !exited || err != nil {
 		t.Fatalf("serve after SIGTERM: exited=%v err=%v", exited, err)
 	}
+	logText, err := os.ReadFile(p.LogPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Logged by the shutdown only when a run is still going once the signal arrived.
+	if !strings.Contains(string(logText), `msg="waiting for running backups before stopping" runs=1`) {
+		t.Fatalf("serve did not wait for a running backup at SIGTERM, so the run ended before the signal:\n%s", logText)
+	}
+	if strings.Contains(string(logText), "cancelling running backups") || !strings.Contains(string(logText), "lifeboat serve stopped") {
+		t.Fatalf("serve did not let the backup finish within the grace period:\n%s", logText)
+	}
 	if byDest = listBackups(t, s.vaultSetup); !hasBackup(byDest["local"], r.ID) || !hasBackup(byDest["minio"], r.ID) {
 		t.Fatalf("the backup running at SIGTERM was not committed: %+v", byDest)
 	}
+	// The record says so too, after the next start.
+	p = s.serve(t, "--baseline=false")
+	var done history.Run
+	if code := s.api(t, "GET", "/api/v1/runs/"+r.ID, s.token, &done); code != 200 || done.Status != "ok" {
+		t.Fatalf("the run that finished during shutdown: %d %+v", code, done)
+	}
+	p.Stop()
 }

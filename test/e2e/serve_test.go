@@ -2,16 +2,16 @@ package e2e
 
 import (
 	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/server"
+	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
 
 // `lifeboat serve` against a real OpenBao and MinIO (plus a directory), on an
@@ -109,8 +109,6 @@ func TestServe(t *testing.T) {
 
 	thinClient(t, s)
 	browsePage(t, s, p)
-	// Last: the server sees this local run's backup only at its next catalog refresh.
-	pushOneShot(t, s)
 
 	// SIGTERM with nothing running: a clean, quick stop.
 	p.Stop()
@@ -163,34 +161,70 @@ func hasBackup(rows []listed, id string) bool {
 	return false
 }
 
-// A one-shot `lifeboat backup --pushgateway` pushes the run's metrics. A real Pushgateway
-// is not installable here (no Debian package; the project builds servers only from the
-// Go modules it pins), so this records what arrives at its documented push API.
-func pushOneShot(t *testing.T, s *serveSetup) {
-	t.Helper()
-	var mu sync.Mutex
-	var method, path, body string
-	gw := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		mu.Lock()
-		method, path, body = r.Method, r.URL.Path, string(b)
-		mu.Unlock()
-	}))
-	defer gw.Close()
-	s.lifeboat(t, 0, "backup", "vault", "--pushgateway", gw.URL)
-	mu.Lock()
-	defer mu.Unlock()
-	if method != http.MethodPost || path != "/metrics/job/lifeboat/source/vault" {
-		t.Fatalf("push: %s %s", method, path)
-	}
-	for _, want := range []string{
-		"lifeboat_backup_last_success_timestamp_seconds ",
-		`lifeboat_backup_runs_total{status="ok"} 1`,
-		`lifeboat_backups_stored{destination="minio"}`,
-		`lifeboat_backup_failures_total{destination="local"} 0`,
-	} {
-		if !strings.Contains(body, want) {
-			t.Errorf("pushed metrics lack %s:\n%s", want, body)
+// A one-shot `lifeboat backup --pushgateway` (a CronJob's run) pushes the same metrics
+// `serve` exports to a real Pushgateway, which serves them under job "lifeboat" with the
+// source label. A later failed run's push keeps the earlier last success (the staleness
+// alert's input).
+func TestBackupPushesToPushgateway(t *testing.T) {
+	gw := testenv.StartPushgateway(t)
+	s := newVaultSetup(t, testenv.OpenBao, "")
+	seed(t, s.vault.Client())
+	src := []string{"job", "lifeboat", "source", "vault"}
+	with := func(l ...string) []string { return append(append([]string{}, src...), l...) }
+	value := func(name string, labels []string) float64 {
+		t.Helper()
+		v, ok := gw.Sample(name, labels...)
+		if !ok {
+			t.Fatalf("the Pushgateway has no %s%v:\n%s", name, labels, gw.Metrics())
 		}
+		return v
+	}
+
+	before := time.Now()
+	s.lifeboat(t, 0, "backup", "vault", "--pushgateway", gw.URL)
+	success := value("lifeboat_backup_last_success_timestamp_seconds", src)
+	if success < float64(before.Unix()) || success > float64(time.Now().Unix()+1) {
+		t.Fatalf("pushed last success %v, want the run's end (after %v)", success, before.Unix())
+	}
+	for _, c := range []struct {
+		name   string
+		labels []string
+		want   float64
+	}{
+		{"lifeboat_backup_runs_total", with("status", "ok"), 1},
+		{"lifeboat_backup_runs_total", with("status", "failed"), 0},
+		{"lifeboat_backup_failures_total", with("destination", "local"), 0},
+		{"lifeboat_backup_failures_total", with("destination", "minio"), 0},
+	} {
+		if got := value(c.name, c.labels); got != c.want {
+			t.Errorf("after the ok run: %s%v = %v, want %v", c.name, c.labels, got, c.want)
+		}
+	}
+	if n := value("lifeboat_backups_stored", with("destination", "minio")); n < 1 {
+		t.Errorf("lifeboat_backups_stored for minio: %v", n)
+	}
+
+	// The same config with Vault unreachable: the run fails (exit 1) and still pushes.
+	data, err := os.ReadFile(s.config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	broken := strings.Replace(string(data), "address: "+s.vault.Addr(), "address: http://127.0.0.1:1", 1)
+	if broken == string(data) {
+		t.Fatal("the config has no vault address to break")
+	}
+	brokenCfg := writeFile(t, filepath.Join(t.TempDir(), "lifeboat.yaml"), broken)
+	mustRun(t, 1, s.env, "--config", brokenCfg, "backup", "vault", "--pushgateway", gw.URL)
+	if got := value("lifeboat_backup_last_success_timestamp_seconds", src); got != success {
+		t.Errorf("the failed run's push moved the last success from %v to %v", success, got)
+	}
+	if got := value("lifeboat_backup_runs_total", with("status", "failed")); got != 1 {
+		t.Errorf("after the failed run: runs_total{status=failed} = %v, want 1", got)
+	}
+	if got := value("lifeboat_backup_failures_total", with("destination", "minio")); got != 1 {
+		t.Errorf("after the failed run: failures_total{destination=minio} = %v, want 1", got)
+	}
+	if attempt := value("lifeboat_backup_last_attempt_timestamp_seconds", src); attempt < success {
+		t.Errorf("last attempt %v is before the last success %v", attempt, success)
 	}
 }

@@ -43,9 +43,22 @@ func TestVaultAutoRestore(t *testing.T) {
 		if entries, _ := os.ReadDir(scratch); len(entries) != 0 {
 			t.Fatalf("auto-restore wrote files: %v", entries)
 		}
-		// No unseal key or token appears in what lifeboat printed.
-		if keyLike := regexp.MustCompile(`[A-Za-z0-9+/]{43}=|[sh]vs\.[A-Za-z0-9]{20,}`).FindString(r.stdout + r.stderr); keyLike != "" {
-			t.Fatalf("auto-restore printed something key-like %q:\n%s", keyLike, r)
+		// The patterns must find real secrets, or the checks below prove nothing: the
+		// original keys and root token are the same kinds the temporary ones are.
+		for _, secret := range append([]string{s.vault.RootToken}, s.vault.UnsealKeys...) {
+			if found := keyLike([]byte("secret: " + secret + "\n")); found != secret {
+				t.Fatalf("the leak patterns do not recognise a real %s key or token (found %q)", flavor, found)
+			}
+		}
+		// No unseal key or token appears in what lifeboat printed, in the server's log,
+		// in the node's data, or anywhere lifeboat could write (its cwd, HOME and TMPDIR).
+		if found := keyLike([]byte(r.stdout + r.stderr)); found != "" {
+			t.Fatalf("auto-restore printed something key-like %q:\n%s", found, r)
+		}
+		for _, place := range []string{node.LogPath(), node.RaftDir, scratch} {
+			if where, found := keyLikeIn(t, place); found != "" {
+				t.Fatalf("found something key-like %q in %s after auto-restore", found, where)
+			}
 		}
 		// The restored raft data holds no copy of a temporary key: only the original keys
 		// open it after a restart.
@@ -54,6 +67,46 @@ func TestVaultAutoRestore(t *testing.T) {
 		testenv.UnsealWith(t, node, s.vault.UnsealKeys)
 		s.vault.WaitActive(node)
 	})
+}
+
+// Unseal key shares are 33 bytes (44 base64 characters, no padding, or 66 hex digits);
+// tokens are hvs./hvb. (Vault) or s./b. (OpenBao, older Vault) followed by 24+ characters.
+var keyPatterns = []*regexp.Regexp{
+	regexp.MustCompile(`(?:^|[^A-Za-z0-9+/=])([A-Za-z0-9+/]{44})(?:[^A-Za-z0-9+/=]|$)`),
+	regexp.MustCompile(`(?:^|[^0-9A-Fa-f])([0-9a-f]{66})(?:[^0-9A-Fa-f]|$)`),
+	regexp.MustCompile(`(?:^|[^A-Za-z0-9_.-])((?:hv[sb]|[sb])\.[A-Za-z0-9_-]{24,})`),
+}
+
+// keyLike returns the first key- or token-like string in data, or "".
+func keyLike(data []byte) string {
+	for _, re := range keyPatterns {
+		if m := re.FindSubmatch(data); m != nil {
+			return string(m[1])
+		}
+	}
+	return ""
+}
+
+// keyLikeIn scans a file, or every file under a directory.
+func keyLikeIn(t *testing.T, root string) (where, found string) {
+	t.Helper()
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() || found != "" {
+			return err
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		if found = keyLike(data); found != "" {
+			where = path
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatalf("scan %s: %v", root, err)
+	}
+	return where, found
 }
 
 func TestVaultAutoRestoreRefusesWithoutABackup(t *testing.T) {

@@ -204,3 +204,39 @@ func TestVaultVerifyCatchesACorruptCopy(t *testing.T) {
 	}
 	s.lifeboat(t, 0, "restore", "vault", "--snapshot", id, "--from", "minio")
 }
+
+// A destination that cannot even be opened (its key file is missing) fails alone: the
+// directory still gets a committed backup, the run exits 2, and the error names the
+// destination and the missing file. --destination opens only what it names.
+func TestVaultBackupGoesOnWhenADestinationCannotBeOpened(t *testing.T) {
+	s := newVaultSetup(t, testenv.OpenBao, "")
+	seed(t, s.vault.Client())
+	missing := filepath.Join(s.dir, "no-such-access-key")
+	cfg := strings.Replace(readFile(t, s.config), "accessKeyID: {env: TEST_S3_ACCESS_KEY}", "accessKeyID: {file: "+missing+"}", 1)
+	broken := writeFile(t, filepath.Join(s.dir, "broken-minio.yaml"), cfg)
+
+	r := mustRun(t, 2, s.env, "--config", broken, "backup", "vault")
+	if !strings.Contains(r.stdout, "FAILED") || !strings.Contains(r.stderr, "destination minio") || !strings.Contains(r.stderr, missing) {
+		t.Fatalf("the unopened destination is not reported with its cause:\n%s", r)
+	}
+	if got := listBackups(t, s); len(got["local"]) != 1 || len(got["minio"]) != 0 {
+		t.Fatalf("want one committed backup in local only: %+v", got)
+	}
+	r = mustRun(t, 0, s.env, "--config", broken, "backup", "vault", "--destination", "local")
+	if strings.Contains(r.stdout+r.stderr, missing) {
+		t.Fatalf("--destination local opened minio:\n%s", r)
+	}
+}
+
+// A destination that does not answer makes `verify latest` partial, naming it: it may
+// hold a newer backup.
+func TestVaultVerifyReportsADestinationThatCannotBeListed(t *testing.T) {
+	s := newVaultSetup(t, testenv.OpenBao, "")
+	seed(t, s.vault.Client())
+	s.lifeboat(t, 0, "backup", "vault")
+	s.minio.Kill()
+	r := s.lifeboat(t, 2, "verify", "latest")
+	if !strings.Contains(r.stdout, "in local: OK") || !strings.Contains(r.stdout, "NOT CHECKED") || !strings.Contains(r.stdout, "destination minio") {
+		t.Fatalf("verify output:\n%s", r)
+	}
+}

@@ -3,6 +3,7 @@ package helm
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +13,10 @@ import (
 
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
+
+// newestSupportedPostgres is the newest PostgreSQL server major the docs (admin-guide.md,
+// the chart's README) promise backups of; the image's pg_dump must be at least this new.
+const newestSupportedPostgres = 17
 
 // instruction is one Dockerfile instruction with its continuation lines joined.
 type instruction struct {
@@ -80,10 +85,29 @@ func TestDockerfile(t *testing.T) {
 	if final[0].cmd != "FROM" || !strings.HasPrefix(final[0].args, "debian:bookworm-slim") {
 		t.Errorf("runtime stage: %s %s, want FROM debian:bookworm-slim", final[0].cmd, final[0].args)
 	}
-	for _, pkg := range []string{"postgresql-client-15", "ca-certificates"} {
-		if !find("RUN", pkg) {
-			t.Errorf("runtime stage does not install %s", pkg)
+	if !find("RUN", "ca-certificates") {
+		t.Error("runtime stage does not install ca-certificates")
+	}
+	// The PostgreSQL client: PGDG's, of a major that dumps the servers the docs support
+	// (pg_dump refuses a newer server; Bitnami's chart defaults to 17), and the one the
+	// chart's binDir default points at.
+	pgMajor := 0
+	for _, in := range final {
+		if v, ok := strings.CutPrefix(in.args, "PG_MAJOR="); in.cmd == "ARG" && ok {
+			pgMajor, _ = strconv.Atoi(v)
 		}
+	}
+	if pgMajor < newestSupportedPostgres {
+		t.Errorf("runtime stage: ARG PG_MAJOR=%d, want at least %d (the newest PostgreSQL major the docs support)", pgMajor, newestSupportedPostgres)
+	}
+	if !find("RUN", "apt.postgresql.org/pub/repos/apt bookworm-pgdg main") || !find("RUN", "postgresql-client-${PG_MAJOR}") {
+		t.Error("runtime stage does not install postgresql-client-${PG_MAJOR} from the PGDG repository (bookworm-pgdg)")
+	}
+	if !find("RUN", "B97B0AFCAA1A47F044F244A07FCC7D46ACCC4CF8") {
+		t.Error("runtime stage does not check the PGDG signing key's fingerprint before trusting it")
+	}
+	if find("RUN", "postgresql-client-15") {
+		t.Error("runtime stage still installs Debian's postgresql-client-15, which cannot dump 16 or 17 servers")
 	}
 	if !find("COPY", "/usr/local/bin/lifeboat") || !find("ENTRYPOINT", "/usr/local/bin/lifeboat") {
 		t.Error("the binary must be /usr/local/bin/lifeboat: the chart runs that path")
@@ -100,9 +124,30 @@ func TestDockerfile(t *testing.T) {
 			RunAsUser  int `json:"runAsUser"`
 			RunAsGroup int `json:"runAsGroup"`
 		} `json:"podSecurityContext"`
+		Workflows struct {
+			MetadataDatabase struct {
+				BinDir string `json:"binDir"`
+			} `json:"metadataDatabase"`
+		} `json:"workflows"`
 	}
 	if err := yaml.Unmarshal(data, &values); err != nil {
 		t.Fatal(err)
+	}
+	if want := "/usr/lib/postgresql/" + strconv.Itoa(pgMajor) + "/bin"; values.Workflows.MetadataDatabase.BinDir != want {
+		t.Errorf("values.yaml workflows.metadataDatabase.binDir = %q, want the image's client %s", values.Workflows.MetadataDatabase.BinDir, want)
+	}
+	// LIFEBOAT_CONFIG is what a `kubectl exec ... lifeboat list` without --config reads:
+	// the file the chart mounts.
+	helpers, err := os.ReadFile(filepath.Join(chartDir(), "templates", "_helpers.tpl"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`define "lifeboat.configPath" -}}([^{]+){{`).FindSubmatch(helpers)
+	if m == nil {
+		t.Fatal(`_helpers.tpl: no "lifeboat.configPath" definition`)
+	}
+	if !find("ENV", "LIFEBOAT_CONFIG="+string(m[1])+" ") {
+		t.Errorf("ENV LIFEBOAT_CONFIG must be %s, where the chart mounts the config", m[1])
 	}
 	want := strconv.Itoa(values.PodSecurityContext.RunAsUser) + ":" + strconv.Itoa(values.PodSecurityContext.RunAsGroup)
 	if values.PodSecurityContext.RunAsUser == 0 || !find("USER", want) {

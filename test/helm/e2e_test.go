@@ -111,6 +111,8 @@ workflows:
     user: %s
     passwordSecretRef: {name: lifeboat-postgres, key: password}
     sslMode: disable
+    # The chart's default is the image's PGDG client; this machine has Debian's.
+    binDir: %s
     backup: {enabled: true, schedule: "30 */6 * * *", destinations: [minio]}
 destinations:
   - name: minio
@@ -129,7 +131,7 @@ destinations:
 encryption:
   age:
     recipients: [%s]
-`, bao.Addr(), pg.Host, pg.Port, pg.User, minioSrv.URL(), identity.Recipient())
+`, bao.Addr(), pg.Host, pg.Port, pg.User, pg.BinDir, minioSrv.URL(), identity.Recipient())
 	secrets := map[string]map[string]string{
 		"lifeboat-vault-token": {"token": bao.RootToken},
 		"lifeboat-minio":       {"access-key-id": minioSrv.AccessKey, "secret-access-key": minioSrv.SecretKey},

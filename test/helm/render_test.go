@@ -93,9 +93,11 @@ func TestValuesErrors(t *testing.T) {
 		{"drill without unseal keys", []string{minimal}, []string{"vault.drill.enabled=true"}, "vault.drill.unsealKeysSecretRef.name: required"},
 		{"postgres without host", []string{minimal}, []string{"workflows.metadataDatabase.backup.enabled=true"}, "workflows.metadataDatabase.host: required"},
 		{"servicemonitor in cronjob mode", []string{minimal}, []string{"metrics.serviceMonitor.enabled=true"}, "metrics.serviceMonitor.enabled: needs mode agent"},
+		{"alerts in cronjob mode without a pushgateway", []string{minimal}, []string{"metrics.prometheusRule.enabled=true"}, "metrics.prometheusRule.enabled: in mode cronjob the alerts need the metrics every run pushes: set pushgateway"},
+		{"bad failure window", []string{minimal}, []string{"mode=agent", "agent.tokenSecretRef.name=lifeboat-api", "metrics.prometheusRule.enabled=true", "metrics.prometheusRule.failureWindow=1 hour"}, "at '/metrics/prometheusRule/failureWindow': '1 hour' does not match pattern"},
 		{"auto-restore without nodes", []string{minimal}, []string{"vault.autoRestore.enabled=true"}, "vault.nodes: required with vault.autoRestore"},
 		{"auto-restore of encrypted backups without the identity", []string{valueSets[1].path()}, []string{"vault.autoRestore.identitySecretRef.name="}, "vault.autoRestore.identitySecretRef.name: required when encryption.age is on"},
-		{"bad alert age", []string{minimal}, []string{"metrics.prometheusRule.enabled=true", "vault.backup.maxAge=3 hours"}, "at '/vault/backup/maxAge': '3 hours' does not match pattern"},
+		{"bad alert age", []string{minimal}, []string{"metrics.prometheusRule.enabled=true", "pushgateway=http://pg:9091", "vault.backup.maxAge=3 hours"}, "at '/vault/backup/maxAge': '3 hours' does not match pattern"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := []string{"template", releaseName, chartDir(), "--namespace", namespace, "--kube-version", kubeVersion}

@@ -160,3 +160,21 @@ func (s settings) clone() settings {
 	}
 	return out
 }
+
+// DSNHasPassword reports whether a connection string carries a password: a password
+// keyword (spaces around "=" are allowed, as in libpq), a password in a URL's user
+// info, or a password query parameter. It parses with the same rules the connection
+// uses, so no spelling libpq accepts slips past; a string that does not parse is an
+// error (which never quotes it).
+func DSNHasPassword(dsn string) (bool, error) {
+	s, err := parseDSN(dsn)
+	if err != nil {
+		return false, err
+	}
+	for k := range s {
+		if strings.EqualFold(k, "password") {
+			return true, nil
+		}
+	}
+	return false, nil
+}

@@ -29,28 +29,75 @@ func testOpenErrors(t *testing.T, pg *testenv.Postgres) {
 	// ParseVersion plus olderMajor (unit-tested), this proves the wiring and the message.
 	old := t.TempDir()
 	fakeTool(t, old, "pg_dump", `echo "pg_dump (PostgreSQL) 14.11 (Debian 14.11-1.pgdg120+1)"`)
+	// Hermetic: a password inherited from the environment or ~/.pgpass changes the advice.
+	t.Setenv("PGPASSWORD", "")
+	t.Setenv("PGPASSFILE", filepath.Join(empty, "no-pgpass"))
+	passfile := filepath.Join(t.TempDir(), "pgpass")
+	if err := os.WriteFile(passfile, []byte("*:*:*:*:wrong\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// A target given on the command line, as `restore --target-dsn` builds it.
+	flags := func(o *Options) {
+		o.DSN = func() (string, error) {
+			return fmt.Sprintf("host=%s port=%d dbname=argo_err user=%s sslmode=disable", pg.Host, pg.Port, pg.User), nil
+		}
+		o.Host, o.Port, o.Database, o.User, o.Password, o.SSLMode, o.Describe = "", 0, "", "", nil, "", ""
+		o.DSNFlag, o.PasswordFlag, o.Field = "--target-dsn", "--target-password-file", "sources[workflows].postgres"
+	}
 	for _, tc := range []struct {
 		name   string
-		change func(*Options)
+		change func(*testing.T, *Options)
 		want   []string
 	}{
-		{"wrong password", func(o *Options) { o.Password = func() (string, error) { return "wrong", nil } },
+		{"wrong password", func(t *testing.T, o *Options) { o.Password = func() (string, error) { return "wrong", nil } },
 			[]string{`password authentication failed for user "postgres" at ` + at + ": check postgres.password (env:TEST_PGPASSWORD)"}},
-		{"wrong password in a DSN", func(o *Options) {
+		{"wrong password in a DSN", func(t *testing.T, o *Options) {
 			o.Host, o.Port, o.User, o.Password, o.SSLMode, o.Describe = "", 0, "", nil, "", "file:/run/secrets/dsn"
 			o.DSN = func() (string, error) { return strings.Replace(pg.DSN("argo_err"), pg.Password, "wrong", 1), nil }
 		}, []string{"password authentication failed", "check the password in postgres.dsn (file:/run/secrets/dsn)"}},
-		{"no password configured", func(o *Options) { o.Password = nil },
+		{"no password configured", func(t *testing.T, o *Options) { o.Password = nil },
 			[]string{`password authentication failed for user "postgres" at ` + at + ": no password is configured; set postgres.password"}},
-		{"missing database", func(o *Options) { o.Database = "nope" },
+		{"wrong PGPASSWORD inherited", func(t *testing.T, o *Options) { o.Password = nil; t.Setenv("PGPASSWORD", "wrong") },
+			[]string{"no password is configured, so the one from the PGPASSWORD environment variable was used and the server rejected it; fix it there or set postgres.password"}},
+		{"wrong password file inherited", func(t *testing.T, o *Options) { o.Password = nil; t.Setenv("PGPASSFILE", passfile) },
+			[]string{"so the one from the password file " + passfile + " was used"}},
+		{"flags: no password", func(t *testing.T, o *Options) { flags(o) },
+			[]string{"no password is configured; set --target-password-file or PGPASSWORD"}},
+		{"flags: wrong password file", func(t *testing.T, o *Options) {
+			flags(o)
+			o.Password, o.Describe = func() (string, error) { return "wrong", nil }, "file:/run/pw"
+		}, []string{"check --target-password-file (file:/run/pw)"}},
+		{"flags: wrong PGPASSWORD", func(t *testing.T, o *Options) { flags(o); t.Setenv("PGPASSWORD", "wrong") },
+			[]string{"the one from the PGPASSWORD environment variable was used and the server rejected it; fix it there or set --target-password-file"}},
+		{"flags: missing database", func(t *testing.T, o *Options) {
+			flags(o)
+			o.DSN = func() (string, error) {
+				return fmt.Sprintf("host=%s port=%d dbname=nope user=%s password=%s sslmode=disable", pg.Host, pg.Port, pg.User, pg.Password), nil
+			}
+		}, []string{`database "nope" does not exist on ` + at + ": check the database in --target-dsn"}},
+		{"flags: unreachable", func(t *testing.T, o *Options) {
+			flags(o)
+			o.Port = testenv.FreePort(t)
+		}, []string{"check the host and port in --target-dsn, network policy and the sslmode in --target-dsn"}},
+		{"flags: pg_dump not found", func(t *testing.T, o *Options) { flags(o); o.BinDir = empty; t.Setenv("PGPASSWORD", pg.Password) },
+			[]string{"set sources[workflows].postgres.binDir"}},
+		{"sslMode require, server without TLS", func(t *testing.T, o *Options) { o.SSLMode = "require" },
+			[]string{"PostgreSQL at " + at + ` does not accept TLS connections, but sslmode "require" requires TLS`, "or set postgres.sslMode to prefer or disable"}},
+		{"sslmode in a DSN", func(t *testing.T, o *Options) {
+			o.Host, o.Port, o.User, o.Password, o.SSLMode = "", 0, "", nil, ""
+			o.DSN = func() (string, error) {
+				return strings.Replace(pg.DSN("argo_err"), "sslmode=disable", "sslmode=verify-full", 1), nil
+			}
+		}, []string{`sslmode "verify-full" requires TLS`, "or set the sslmode in postgres.dsn"}},
+		{"missing database", func(t *testing.T, o *Options) { o.Database = "nope" },
 			[]string{`database "nope" does not exist on ` + at + ": check postgres.database"}},
-		{"unreachable", func(o *Options) { o.Port = testenv.FreePort(t) },
+		{"unreachable", func(t *testing.T, o *Options) { o.Port = testenv.FreePort(t) },
 			[]string{"cannot reach PostgreSQL at 127.0.0.1:", "check postgres.host and .port"}},
-		{"pg_dump not found", func(o *Options) { o.BinDir = empty },
+		{"pg_dump not found", func(t *testing.T, o *Options) { o.BinDir = empty },
 			[]string{"pg_dump not found in " + empty + ": install postgresql-client-15 (Debian/Ubuntu) or set postgres.binDir"}},
-		{"pg_dump older than the server", func(o *Options) { o.BinDir = old },
+		{"pg_dump older than the server", func(t *testing.T, o *Options) { o.BinDir = old },
 			[]string{"pg_dump 14.11 is older than the server (15.", "): pg_dump cannot dump a newer server; install postgresql-client-15 or point postgres.binDir at its bin directory"}},
-		{"pg_dumpall missing for globals", func(o *Options) {
+		{"pg_dumpall missing for globals", func(t *testing.T, o *Options) {
 			o.Globals = true
 			o.BinDir = t.TempDir()
 			fakeTool(t, o.BinDir, "pg_dump", `exec `+filepath.Join(pg.BinDir, "pg_dump")+` "$@"`)
@@ -58,7 +105,7 @@ func testOpenErrors(t *testing.T, pg *testenv.Postgres) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			o := options(pg, "argo_err")
-			tc.change(&o)
+			tc.change(t, &o)
 			src, err := NewSource("workflows", o)
 			if err != nil {
 				t.Fatal(err)

@@ -27,6 +27,10 @@ type Options struct {
 	Describe string
 	// Field is this block's path in the config, for error messages. Default "postgres".
 	Field string
+	// DSNFlag, when set, is the command-line flag the connection string came from
+	// ("--target-dsn") and PasswordFlag the flag naming its password file: messages then
+	// name those instead of config fields. BinDir is still read from Field's block.
+	DSNFlag, PasswordFlag string
 
 	// BinDir holds pg_dump, pg_dumpall, pg_restore and psql; "" searches PATH.
 	BinDir string

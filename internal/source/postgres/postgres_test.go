@@ -24,6 +24,8 @@ func TestPostgres(t *testing.T) {
 	t.Run("DumpFailsMidway", func(t *testing.T) { testDumpFailsMidway(t, pg) })
 	t.Run("Abort", func(t *testing.T) { testAbort(t, pg) })
 	t.Run("RefuseDowngrade", func(t *testing.T) { testRefuseDowngrade(t, pg) })
+	t.Run("RestoreChecks", func(t *testing.T) { testRestoreChecks(t, pg) })
+	t.Run("DumpSchemaStep", func(t *testing.T) { testDumpSchemaStep(t, pg) })
 }
 
 func testBackupVerifyRestore(t *testing.T, pg *testenv.Postgres) {
@@ -90,6 +92,27 @@ func testBackupVerifyRestore(t *testing.T, pg *testenv.Postgres) {
 		t.Error("a truncated dump passed VerifyDump")
 	} else {
 		t.Logf("truncated dump: %v", err)
+	}
+
+	// A dump from a newer pg_dump (its header says archive format 1.16): the message says
+	// which client to install, for verify and for restore.
+	live := fingerprint(t, pg, "argo")
+	newer := bytes.Clone(data)
+	newer[5], newer[6] = 1, 16
+	for name, check := range map[string]func() error{
+		"verify": func() error { _, err := VerifyDump(ctx, bytes.NewReader(newer), pg.BinDir); return err },
+		"restore": func() error {
+			return Restore(ctx, bytes.NewReader(newer), RestoreOptions{Target: options(pg, "argo"), Log: slog.New(slog.DiscardHandler)})
+		},
+	} {
+		err := check()
+		want := "the dump is in archive format 1.16, written by pg_dump 17 or newer, which pg_restore " + testenv.PostgresMajor + "."
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "install postgresql-client-17 (or newer) and point") {
+			t.Errorf("%s of a dump from a newer pg_dump: %v", name, err)
+		}
+	}
+	if !reflect.DeepEqual(fingerprint(t, pg, "argo"), live) {
+		t.Error("the refused restore changed the database")
 	}
 
 	mustExec(t, pg, "postgres", "DROP DATABASE argo WITH (FORCE)")

@@ -4,4 +4,5 @@ package postgres
 
 import "os/exec"
 
+// setProcAttr keeps exec's defaults: ctx kills the child alone.
 func setProcAttr(*exec.Cmd) {}

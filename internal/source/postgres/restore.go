@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"regexp"
 	"sync"
 )
 
@@ -17,7 +18,8 @@ type RestoreOptions struct {
 	// Target is the database to restore into; it may be another server than the source.
 	// It is created (from template0) when it does not exist.
 	Target Options
-	// DumpSchemaStep is the dump's Argo schema step (from its manifest), nil if unknown.
+	// DumpSchemaStep is the dump's Argo schema step (from its manifest, or read from the
+	// dump by DumpSchemaStep), nil when the dump has no schema_history.
 	DumpSchemaStep *int
 	// Force restores even over a target whose schema step is newer than the dump's.
 	Force bool
@@ -30,71 +32,108 @@ type RestoreOptions struct {
 	Log     *slog.Logger
 }
 
+// CheckRestore makes every check Restore makes before it changes anything: the client
+// programs (psql too when withGlobals), the connection to the target, the schema guard,
+// and for a missing database the right to create it. Callers run it before they stop
+// the writers: a restore refused only after the workflow controller was scaled to 0 is
+// an outage for nothing.
+func CheckRestore(ctx context.Context, opts RestoreOptions, withGlobals bool) error {
+	// Quiet: the warning about a forced downgrade belongs to the restore itself.
+	_, err := plan(ctx, opts, withGlobals, slog.New(slog.DiscardHandler))
+	return err
+}
+
 // Restore replaces the target database's objects with the dump's, in one transaction:
-// pg_restore --clean --if-exists --single-transaction, so a failing restore leaves the
-// target as it was. Objects of the target that the dump does not contain are left alone.
-// The caller stops writers (the workflow controller) first and checks the result after.
+// pg_restore --clean --if-exists --single-transaction, so a failing pg_restore changes
+// none of them (see changes for what it does not undo). Objects of the target that the
+// dump does not contain are left alone. It makes CheckRestore's checks again, as the
+// target may have changed since. The caller stops writers (the workflow controller)
+// first and checks the result after.
 func Restore(ctx context.Context, dump io.Reader, opts RestoreOptions) error {
 	log := opts.Log
 	if log == nil {
 		log = slog.Default()
 	}
-	srv, err := resolve(opts.Target)
+	p, err := plan(ctx, opts, opts.Globals != nil, log)
 	if err != nil {
 		return err
 	}
-	db := srv.database()
-	if db == "" {
-		return fmt.Errorf("%w: set %s.database", errNoDatabase, opts.Target.field())
-	}
-	pgRestore, err := findTool(opts.Target, "pg_restore", "")
-	if err != nil {
-		return err
-	}
-	var psql string
-	if opts.Globals != nil {
-		if psql, err = findTool(opts.Target, "psql", ""); err != nil {
+	done := changes{db: p.db}
+	if !p.exists {
+		if err := p.create(ctx); err != nil {
 			return err
 		}
-	}
-	tgt, err := prepareTarget(ctx, srv, db, opts, log)
-	if err != nil {
-		return err
+		done.created = true
+		log.Info("the target database did not exist: created it", "database", p.db, "server", p.addr)
 	}
 	if opts.Globals != nil {
-		if err := applyGlobals(ctx, srv, psql, tgt.maintenance, opts.Globals); err != nil {
-			return err
+		err := applyGlobals(ctx, p.srv, p.psql, p.maintenance, opts.Globals)
+		done.globals = true
+		if err != nil {
+			return fmt.Errorf("%w (the dump was not restored; %s)", err, done)
 		}
-		log.Info("applied globals.sql (roles and tablespaces)", "server", tgt.addr)
+		log.Info("applied globals.sql (roles and tablespaces)", "server", p.addr)
 	}
-	if err := runRestore(ctx, srv, pgRestore, dump, opts.NoOwner); err != nil {
+	if err := runRestore(ctx, p.srv, p.pgRestore, dump, opts.NoOwner, done); err != nil {
 		return err
 	}
-	log.Info("restored the dump", "database", db, "server", tgt.addr)
+	log.Info("restored the dump", "database", p.db, "server", p.addr)
 	return nil
 }
+
+// changes is what a restore did to the target outside pg_restore's transaction, so a
+// failure can say exactly what stays behind.
+type changes struct {
+	db      string
+	created bool // lifeboat created the database for this restore
+	globals bool // globals.sql ran: roles are cluster-wide and outside any transaction
+}
+
+func (c changes) String() string {
+	s := fmt.Sprintf("database %q is as it was", c.db)
+	if c.created {
+		s = fmt.Sprintf("database %q, which lifeboat created for this restore, stays behind empty: drop it or restore again", c.db)
+	}
+	if c.globals {
+		s += "; roles and tablespaces created or altered by globals.sql (--globals) are not rolled back"
+	}
+	return s
+}
+
+// missingRoleRE matches pg_restore's complaint about an owner or grantee the target
+// lacks.
+var missingRoleRE = regexp.MustCompile(`role "[^"]*" does not exist`)
 
 // runRestore feeds the dump to pg_restore's stdin. A read error of the dump (a failed
 // download or decryption) is reported as such, not as the truncated input pg_restore then
 // complains about.
-func runRestore(ctx context.Context, srv *server, tool string, dump io.Reader, noOwner bool) error {
+func runRestore(ctx context.Context, srv *server, tool string, dump io.Reader, noOwner bool, done changes) error {
 	args := []string{"--format=custom", "--clean", "--if-exists", "--single-transaction", "--exit-on-error", "--no-password"}
 	if noOwner {
 		args = append(args, "--no-owner")
 	}
 	cmd := srv.command(ctx, tool, "", args...)
 	stderr := newTail(64 << 10)
-	src := &readTracker{r: dump}
+	hdr := &header{r: dump}
+	src := &readTracker{r: hdr}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = src, io.Discard, stderr
 	err := cmd.Run()
+	rolledBack := "rolled back: pg_restore runs in one transaction, so " + done.String()
 	if readErr := src.failed(); readErr != nil {
 		if err != nil {
-			return fmt.Errorf("reading the backup for pg_restore: %w (the target database was left unchanged: the restore runs in one transaction)", readErr)
+			return fmt.Errorf("reading the backup for pg_restore: %w (%s)", readErr, rolledBack)
 		}
 		return fmt.Errorf("pg_restore finished but reading the backup failed at its end: %w; check the restored database", readErr)
 	}
 	if err != nil {
-		return fmt.Errorf("%w (the target database was left unchanged: the restore runs in one transaction)", toolError("pg_restore", err, stderr))
+		if newer := tooNew(ctx, tool, hdr, stderr.String(), srv.opts.field()); newer != nil {
+			return fmt.Errorf("%w (%s)", newer, done)
+		}
+		err = fmt.Errorf("%w (%s)", toolError("pg_restore", err, stderr), rolledBack)
+		if !noOwner && missingRoleRE.MatchString(stderr.String()) {
+			err = fmt.Errorf("%w; the target lacks roles the dump's objects belong to: restore with --globals (the backup's roles) or --no-owner", err)
+		}
+		return err
 	}
 	return nil
 }

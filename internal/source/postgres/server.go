@@ -37,10 +37,10 @@ func resolve(o Options) (*server, error) {
 	if o.DSN != nil {
 		dsn, err := o.DSN()
 		if err != nil {
-			return nil, fmt.Errorf("%s.dsn: %w", o.field(), err)
+			return nil, fmt.Errorf("%s: %w", s.dsnSetting(), err)
 		}
 		if s.kw, err = parseDSN(dsn); err != nil {
-			return nil, fmt.Errorf("%s.dsn%s: %w", o.field(), s.from(), err)
+			return nil, fmt.Errorf("%s%s: %w", s.dsnSetting(), s.from(), err)
 		}
 	}
 	for k, v := range map[string]string{"host": o.Host, "dbname": o.Database, "user": o.User,
@@ -59,7 +59,7 @@ func resolve(o Options) (*server, error) {
 	if o.Password != nil {
 		pw, err := o.Password()
 		if err != nil {
-			return nil, fmt.Errorf("%s.password%s: %w", o.field(), s.from(), err)
+			return nil, fmt.Errorf("%s%s: %w", s.passwordSetting(), s.from(), err)
 		}
 		s.password, s.hasPassword = pw, true
 	}
@@ -140,11 +140,17 @@ func (s *server) command(ctx context.Context, tool, db string, args ...string) *
 	if kw := s.with(db); len(kw) > 0 {
 		args = append(args, "--dbname="+kw.String())
 	}
-	cmd := exec.CommandContext(ctx, tool, args...)
+	cmd := newCommand(ctx, tool, args...)
 	cmd.Env = os.Environ()
 	if s.hasPassword {
 		cmd.Env = append(cmd.Env, "PGPASSWORD="+s.password) // the last value wins
 	}
+	return cmd
+}
+
+// newCommand prepares a client program that ends with ctx (see setProcAttr).
+func newCommand(ctx context.Context, tool string, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, tool, args...)
 	// A program killed on cancellation must not keep the run waiting on pipes held by
 	// anything it started.
 	cmd.WaitDelay = 10 * time.Second

@@ -10,37 +10,72 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
-// target is the restore target, checked (and created when missing) before the restore.
-type target struct {
-	maintenance string // the database used for CREATE DATABASE and globals
-	addr        string
+// restorePlan is a checked restore target: the programs are there, the server answers,
+// and the schema guard passed.
+type restorePlan struct {
+	srv             *server
+	db              string
+	pgRestore, psql string
+	maintenance     string // the database used for CREATE DATABASE and globals
+	addr            string
+	exists          bool
 }
 
-// prepareTarget looks at the target server through its maintenance database, refuses a
-// restore that would put an older Argo schema under a newer workflow controller, and
-// creates the database when it is missing.
-func prepareTarget(ctx context.Context, srv *server, db string, opts RestoreOptions, log *slog.Logger) (target, error) {
+// plan checks the target without changing it: it looks at the server through its
+// maintenance database, refuses a restore that would put an older Argo schema under a
+// newer workflow controller, and for a missing database checks that the user may create
+// it.
+func plan(ctx context.Context, opts RestoreOptions, withGlobals bool, log *slog.Logger) (*restorePlan, error) {
+	srv, err := resolve(opts.Target)
+	if err != nil {
+		return nil, err
+	}
+	p := &restorePlan{srv: srv, db: srv.database()}
+	if p.db == "" {
+		return nil, fmt.Errorf("%w: set %s", errNoDatabase, srv.where("database"))
+	}
+	if p.pgRestore, err = findTool(opts.Target, "pg_restore", ""); err != nil {
+		return nil, err
+	}
+	if withGlobals {
+		if p.psql, err = findTool(opts.Target, "psql", ""); err != nil {
+			return nil, err
+		}
+	}
 	admin, maint, err := connectMaintenance(ctx, srv)
 	if err != nil {
-		return target{}, err
+		return nil, err
 	}
 	defer admin.Close(context.Background())
-	t := target{maintenance: maint, addr: addr(admin.Config())}
-	var exists bool
-	err = admin.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)", db).Scan(&exists)
+	p.maintenance, p.addr = maint, addr(admin.Config())
+	var mayCreate bool
+	err = admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1),
+		(SELECT rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user)`, p.db).Scan(&p.exists, &mayCreate)
 	if err != nil {
-		return target{}, fmt.Errorf("look for database %q on %s: %w", db, t.addr, err)
+		return nil, fmt.Errorf("look for database %q on %s: %w", p.db, p.addr, err)
 	}
-	if exists {
-		return t, checkStep(ctx, srv, db, opts, log)
+	if p.exists {
+		return p, checkStep(ctx, srv, p.db, opts, log)
 	}
-	// template0, as the pg_restore manual advises: objects added to template1 (extensions,
-	// tables) would collide with the dump's.
-	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{db}.Sanitize()+" TEMPLATE template0"); err != nil {
-		return target{}, fmt.Errorf("create database %q for the restore on %s: %w; create it yourself or grant the user CREATEDB", db, t.addr, err)
+	if !mayCreate {
+		return nil, fmt.Errorf("database %q does not exist on %s and user %q may not create it: create it (owned by that user) or grant the user CREATEDB",
+			p.db, p.addr, admin.Config().User)
 	}
-	log.Info("the target database did not exist: created it", "database", db, "server", t.addr)
-	return t, nil
+	return p, nil
+}
+
+// create makes the missing target database. template0, as the pg_restore manual
+// advises: objects added to template1 (extensions, tables) would collide with the dump's.
+func (p *restorePlan) create(ctx context.Context) error {
+	admin, _, err := connectMaintenance(ctx, p.srv)
+	if err != nil {
+		return err
+	}
+	defer admin.Close(context.Background())
+	if _, err := admin.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{p.db}.Sanitize()+" TEMPLATE template0"); err != nil {
+		return fmt.Errorf("create database %q for the restore on %s: %w; create it yourself or grant the user CREATEDB", p.db, p.addr, err)
+	}
+	return nil
 }
 
 func checkStep(ctx context.Context, srv *server, db string, opts RestoreOptions, log *slog.Logger) error {

@@ -35,7 +35,7 @@ func findTool(o Options, name, serverMajor string) (string, error) {
 func toolVersion(ctx context.Context, path string) (Version, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, path, "--version").Output()
+	out, err := newCommand(ctx, path, "--version").Output()
 	if err != nil {
 		return Version{}, fmt.Errorf("%s --version: %w", path, err)
 	}

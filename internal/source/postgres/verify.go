@@ -18,10 +18,10 @@ func VerifyDump(ctx context.Context, dump io.Reader, binDir string) (string, err
 		return "", err
 	}
 	toc := &tocCounter{}
-	list, listErr := exec.CommandContext(ctx, tool, "--list"), newTail(64<<10)
+	list, listErr := newCommand(ctx, tool, "--list"), newTail(64<<10)
 	list.Stdout, list.Stderr = toc, listErr
 	var sql countWriter
-	full, fullErr := exec.CommandContext(ctx, tool, "--file=-"), newTail(64<<10)
+	full, fullErr := newCommand(ctx, tool, "--file=-"), newTail(64<<10)
 	full.Stdout, full.Stderr = &sql, fullErr
 	listIn, err := startWithStdin(list)
 	if err != nil {
@@ -33,11 +33,17 @@ func VerifyDump(ctx context.Context, dump io.Reader, binDir string) (string, err
 		_ = list.Wait()
 		return "", err
 	}
-	src := &readTracker{r: dump}
+	hdr := &header{r: dump}
+	src := &readTracker{r: hdr}
 	_, copyErr := io.Copy(io.MultiWriter(fullIn, &lenient{w: listIn}), src)
 	listIn.Close()
 	fullIn.Close()
 	lerr, ferr := list.Wait(), full.Wait()
+	if lerr != nil || ferr != nil {
+		if err := tooNew(ctx, tool, hdr, listErr.String()+fullErr.String(), "the source's postgres"); err != nil {
+			return "", err
+		}
+	}
 	switch {
 	case src.failed() != nil:
 		return "", fmt.Errorf("reading the dump: %w", src.failed())

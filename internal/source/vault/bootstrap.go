@@ -12,7 +12,7 @@ import (
 
 // RestoreIntoUninitialised brings a node whose barrier was never initialised (a scratch
 // instance, or a cluster whose storage was lost) to the state in snapshot: it initialises
-// it with one temporary key share, unseals it, force-restores the snapshot with the
+// it with temporary key shares, unseals it, force-restores the snapshot with the
 // temporary root token, and unseals the result with the snapshot's original keys.
 //
 // The temporary key and token exist only in this function's memory: they are never
@@ -33,18 +33,36 @@ func RestoreIntoUninitialised(ctx context.Context, opts Options, snapshot io.Rea
 		return RestoreOutcome{}, err
 	}
 	if err := c.Login(ctx); err != nil {
-		return RestoreOutcome{}, err
+		return RestoreOutcome{}, c.lostTemporaryKeys(err)
 	}
 	leader, err := c.FindLeader(ctx)
 	if err != nil {
-		return RestoreOutcome{}, err
+		return RestoreOutcome{}, c.lostTemporaryKeys(err)
 	}
 	if err := c.Restore(ctx, leader, snapshot, true); err != nil {
-		return RestoreOutcome{}, err
+		return RestoreOutcome{}, c.lostTemporaryKeys(err)
 	}
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	return c.ConfirmRestore(wctx, originalKeys, 500*time.Millisecond, true)
+	out, err := c.ConfirmRestore(wctx, originalKeys, 500*time.Millisecond, true)
+	if err != nil {
+		return out, fmt.Errorf("%w; the snapshot was sent to %s: try unsealing it with the original keys; if they do not open it, it still holds the lost temporary keyring: %s",
+			err, c.opts.Address, wipeAndRerun(c.opts.Address))
+	}
+	return out, nil
+}
+
+// lostTemporaryKeys explains a failure after the temporary initialisation: the node is
+// initialised now, and the only keys that open it die with this process, so the only
+// way forward is to wipe it and start over.
+func (c *Client) lostTemporaryKeys(err error) error {
+	return fmt.Errorf("%w; node %s is now initialised with temporary keys that were kept only in memory and are lost: %s",
+		err, c.opts.Address, wipeAndRerun(c.opts.Address))
+}
+
+func wipeAndRerun(addr string) string {
+	return fmt.Sprintf("to retry, stop the Vault server at %s, delete its raft data (its volume/PVC contents), start it again uninitialised and rerun `lifeboat vault auto-restore` "+
+		"(a drill's or recover's scratch server is discarded by itself: just rerun that command)", addr)
 }
 
 // initTemporary initialises the node with throwaway key shares, unseals it and waits until
@@ -62,28 +80,35 @@ func (c *Client) initTemporary(ctx context.Context, originalKeys int) (string, e
 	}
 	for _, k := range resp.KeysB64 {
 		if _, err := c.api.Sys().UnsealWithContext(ctx, k); err != nil {
-			return "", explain(c.opts.Address, "unseal with the temporary keys", err)
+			return "", c.lostTemporaryKeys(explain(c.opts.Address, "unseal with the temporary keys", err))
 		}
 	}
 	api, err := c.at(c.opts.Address)
 	if err != nil {
-		return "", err
+		return "", c.lostTemporaryKeys(err)
 	}
 	api.SetToken(resp.RootToken)
 	deadline := time.Now().Add(90 * time.Second)
 	for {
+		var last error
 		h, err := api.Sys().HealthWithContext(ctx)
-		if err == nil && h.Initialized && !h.Sealed && !h.Standby {
+		switch {
+		case err != nil:
+			last = explain(c.opts.Address, "report health", err)
+		case !h.Initialized || h.Sealed || h.Standby:
+			last = fmt.Errorf("health says initialized=%v sealed=%v standby=%v", h.Initialized, h.Sealed, h.Standby)
+		default:
 			if _, err = api.Auth().Token().LookupSelfWithContext(ctx); err == nil {
 				return resp.RootToken, nil
 			}
+			last = explain(c.opts.Address, "look up the temporary root token", err)
 		}
 		if time.Now().After(deadline) {
-			return "", fmt.Errorf("vault at %s did not become active after the temporary initialisation: %v", c.opts.Address, err)
+			return "", c.lostTemporaryKeys(fmt.Errorf("vault at %s did not become active within 90s after the temporary initialisation: %w", c.opts.Address, last))
 		}
 		select {
 		case <-ctx.Done():
-			return "", ctx.Err()
+			return "", c.lostTemporaryKeys(ctx.Err())
 		case <-time.After(300 * time.Millisecond):
 		}
 	}

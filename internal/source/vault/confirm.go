@@ -59,14 +59,21 @@ func (c *Client) ConfirmRestore(ctx context.Context, unsealKeys []string, poll t
 		last = err
 		select {
 		case <-ctx.Done():
-			return out, fmt.Errorf("vault did not become healthy after the restore: %v; check the server logs", last)
+			if last == nil {
+				last = ctx.Err()
+			}
+			return out, fmt.Errorf("vault did not become healthy after the restore: %w; check the server logs (raise --timeout if it is still applying a large snapshot)", last)
 		case <-time.After(poll):
 		}
 	}
 }
 
+// restoreSettled checks every node once. A node that does not answer (or answers
+// oddly) is noted and skipped: one standby that is down must not hold up a restore that
+// the leader has completed. Success needs the leader itself to answer as active.
 func (c *Client) restoreSettled(ctx context.Context, keys []string, out *RestoreOutcome) (bool, error) {
 	sealedNodes := 0
+	var answering, problems []string
 	for _, addr := range c.candidates() {
 		api, err := c.at(addr)
 		if err != nil {
@@ -74,11 +81,14 @@ func (c *Client) restoreSettled(ctx context.Context, keys []string, out *Restore
 		}
 		st, err := api.Sys().SealStatusWithContext(ctx)
 		if err != nil {
-			return false, explain(addr, "report its seal status", err)
+			problems = append(problems, explain(addr, "report its seal status", err).Error())
+			continue
 		}
 		if !st.Initialized {
-			return false, fmt.Errorf("vault at %s reports not initialised", addr)
+			problems = append(problems, fmt.Sprintf("vault at %s reports not initialised", addr))
+			continue
 		}
+		answering = append(answering, addr)
 		if !st.Sealed {
 			continue
 		}
@@ -106,36 +116,46 @@ func (c *Client) restoreSettled(ctx context.Context, keys []string, out *Restore
 		}
 		out.Unsealed = true
 	}
+	if len(answering) == 0 {
+		return false, fmt.Errorf("no configured node answers yet: %s", strings.Join(problems, "; "))
+	}
 	if sealedNodes > 0 && len(keys) == 0 {
 		out.Sealed = true
 		return true, nil
 	}
-	for _, addr := range c.candidates() {
+	for _, addr := range answering {
 		api, err := c.at(addr)
 		if err != nil {
 			return true, err
 		}
 		l, err := api.Sys().LeaderWithContext(ctx)
 		if err != nil {
-			return false, explain(addr, "report its leader", err)
+			problems = append(problems, explain(addr, "report its leader", err).Error())
+			continue
 		}
 		if l.LeaderAddress == "" {
-			return false, errors.New("no raft leader elected yet")
+			continue
 		}
 		out.LeaderAddr = l.LeaderAddress
-		if l.IsSelf {
-			h, err := api.Sys().HealthWithContext(ctx)
-			if err != nil {
-				return false, explain(addr, "report health", err)
-			}
-			if h.Sealed || h.Standby || !h.Initialized {
-				return false, fmt.Errorf("leader %s not active yet (sealed=%v standby=%v)", addr, h.Sealed, h.Standby)
-			}
-			out.HealthStatus = "active"
-			return true, nil
+		if !l.IsSelf {
+			continue
 		}
+		h, err := api.Sys().HealthWithContext(ctx)
+		if err != nil {
+			return false, explain(addr, "report health", err)
+		}
+		if h.Sealed || h.Standby || !h.Initialized {
+			return false, fmt.Errorf("leader %s not active yet (sealed=%v standby=%v)", addr, h.Sealed, h.Standby)
+		}
+		out.HealthStatus = "active"
+		return true, nil
 	}
-	return false, fmt.Errorf("the leader %s is not among the configured addresses yet", out.LeaderAddr)
+	if out.LeaderAddr == "" {
+		problems = append([]string{"no raft leader elected yet"}, problems...)
+	} else {
+		problems = append([]string{fmt.Sprintf("the leader %s is not among the configured addresses that answer", out.LeaderAddr)}, problems...)
+	}
+	return false, errors.New(strings.Join(problems, "; "))
 }
 
 func unseal(ctx context.Context, api *vaultapi.Client, keys []string) error {

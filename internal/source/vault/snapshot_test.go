@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"strings"
 	"testing"
 )
@@ -74,6 +77,14 @@ func TestInspectSnapshot(t *testing.T) {
 		}), "SHA256SUMS.sealed is missing or empty"},
 		{"sums missing", fakeSnapshot(t, func(m []member) []member { return []member{m[0], m[1], m[3]} }), "SHA256SUMS is missing"},
 		{"state missing", fakeSnapshot(t, func(m []member) []member { return []member{m[0], m[2], m[3]} }), "state.bin is listed in SHA256SUMS but missing"},
+		{"state listed twice in the archive", fakeSnapshot(t, func(m []member) []member {
+			return []member{m[0], m[1], m[1], m[2], m[3]}
+		}), "state.bin appears twice"},
+		{"state not in the sums", fakeSnapshot(t, func(m []member) []member {
+			m[2].data = []byte(fmt.Sprintf("%x  meta.json\n%x  SHA256SUMS.sealed\n", sha256.Sum256(m[0].data), sha256.Sum256(m[3].data)))
+			return m
+		}), "SHA256SUMS does not list state.bin"},
+		{"one byte", good[:1], "only 1 byte long"},
 		{"meta not json", fakeSnapshot(t, func(m []member) []member {
 			m[0].data = []byte("nope")
 			m[2].data = []byte(fmt.Sprintf("%x  meta.json\n%x  state.bin\n", sha256.Sum256(m[0].data), sha256.Sum256(m[1].data)))
@@ -105,17 +116,121 @@ func TestInspectSnapshot(t *testing.T) {
 	}
 }
 
+// Every proper prefix of a good snapshot is a truncated stream and must be rejected as
+// corrupt, wherever the cut falls (gzip header, deflate data, tar padding, trailer).
+func TestInspectSnapshotRejectsEveryTruncation(t *testing.T) {
+	good := fakeSnapshot(t, nil)
+	if _, err := InspectSnapshot(bytes.NewReader(good)); err != nil {
+		t.Fatalf("the good snapshot is rejected: %v", err)
+	}
+	for n := 0; n < len(good); n++ {
+		_, err := InspectSnapshot(bytes.NewReader(good[:n]))
+		if err == nil {
+			t.Fatalf("the first %d of %d bytes were accepted as a snapshot", n, len(good))
+		}
+		if !errors.Is(err, ErrCorruptSnapshot) {
+			t.Fatalf("prefix of %d bytes: error %q does not wrap ErrCorruptSnapshot", n, err)
+		}
+	}
+}
+
+// checkIndependently is a second, deliberately plain reading of the snapshot format: one
+// gzip member and nothing after it, a tar with each member at most once, meta.json that
+// parses, SHA256SUMS listing meta.json and state.bin with matching sums (and matching
+// every other member it lists), and a non-empty SHA256SUMS.sealed.
+func checkIndependently(data []byte) (SnapshotInfo, error) {
+	var info SnapshotInfo
+	rd := bytes.NewReader(data)
+	zr, err := gzip.NewReader(rd)
+	if err != nil {
+		return info, err
+	}
+	zr.Multistream(false)
+	tarData, err := io.ReadAll(zr)
+	if err != nil {
+		return info, err
+	}
+	if rd.Len() != 0 {
+		return info, fmt.Errorf("%d bytes after the gzip member", rd.Len())
+	}
+	members := map[string][]byte{}
+	tr := tar.NewReader(bytes.NewReader(tarData))
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return info, err
+		}
+		if _, dup := members[hdr.Name]; dup {
+			return info, fmt.Errorf("%s twice", hdr.Name)
+		}
+		if members[hdr.Name], err = io.ReadAll(tr); err != nil {
+			return info, err
+		}
+	}
+	meta, ok := members["meta.json"]
+	if !ok {
+		return info, errors.New("no meta.json")
+	}
+	if err := json.Unmarshal(meta, &info); err != nil {
+		return info, err
+	}
+	if _, ok := members["state.bin"]; !ok {
+		return info, errors.New("no state.bin")
+	}
+	if len(members["SHA256SUMS.sealed"]) == 0 {
+		return info, errors.New("no SHA256SUMS.sealed")
+	}
+	sums, ok := members["SHA256SUMS"]
+	if !ok {
+		return info, errors.New("no SHA256SUMS")
+	}
+	listed := map[string]bool{}
+	for _, line := range strings.Split(strings.TrimSpace(string(sums)), "\n") {
+		sum, name, ok := strings.Cut(strings.TrimSpace(line), "  ")
+		content, present := members[name]
+		if !ok || !present {
+			return info, fmt.Errorf("bad sums line %q", line)
+		}
+		if actual := sha256.Sum256(content); !strings.EqualFold(hex.EncodeToString(actual[:]), sum) {
+			return info, fmt.Errorf("%s does not match its sum", name)
+		}
+		listed[name] = true
+	}
+	if !listed["meta.json"] || !listed["state.bin"] {
+		return info, errors.New("meta.json or state.bin not listed in SHA256SUMS")
+	}
+	return info, nil
+}
+
 func FuzzInspectSnapshot(f *testing.F) {
 	good := fakeSnapshot(f, nil)
+	if _, err := checkIndependently(good); err != nil {
+		f.Fatalf("the independent check rejects the good snapshot: %v", err)
+	}
 	f.Add(good)
 	f.Add(good[:len(good)/2])
 	f.Add([]byte{0x1f, 0x8b})
+	f.Add(fakeSnapshot(f, func(m []member) []member { return []member{m[0], m[1], m[1], m[2], m[3]} }))
+	f.Add(fakeSnapshot(f, func(m []member) []member {
+		m[2].data = []byte(fmt.Sprintf("%x  meta.json\n", sha256.Sum256(m[0].data)))
+		return m
+	}))
 	f.Fuzz(func(t *testing.T, data []byte) {
-		// Must never panic or hang; accepted input must carry the required members.
+		// Must never panic or hang; what it accepts must pass the independent reading,
+		// and report the meta.json that is actually in the archive.
 		info, err := InspectSnapshot(bytes.NewReader(data))
-		if err == nil && info.Version == 0 && info.Index == 0 && !bytes.Equal(data, good) {
-			// A valid archive without meta fields is possible but must have passed the sums.
+		if err != nil {
 			return
+		}
+		want, oracleErr := checkIndependently(data)
+		if oracleErr != nil {
+			t.Fatalf("InspectSnapshot accepted a snapshot the independent check rejects: %v", oracleErr)
+		}
+		if info != want {
+			t.Fatalf("InspectSnapshot reported %+v, meta.json says %+v", info, want)
 		}
 	})
 }

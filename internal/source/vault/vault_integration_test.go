@@ -1,7 +1,9 @@
 package vault
 
 import (
+	"bytes"
 	"context"
+	"errors"
 	"io"
 	"strings"
 	"testing"
@@ -115,6 +117,7 @@ func TestClearErrors(t *testing.T) {
 		}{
 			{"wrong token", tokenAuth("s.not-a-real-token"), []string{"rejected the token", "the test"}},
 			{"wrong approle secret", appRole("00000000-0000-0000-0000-000000000000"), []string{"AppRole login at auth/approle failed", "secret id"}},
+			{"approle secret id needed but not configured", appRole(""), []string{"role id only (no secret id configured)", "bind_secret_id=false", "vault.auth.approle.secretID"}},
 			{"missing permission", tokenAuth(limited.Auth.ClientToken), []string{"permission denied", SnapshotPolicy}},
 		}
 		for _, tt := range tests {
@@ -144,6 +147,62 @@ func TestClearErrors(t *testing.T) {
 			})
 		}
 
+		// docs promise roles with bind_secret_id=false work; Vault insists on a CIDR bound.
+		t.Run("approle without a secret id", func(t *testing.T) {
+			if _, err := root.Logical().Write("auth/approle/role/no-secret", map[string]any{
+				"token_policies": "snapshot", "bind_secret_id": false, "secret_id_bound_cidrs": "127.0.0.1/32",
+			}); err != nil {
+				t.Fatal(err)
+			}
+			id, err := root.Logical().Read("auth/approle/role/no-secret/role-id")
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, secret := range []func() (string, error){nil, fixed("")} {
+				c, err := New(Options{Address: v.Addr(), Auth: Auth{Method: AuthAppRole, RoleID: fixed(id.Data["role_id"].(string)), SecretID: secret}})
+				if err != nil {
+					t.Fatal(err)
+				}
+				snapshotOnce(t, c)
+			}
+		})
+
+		// A periodic token expires one period after its last renewal: a login past half
+		// the period must renew it.
+		t.Run("periodic token is renewed", func(t *testing.T) {
+			const period = 8 * time.Second
+			tok, err := root.Auth().Token().Create(&vaultapi.TokenCreateRequest{Policies: []string{"snapshot"}, Period: period.String()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ttlOf := func() time.Duration {
+				t.Helper()
+				sec, err := root.Auth().Token().Lookup(tok.Auth.ClientToken)
+				if err != nil {
+					t.Fatal(err)
+				}
+				ttl, err := sec.TokenTTL()
+				if err != nil {
+					t.Fatal(err)
+				}
+				return ttl
+			}
+			time.Sleep(period/2 + time.Second)
+			if before := ttlOf(); before >= period/2 {
+				t.Fatalf("ttl %s before the login: the token is not past half its period", before)
+			}
+			c, err := New(Options{Address: v.Addr(), Auth: tokenAuth(tok.Auth.ClientToken)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := c.Login(ctx); err != nil {
+				t.Fatal(err)
+			}
+			if after := ttlOf(); after < period-2*time.Second {
+				t.Fatalf("ttl %s after the login: the periodic token was not renewed", after)
+			}
+		})
+
 		t.Run("unreachable", func(t *testing.T) {
 			c, _ := New(Options{Address: "http://127.0.0.1:1", Auth: tokenAuth(v.RootToken)})
 			_, err := c.FindLeader(ctx)
@@ -161,5 +220,65 @@ func TestClearErrors(t *testing.T) {
 				t.Fatalf("error = %v", err)
 			}
 		})
+	})
+}
+
+// The node list must survive node 0 being down (a rolling restart, a lost pod): login,
+// leader discovery and the snapshot use whichever nodes answer, and confirming a restore
+// does not wait for the node that is gone.
+func TestBackupAndRestoreWithNodeZeroDown(t *testing.T) {
+	testenv.ForEachFlavor(t, func(t *testing.T, flavor testenv.Flavor) {
+		v := testenv.StartVaultCluster(t, flavor, 3)
+		v.WaitVoters(t)
+		v.Nodes[0].Stop()
+		testenv.WaitFor(t, nil, 90*time.Second, "a new leader among node1 and node2", func(ctx context.Context) error {
+			for _, n := range v.Nodes[1:] {
+				if l, err := n.Client(v.RootToken).Sys().LeaderWithContext(ctx); err == nil && l.IsSelf {
+					return nil
+				}
+			}
+			return errors.New("no leader yet")
+		})
+		var nodes []string
+		for _, n := range v.Nodes {
+			nodes = append(nodes, n.Addr)
+		}
+		c, err := New(Options{Nodes: nodes, Timeout: 10 * time.Second, Auth: tokenAuth(v.RootToken)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		art, err := NewSource("vault", c).Open(ctx)
+		if err != nil {
+			t.Fatalf("backup with node 0 down: %v", err)
+		}
+		snap, err := io.ReadAll(art.Body)
+		art.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := InspectSnapshot(bytes.NewReader(snap)); err != nil {
+			t.Fatalf("snapshot with node 0 down: %v", err)
+		}
+		leader, err := c.FindLeader(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if leader.Address == v.Nodes[0].Addr {
+			t.Fatalf("leader %s is the stopped node", leader.Address)
+		}
+
+		if err := c.Restore(ctx, leader, bytes.NewReader(snap), false); err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		out, err := c.ConfirmRestore(ctx, nil, 500*time.Millisecond, false)
+		if err != nil {
+			t.Fatalf("confirming the restore with node 0 down: %v", err)
+		}
+		if out.HealthStatus != "active" || time.Since(start) > time.Minute {
+			t.Fatalf("restore confirmed as %+v after %s", out, time.Since(start))
+		}
 	})
 }

@@ -34,12 +34,19 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	if err := os.Remove(p); err != nil && !isNotFound(err) {
 		return s.fsErr("delete", key, err)
 	}
-	for dir := filepath.Dir(p); dir != s.root && len(dir) > len(s.root); dir = filepath.Dir(dir) {
+	s.removeEmptyDirs(filepath.Dir(p))
+	return nil
+}
+
+// removeEmptyDirs removes dir and its parents up to (not including) the root while they
+// are empty. A concurrent Put that loses its directory this way makes it again.
+func (s *Store) removeEmptyDirs(dir string) {
+	for ; dir != s.root && len(dir) > len(s.root); dir = filepath.Dir(dir) {
 		// Fails on the first directory that still holds something (or a concurrent Put's
-		// temporary file): that is where pruning stops.
+		// temporary file, which SweepTemp removes once it is old): that is where pruning
+		// stops.
 		if os.Remove(dir) != nil {
 			break
 		}
 	}
-	return nil
 }

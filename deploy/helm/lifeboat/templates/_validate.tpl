@@ -33,7 +33,7 @@
 {{- end -}}
 {{- end -}}
 {{- if and (eq $v.mode "agent") (not $v.agent.tokenSecretRef.name) -}}
-{{- fail "agent.tokenSecretRef.name: required in agent mode (a Secret with the API token; kubectl create secret generic lifeboat-api --from-literal=token=$(openssl rand -hex 32))" -}}
+{{- fail "agent.tokenSecretRef.name: required in agent mode (a Secret with the API token: openssl rand -hex 32 > api-token; kubectl create secret generic lifeboat-api --from-file=token=api-token)" -}}
 {{- end -}}
 {{- if and $v.vault.restore.enabled (not $v.vault.restore.snapshot) -}}
 {{- fail "vault.restore.snapshot: required when vault.restore.enabled (a backup id from `lifeboat list vault`, or latest)" -}}
@@ -46,6 +46,9 @@
 {{- end -}}
 {{- if and $v.vault.autoRestore.enabled $v.encryption.age.recipients (not $v.vault.autoRestore.identitySecretRef.name) -}}
 {{- fail "vault.autoRestore.identitySecretRef.name: required when encryption.age is on (auto-restore has to decrypt the snapshot)" -}}
+{{- end -}}
+{{- if and $v.metrics.prometheusRule.enabled (eq $v.mode "cronjob") (not $v.pushgateway) -}}
+{{- fail "metrics.prometheusRule.enabled: in mode cronjob the alerts need the metrics every run pushes: set pushgateway (e.g. http://prometheus-pushgateway.monitoring.svc:9091, scraped with honor_labels: true); without it LifeboatBackupTooOld fires forever" -}}
 {{- end -}}
 {{- if and $v.metrics.serviceMonitor.enabled (ne $v.mode "agent") -}}
 {{- fail "metrics.serviceMonitor.enabled: needs mode agent (CronJob runs push to a Pushgateway instead; set pushgateway)" -}}
