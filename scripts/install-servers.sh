@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the tests and the demo run against, using only the Go module
 # proxy and Debian packages. Binaries are cached in .tools/bin keyed by version, so a second
-# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|etcd|kube-apiserver|staticcheck|helm|chromium|promtool]...
+# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|etcd|kube-apiserver|staticcheck|helm|chromium|promtool|pushgateway]...
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -256,7 +256,10 @@ install_pushgateway() {
 # tool is wanted: where systemd runs, the package also enables and starts a Prometheus on
 # :9090, so that is stopped and disabled again. The symlink lets tests find it in $BIN.
 install_promtool() {
-  if ! command -v promtool >/dev/null; then
+  # Debian's fixed path, not `command -v`: test.sh puts $BIN first on PATH, where the
+  # symlink made by an earlier run would be found and then pointed at itself.
+  local tool=/usr/bin/promtool
+  if [[ ! -x $tool ]]; then
     apt_install prometheus
     if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
       local SUDO=""
@@ -264,7 +267,7 @@ install_promtool() {
       $SUDO systemctl disable --now prometheus >/dev/null 2>&1 || true
     fi
   fi
-  ln -sfn "$(command -v promtool)" "$BIN/promtool"
+  ln -sfn "$tool" "$BIN/promtool"
 }
 
 targets=("$@")

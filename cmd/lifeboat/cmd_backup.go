@@ -1,8 +1,6 @@
 package main
 
 import (
-	"cmp"
-
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 	"github.com/spf13/cobra"
@@ -68,12 +66,16 @@ func runBackup(cmd *cobra.Command, name string, opts *backupOptions) error {
 	if err != nil {
 		return err
 	}
+	gw, err := pushgatewayURL(opts.pushgateway, a)
+	if err != nil {
+		return err
+	}
 	res, err := a.Backup(cmd.Context(), name, opts.destinations)
 	if err != nil {
 		return classify(err)
 	}
 	printResult(cmd, res, opts.json)
-	if gw := cmp.Or(opts.pushgateway, a.Config.Pushgateway); gw != "" {
+	if gw != "" {
 		pushRunMetrics(cmd, a, res, gw)
 	}
 	switch res.Status() {

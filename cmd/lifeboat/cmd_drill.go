@@ -1,7 +1,6 @@
 package main
 
 import (
-	"cmp"
 	"fmt"
 
 	"github.com/spf13/cobra"
@@ -63,6 +62,10 @@ func runDrill(cmd *cobra.Command, name string, opts *drillOptions) error {
 	if err != nil {
 		return err
 	}
+	url, err := pushgatewayURL(opts.pushgateway, a)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(cmd.OutOrStdout(), "drilling %s of %s ...\n", opts.backup, name)
 	report, err := drill.Run(cmd.Context(), a, name, drill.Options{
 		Backup: opts.backup, From: opts.from, IdentityFile: opts.identityFile, NoRecord: opts.noRecord,
@@ -71,7 +74,7 @@ func runDrill(cmd *cobra.Command, name string, opts *drillOptions) error {
 		return classify(err)
 	}
 	printDrill(cmd, report)
-	if url := cmp.Or(opts.pushgateway, a.Config.Pushgateway); url != "" {
+	if url != "" {
 		m := metrics.New()
 		m.ObserveDrill(name, report.Started.Add(report.Duration), report.Duration, report.OK())
 		if err := m.Push(cmd.Context(), url, name); err != nil {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -11,6 +12,20 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/server"
 	"github.com/spf13/cobra"
 )
+
+// pushgatewayURL picks the Pushgateway for a one-shot run (flag, else config) and checks
+// it before the run starts, so a bad URL is a usage error up front rather than a warning
+// after an hour-long backup.
+func pushgatewayURL(flag string, a *app.App) (string, error) {
+	url := cmp.Or(flag, a.Config.Pushgateway)
+	if url == "" {
+		return "", nil
+	}
+	if err := metrics.CheckPushURL(url); err != nil {
+		return "", withExitCode(exitUsage, err)
+	}
+	return url, nil
+}
 
 // pushRunMetrics pushes the metrics `lifeboat serve` would export for this run. A failed
 // push is reported but does not change the exit code: the backup itself is what the

@@ -202,3 +202,32 @@ func TestGroupCommandsShowHelp(t *testing.T) {
 		}
 	}
 }
+
+// A Pushgateway URL with credentials is refused before the backup starts (the source is
+// never contacted, nothing is written), and the credentials are never echoed.
+func TestBackupChecksThePushgatewayFirst(t *testing.T) {
+	backups := t.TempDir()
+	cfg := writeConfig(t, "lifeboat.yaml", fmt.Sprintf(`
+sources: [{name: vault, kind: vault, vault: {address: "http://127.0.0.1:1"}}]
+destinations: [{name: local, kind: file, file: {path: %s}}]
+`, backups))
+	for _, args := range [][]string{
+		{"backup", "vault", "--pushgateway", "http://ops:hunter2@127.0.0.1:9091"},
+		{"backup", "vault", "--pushgateway", "pushgateway:9091"},
+		{"drill", "vault", "--pushgateway", "http://ops:hunter2@127.0.0.1:9091"},
+	} {
+		out, errOut, code := runRoot(t, append([]string{"--config", cfg, "--log-format", "text"}, args...)...)
+		if code != exitUsage {
+			t.Errorf("%v: exit %d, want %d\n%s%s", args, code, exitUsage, out, errOut)
+		}
+		if strings.Contains(out+errOut, "hunter2") {
+			t.Errorf("%v: the password was echoed:\n%s%s", args, out, errOut)
+		}
+		if !strings.Contains(errOut, "Pushgateway URL") || strings.Contains(errOut, "127.0.0.1:1") {
+			t.Errorf("%v: want a Pushgateway error before any contact with the source, got:\n%s", args, errOut)
+		}
+	}
+	if entries, _ := os.ReadDir(backups); len(entries) != 0 {
+		t.Errorf("a refused run wrote %d entries into the destination", len(entries))
+	}
+}

@@ -1,9 +1,7 @@
 package app
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -15,9 +13,11 @@ import (
 	"testing"
 
 	"filippo.io/age"
+
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 	"github.com/lifeboat-backup/lifeboat/internal/source"
+	"github.com/lifeboat-backup/lifeboat/internal/source/vault/vaulttest"
 )
 
 // snapshotSource streams an archive shaped like a Vault raft snapshot (the real ones are
@@ -28,30 +28,11 @@ type snapshotSource struct{ extras []source.Extra }
 func (s snapshotSource) Name() string { return "vault" }
 func (s snapshotSource) Kind() string { return config.KindVault }
 func (s snapshotSource) Open(context.Context) (*source.Artifact, error) {
-	art := &source.Artifact{Body: io.NopCloser(bytes.NewReader(raftSnapshot())), Ext: "snap"}
+	art := &source.Artifact{Body: io.NopCloser(bytes.NewReader(vaulttest.Snapshot())), Ext: "snap"}
 	if s.extras != nil {
 		art.Extras = func(context.Context) ([]source.Extra, error) { return s.extras, nil }
 	}
 	return art, nil
-}
-
-func raftSnapshot() []byte {
-	meta := []byte(`{"Version":1,"ID":"2-42-1700000000000","Index":42,"Term":2,"Size":12000}`)
-	state := bytes.Repeat([]byte("state-bytes!"), 1000)
-	sums := fmt.Sprintf("%x  meta.json\n%x  state.bin\n", sha256.Sum256(meta), sha256.Sum256(state))
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	for _, m := range []struct {
-		name string
-		data []byte
-	}{{"meta.json", meta}, {"state.bin", state}, {"SHA256SUMS", []byte(sums)}, {"SHA256SUMS.sealed", []byte("sealed")}} {
-		_ = tw.WriteHeader(&tar.Header{Name: m.name, Mode: 0o600, Size: int64(len(m.data))})
-		_, _ = tw.Write(m.data)
-	}
-	_ = tw.Close()
-	_ = zw.Close()
-	return buf.Bytes()
 }
 
 // testApp is an App over a config with a vault source (never contacted) and the given

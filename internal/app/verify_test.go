@@ -10,6 +10,7 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 	"github.com/lifeboat-backup/lifeboat/internal/source"
+	"github.com/lifeboat-backup/lifeboat/internal/source/vault/vaulttest"
 )
 
 const localOnly = `
@@ -119,7 +120,7 @@ func TestVerifyChecksEveryStoredByte(t *testing.T) {
 // CheckStored reads to EOF even when the artifact check is satisfied early, so trailing
 // changed bytes are caught by the manifest's sha256.
 func TestCheckStoredReadsToTheEnd(t *testing.T) {
-	snap := raftSnapshot()
+	snap := vaulttest.Snapshot()
 	good := pipeline.Unwrap{SHA256: sha(snap), Size: int64(len(snap))}
 	changed := bytes.Clone(snap)
 	changed[6] ^= 0xff

@@ -80,7 +80,13 @@ func checkKind(p *problems, path, kind string, allowed []string, blocks map[stri
 // checkURL accepts an absolute http(s) URL.
 func checkURL(p *problems, path, s string) {
 	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	switch {
+	case err != nil:
+		// url.Parse's error and the raw value may hold credentials: never echo them.
+		p.add(path, "must be an http:// or https:// URL with a host")
+	case u.User != nil:
+		p.add(path, "must not carry credentials (user:password@): secrets never go in the config")
+	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
 		p.add(path, "must be an http:// or https:// URL with a host (got %q)", s)
 	}
 }

@@ -216,6 +216,9 @@ pushgateway: pushgateway:9091
 			"server.historyLimit: must be at least 1 (got -1)",
 			`pushgateway: must be an http:// or https:// URL with a host (got "pushgateway:9091")`,
 		}},
+		{"credentials in a URL are refused, not echoed", okSources + okDests + "pushgateway: http://ops:hunter2@pushgateway:9091\n", []string{
+			"pushgateway: must not carry credentials (user:password@): secrets never go in the config",
+		}},
 		{"server listen", okSources + okDests + "server: {listen: localhost}\n", []string{
 			`server.listen: must be host:port, like 127.0.0.1:8080 or :8080 (got "localhost")`,
 		}},

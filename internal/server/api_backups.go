@@ -62,6 +62,9 @@ type VerifyResponse struct {
 	ID     string       `json:"id"`
 	OK     bool         `json:"ok"`
 	Copies []VerifyCopy `json:"copies"`
+	// Unlisted names the destinations that could not be searched: they may hold the only
+	// good copy, so the verification is not OK while any is listed.
+	Unlisted []string `json:"unlisted,omitempty"`
 }
 
 // VerifyCopy is the verification of one copy of the backup.
@@ -82,7 +85,7 @@ func (s *Server) apiVerify(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, err.Error())
 		return
 	}
-	results, err := s.app.Verify(r.Context(), source, id, q.Get("destination"), "")
+	v, err := s.app.VerifyAll(r.Context(), source, id, q.Get("destination"), "")
 	switch {
 	case errors.Is(err, store.ErrNotFound):
 		writeError(w, http.StatusNotFound, err.Error())
@@ -95,7 +98,10 @@ func (s *Server) apiVerify(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := VerifyResponse{ID: id, OK: true, Copies: []VerifyCopy{}}
-	for _, v := range results {
+	for _, e := range v.Unlisted {
+		resp.Unlisted, resp.OK = append(resp.Unlisted, e.Error()), false
+	}
+	for _, v := range v.Copies {
 		c := VerifyCopy{Destination: v.Dest.Name, Store: v.Dest.Store.String(), OK: v.Err == nil, Detail: v.Detail}
 		resp.ID = v.Manifest.ID
 		if v.Err != nil {

@@ -203,6 +203,20 @@ func TestVerifyEndpoint(t *testing.T) {
 	if resp := e.do("POST", "/api/v1/backups/latest/verify", testToken, nil, nil); resp.StatusCode != http.StatusBadRequest {
 		t.Fatalf("verify latest without a source (two configured): %s", resp.Status)
 	}
+	// A destination that cannot be listed may hold the only good copy: the good copy
+	// elsewhere verifies, but the answer is not OK and names that destination.
+	second := filepath.Join(e.dir, "second")
+	if err := os.Rename(second, second+".moved"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(second, []byte("not a directory"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	v = VerifyResponse{}
+	e.do("POST", "/api/v1/backups/latest/verify?source=vault", testToken, nil, &v)
+	if v.OK || len(v.Copies) != 1 || !v.Copies[0].OK || len(v.Unlisted) != 1 || !strings.Contains(v.Unlisted[0], "second") {
+		t.Fatalf("verify with an unlistable destination: %+v", v)
+	}
 }
 
 func TestStatusEndpoint(t *testing.T) {

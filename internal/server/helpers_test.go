@@ -1,11 +1,8 @@
 package server
 
 import (
-	"archive/tar"
 	"bytes"
-	"compress/gzip"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -24,6 +21,7 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 	"github.com/lifeboat-backup/lifeboat/internal/source"
+	"github.com/lifeboat-backup/lifeboat/internal/source/vault/vaulttest"
 )
 
 const testToken = "s3cret-token-for-tests"
@@ -164,26 +162,7 @@ func (f *fakeSource) Open(ctx context.Context) (*source.Artifact, error) {
 	return &source.Artifact{Body: io.NopCloser(r), Ext: "snap"}, nil
 }
 
-// snapshot is shaped like a Vault raft snapshot (gzip tar with meta.json, state.bin and
-// SHA256SUMS), so verify accepts it.
-var snapshot = func() []byte {
-	meta := []byte(`{"Version":1,"ID":"2-42-1700000000000","Index":42,"Term":2,"Size":12000}`)
-	state := bytes.Repeat([]byte("state-bytes!"), 1000)
-	sums := fmt.Sprintf("%x  meta.json\n%x  state.bin\n", sha256.Sum256(meta), sha256.Sum256(state))
-	var buf bytes.Buffer
-	zw := gzip.NewWriter(&buf)
-	tw := tar.NewWriter(zw)
-	for _, m := range []struct {
-		name string
-		data []byte
-	}{{"meta.json", meta}, {"state.bin", state}, {"SHA256SUMS", []byte(sums)}, {"SHA256SUMS.sealed", []byte("sealed")}} {
-		_ = tw.WriteHeader(&tar.Header{Name: m.name, Mode: 0o600, Size: int64(len(m.data))})
-		_, _ = tw.Write(m.data)
-	}
-	_ = tw.Close()
-	_ = zw.Close()
-	return buf.Bytes()
-}()
+var snapshot = vaulttest.Snapshot()
 
 // gatedReader holds the stream in the middle (after some bytes) until the gate opens or
 // the run is cancelled, like a long snapshot.

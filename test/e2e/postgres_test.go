@@ -277,16 +277,7 @@ func TestPostgresEncryptedBackupAndGlobals(t *testing.T) {
 // pgBackups lists the source's backups per destination.
 func pgBackups(t *testing.T, s *pgSetup) map[string][]listed {
 	t.Helper()
-	r := s.lifeboat(t, 0, "list", "workflows", "--json")
-	var rows []listed
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
-		t.Fatalf("list --json: %v\n%s", err, r)
-	}
-	out := map[string][]listed{}
-	for _, row := range rows {
-		out[row.Destination] = append(out[row.Destination], row)
-	}
-	return out
+	return backupsBySource(t, s, "workflows")
 }
 
 // MinIO dies in the middle of a backup: the directory still gets a committed, verifiable
@@ -430,16 +421,7 @@ exit 1
 
 	// Restore errors: an owner the target lacks (pg_restore fails, rolled back) and a
 	// schema downgrade (refused).
-	conn := s.pg.Connect("argo")
-	do := func(sql string) {
-		t.Helper()
-		if _, err := conn.Exec(context.Background(), sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	do("CREATE ROLE ghost; CREATE TABLE ghost_notes (note text); ALTER TABLE ghost_notes OWNER TO ghost")
-	s.lifeboat(t, 0, "backup", "workflows")
-	do("DROP TABLE ghost_notes; DROP ROLE ghost")
+	do := backupOwnedByAVanishingRole(t, s)
 	before := s.pg.Fingerprint("argo")
 	r := s.lifeboat(t, 1, "restore", "workflows", "--dump", "latest")
 	seen = append(seen, r.stderr)
@@ -554,16 +536,7 @@ func TestPostgresRestoreScalesDeployments(t *testing.T) {
 
 	// A restore that fails after the scale-down (pg_restore cannot give a table to a
 	// role the target lacks) still brings the replicas back.
-	conn := s.pg.Connect("argo")
-	do := func(sql string) {
-		t.Helper()
-		if _, err := conn.Exec(context.Background(), sql); err != nil {
-			t.Fatalf("%s: %v", sql, err)
-		}
-	}
-	do("CREATE ROLE ghost; CREATE TABLE ghost_notes (note text); ALTER TABLE ghost_notes OWNER TO ghost")
-	s.lifeboat(t, 0, "backup", "workflows")
-	do("DROP TABLE ghost_notes; DROP ROLE ghost")
+	do := backupOwnedByAVanishingRole(t, s)
 	stop = watch()
 	r := s.lifeboat(t, 1, "restore", "workflows", "--dump", "latest")
 	low = stop()
@@ -598,4 +571,22 @@ func TestPostgresRestoreScalesDeployments(t *testing.T) {
 	if c, sv := version("workflow-controller"), version("argo-server"); c != vc || sv != vs {
 		t.Fatalf("a refused restore wrote to the Deployments: workflow-controller %s -> %s, argo-server %s -> %s", vc, c, vs, sv)
 	}
+}
+
+// backupOwnedByAVanishingRole backs up a table owned by a role, then drops both from the
+// live database, so restoring that backup fails inside pg_restore (the owner is missing)
+// after every pre-check passed. It returns a helper that runs SQL on the live database.
+func backupOwnedByAVanishingRole(t *testing.T, s *pgSetup) func(sql string) {
+	t.Helper()
+	conn := s.pg.Connect("argo")
+	do := func(sql string) {
+		t.Helper()
+		if _, err := conn.Exec(context.Background(), sql); err != nil {
+			t.Fatalf("%s: %v", sql, err)
+		}
+	}
+	do("CREATE ROLE ghost; CREATE TABLE ghost_notes (note text); ALTER TABLE ghost_notes OWNER TO ghost")
+	s.lifeboat(t, 0, "backup", "workflows")
+	do("DROP TABLE ghost_notes; DROP ROLE ghost")
+	return do
 }

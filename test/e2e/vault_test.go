@@ -17,9 +17,16 @@ type listed struct {
 	SHA256      string `json:"sha256"`
 }
 
-func listBackups(t *testing.T, s *vaultSetup) map[string][]listed {
+// lifeboatRunner is what the per-test setups share: run the lifeboat binary with their
+// config and expect an exit code.
+type lifeboatRunner interface {
+	lifeboat(t *testing.T, want int, args ...string) run
+}
+
+// backupsBySource lists a source's committed backups per destination.
+func backupsBySource(t *testing.T, lb lifeboatRunner, source string) map[string][]listed {
 	t.Helper()
-	r := s.lifeboat(t, 0, "list", "vault", "--json")
+	r := lb.lifeboat(t, 0, "list", source, "--json")
 	var rows []listed
 	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
 		t.Fatalf("list --json: %v\n%s", err, r)
@@ -29,6 +36,11 @@ func listBackups(t *testing.T, s *vaultSetup) map[string][]listed {
 		out[row.Destination] = append(out[row.Destination], row)
 	}
 	return out
+}
+
+func listBackups(t *testing.T, s *vaultSetup) map[string][]listed {
+	t.Helper()
+	return backupsBySource(t, s, "vault")
 }
 
 // The heart of the product: back up a Vault to a directory and MinIO, lose the Vault

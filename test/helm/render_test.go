@@ -91,6 +91,7 @@ func TestValuesErrors(t *testing.T) {
 		{"agent without a token", []string{minimal}, []string{"mode=agent"}, "agent.tokenSecretRef.name: required in agent mode"},
 		{"token auth without a secret", []string{minimal}, []string{"vault.auth.method=token"}, "vault.auth.token.secretRef.name: required"},
 		{"drill without unseal keys", []string{minimal}, []string{"vault.drill.enabled=true"}, "vault.drill.unsealKeysSecretRef.name: required"},
+		{"drill with kubernetes auth and no drill token", []string{minimal}, []string{"vault.drill.enabled=true", "vault.drill.unsealKeysSecretRef.name=keys"}, "vault.drill.tokenSecretRef.name: required when vault.auth.method is kubernetes"},
 		{"postgres without host", []string{minimal}, []string{"workflows.metadataDatabase.backup.enabled=true"}, "workflows.metadataDatabase.host: required"},
 		{"servicemonitor in cronjob mode", []string{minimal}, []string{"metrics.serviceMonitor.enabled=true"}, "metrics.serviceMonitor.enabled: needs mode agent"},
 		{"alerts in cronjob mode without a pushgateway", []string{minimal}, []string{"metrics.prometheusRule.enabled=true"}, "metrics.prometheusRule.enabled: in mode cronjob the alerts need the metrics every run pushes: set pushgateway"},

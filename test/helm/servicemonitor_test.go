@@ -1,6 +1,7 @@
 package helm
 
 import (
+	"strings"
 	"testing"
 
 	"sigs.k8s.io/yaml"
@@ -43,5 +44,44 @@ func TestServiceMonitorAuthorization(t *testing.T) {
 				t.Errorf("/metrics needs the token: want authorization Bearer from Secret lifeboat-api key api-token, got %+v", auth)
 			}
 		})
+	}
+}
+
+// agent.secureCookie passes --secure-cookie to serve (for TLS terminated in front of the
+// agent); without it the agent runs plain `serve`.
+func TestAgentSecureCookie(t *testing.T) {
+	helmBin(t)
+	agent := valueSets[2].path()
+	for set, want := range map[string][]string{
+		"agent.secureCookie=false": {"serve"},
+		"agent.secureCookie=true":  {"serve", "--secure-cookie"},
+	} {
+		var args []string
+		for _, o := range parseObjects(t, render(t, []string{agent}, set)) {
+			if o.gvk.Kind != "Deployment" {
+				continue
+			}
+			var d struct {
+				Spec struct {
+					Template struct {
+						Spec struct {
+							Containers []struct {
+								Name string   `json:"name"`
+								Args []string `json:"args"`
+							} `json:"containers"`
+						} `json:"spec"`
+					} `json:"template"`
+				} `json:"spec"`
+			}
+			if err := yaml.Unmarshal(o.yaml, &d); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range d.Spec.Template.Spec.Containers {
+				args = append(args, c.Args...)
+			}
+		}
+		if !strings.HasSuffix(strings.Join(args, " "), " "+strings.Join(want, " ")) {
+			t.Errorf("%s: agent args %q, want %q", set, args, want)
+		}
 	}
 }

@@ -55,6 +55,7 @@ lifeboat's own config.Parse.
 {{- $d := $v.drill -}}
 {{- if not $d.unsealKeysSecretRef.name }}{{ fail "vault.drill.unsealKeysSecretRef.name: required when vault.drill.enabled (the ORIGINAL cluster's unseal keys)" }}{{ end -}}
 {{- $dv := dict "binary" $d.binary "unsealKeys" (include "lifeboat.fileRef" (list "vault-drill-unseal-keys" $d.unsealKeysSecretRef.key) | fromJson) -}}
+{{- if and (ne (toString $v.auth.method) "token") (not $d.tokenSecretRef.name) }}{{ fail (printf "vault.drill.tokenSecretRef.name: required when vault.auth.method is %s (that login reaches only the live cluster; the drill needs a token valid in the backed-up cluster)" (toString $v.auth.method)) }}{{ end -}}
 {{- if $d.tokenSecretRef.name }}{{ $_ := set $dv "token" (include "lifeboat.fileRef" (list "vault-drill-token" $d.tokenSecretRef.key) | fromJson) }}{{ end -}}
 {{- with $d.mounts }}{{ $_ := set $dv "mounts" . }}{{ end -}}
 {{- with $d.secrets }}{{ $_ := set $dv "secrets" . }}{{ end -}}
