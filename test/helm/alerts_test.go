@@ -508,7 +508,7 @@ var (
 func TestAlertMetricsExist(t *testing.T) {
 	helmBin(t)
 	exported := exportedLabels()
-	drills := []string{"vault.drill.enabled=true", "vault.drill.unsealKeysSecretRef.name=vault-unseal-keys"}
+	drills := []string{"vault.drill.enabled=true", "vault.drill.unsealKeysSecretRef.name=vault-unseal-keys", "vault.drill.tokenSecretRef.name=vault-drill"}
 	found := 0
 	for mode, sets := range alertModes {
 		rules := renderRules(t, append(slices.Clone(sets), drills...)...)
