@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -61,26 +60,10 @@ func outcome(okDests, failedDests int, sourceErr error) server.BackupFunc {
 	}
 }
 
+// runCLI runs the CLI with text logs (the tests read its stderr).
 func runCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := newRootCmd()
-	var out, errOut bytes.Buffer
-	cmd.SetOut(&out)
-	cmd.SetErr(&errOut)
-	cmd.SetArgs(append([]string{"--log-format", "text"}, args...))
-	err := cmd.ExecuteContext(context.Background())
-	code := exitOK
-	var ee *exitError
-	switch {
-	case errors.As(err, &ee):
-		code = ee.code
-	case err != nil:
-		code = exitFailure
-	}
-	if err != nil {
-		errOut.WriteString(err.Error())
-	}
-	return out.String(), errOut.String(), code
+	return runRoot(t, append([]string{"--log-format", "text"}, args...)...)
 }
 
 func TestBackupOverServerExitCodes(t *testing.T) {

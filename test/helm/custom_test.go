@@ -45,21 +45,7 @@ type serviceMonitor struct {
 type prometheusRule struct {
 	metav1.TypeMeta `json:",inline"`
 	Metadata        metav1.ObjectMeta `json:"metadata"`
-	Spec            struct {
-		Groups []struct {
-			Name     string `json:"name"`
-			Interval string `json:"interval,omitempty"`
-			Rules    []struct {
-				Alert         string            `json:"alert,omitempty"`
-				Record        string            `json:"record,omitempty"`
-				Expr          string            `json:"expr"`
-				For           string            `json:"for,omitempty"`
-				KeepFiringFor string            `json:"keep_firing_for,omitempty"`
-				Labels        map[string]string `json:"labels,omitempty"`
-				Annotations   map[string]string `json:"annotations,omitempty"`
-			} `json:"rules"`
-		} `json:"groups"`
-	} `json:"spec"`
+	Spec            ruleSpec          `json:"spec"`
 }
 
 // customDecode strictly decodes a ServiceMonitor or PrometheusRule.
