@@ -29,11 +29,17 @@ type serveSetup struct {
 const serveToken = "e2e-serve-token-0123456789"
 
 // newServeSetup makes the config with a server block and, when schedule is set, a cron
-// schedule on the vault source.
+// schedule on the vault source, backed by OpenBao.
 func newServeSetup(t *testing.T, schedule string) *serveSetup {
 	t.Helper()
+	return newServeSetupOn(t, testenv.OpenBao, schedule)
+}
+
+// newServeSetupOn is newServeSetup against the given server flavour.
+func newServeSetupOn(t *testing.T, flavor testenv.Flavor, schedule string) *serveSetup {
+	t.Helper()
 	dir := t.TempDir()
-	s := &serveSetup{vaultSetup: newVaultSetup(t, testenv.OpenBao, ""), token: serveToken, history: filepath.Join(dir, "history", "runs.db")}
+	s := &serveSetup{vaultSetup: newVaultSetup(t, flavor, ""), token: serveToken, history: filepath.Join(dir, "history", "runs.db")}
 	tokenFile := writeFile(t, filepath.Join(dir, "server-token"), serveToken+"\n")
 	// The port is picked after Vault and MinIO took theirs.
 	port := testenv.FreePort(t)

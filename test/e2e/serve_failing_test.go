@@ -10,14 +10,16 @@ import (
 
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/server"
+	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
 
 // A destination that cannot take backups (a file destination whose path is a regular
 // file) never hides behind the healthy ones: every run is partial, the status says
 // "failing", lifeboat_backup_failures_total counts each run against that destination, and
-// the page shows it.
+// the page shows it. It runs against HashiCorp Vault, so serve is driven against both
+// servers (TestServe uses OpenBao).
 func TestServeFailingDestination(t *testing.T) {
-	s := newServeSetup(t, "0 0 1 1 *") // yearly: only the baseline and triggered runs
+	s := newServeSetupOn(t, testenv.HashiCorp, "0 0 1 1 *") // yearly: only the baseline and triggered runs
 	blocker := writeFile(t, filepath.Join(t.TempDir(), "not-a-directory"), "a regular file\n")
 	data := readFile(t, s.config)
 	broken := "  - name: broken\n    kind: file\n    file: {path: " + blocker + "}\nserver:\n"
