@@ -33,6 +33,7 @@ func (a *App) Pipeline(src *config.Source) (*pipeline.Pipeline, error) {
 	return &pipeline.Pipeline{
 		Encryption:       enc,
 		CompressionLevel: level,
+		StallTimeout:     src.StallTimeout.Duration,
 		Version:          a.Version,
 		Logger:           a.Logger,
 		Now:              func() time.Time { return time.Now().UTC() },

@@ -29,6 +29,11 @@ type Source struct {
 	// Jitter delays each scheduled run by a random amount up to this, so that many
 	// agents on the same schedule do not hit one server at once.
 	Jitter Duration `json:"jitter,omitzero"`
+	// StallTimeout detaches a destination that accepts no data for this long during a
+	// backup. The fan-out is one read shared by every destination, so a hung endpoint
+	// holds the others (and the source connection, which a proxy may cut when idle)
+	// until then. Default 5m.
+	StallTimeout Duration `json:"stallTimeout,omitzero"`
 	// Destinations names where this source's backups go; empty means every destination.
 	Destinations []string  `json:"destinations,omitempty"`
 	Vault        *Vault    `json:"vault,omitempty"`

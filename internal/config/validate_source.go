@@ -2,6 +2,7 @@ package config
 
 import (
 	"slices"
+	"time"
 
 	"github.com/robfig/cron/v3"
 )
@@ -17,6 +18,9 @@ func validateSource(p *problems, path string, s *Source, destNames []string) {
 	}
 	if s.Jitter.Duration < 0 {
 		p.add(field(path, "jitter"), "must not be negative (got %s)", s.Jitter)
+	}
+	if d := s.StallTimeout.Duration; d != 0 && d < time.Second {
+		p.add(field(path, "stallTimeout"), "must be at least 1s (got %s); leave it out for the default 5m", s.StallTimeout)
 	}
 	var seen []string
 	for i, name := range s.Destinations {

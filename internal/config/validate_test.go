@@ -219,6 +219,12 @@ pushgateway: pushgateway:9091
 		{"credentials in a URL are refused, not echoed", okSources + okDests + "pushgateway: http://ops:hunter2@pushgateway:9091\n", []string{
 			"pushgateway: must not carry credentials (user:password@): secrets never go in the config",
 		}},
+		{"stall timeout too short", okDests + `
+sources:
+  - {name: vault, kind: vault, stallTimeout: 10ms, vault: {address: "https://v:8200"}}
+`, []string{
+			"sources[0].stallTimeout: must be at least 1s (got 10ms); leave it out for the default 5m",
+		}},
 		{"server listen", okSources + okDests + "server: {listen: localhost}\n", []string{
 			`server.listen: must be host:port, like 127.0.0.1:8080 or :8080 (got "localhost")`,
 		}},
