@@ -121,14 +121,18 @@ func browsePage(t *testing.T, s *serveSetup, p *testenv.Process) {
 	}
 	shot("page")
 
+	// An every-minute schedule on two sources keeps the vault source busy a good part of
+	// the time, and a busy page reloads itself: retry for a while rather than a fixed
+	// number of times.
 	var id string
-	for attempt := 0; id == "" && attempt < 3; attempt++ {
+	clickBy := time.Now().Add(2 * time.Minute)
+	for attempt := 0; id == "" && time.Now().Before(clickBy); attempt++ {
 		err := chromedp.Do(ctx,
 			chromedp.SendKeys(chromedp.CSS(`#source-vault form.trigger input[name="token"]`), s.token),
 			chromedp.Click(chromedp.CSS(`#source-vault form.trigger button`)),
 			chromedp.WaitVisible(chromedp.CSS(`#source-vault`)),
 		)
-		if err != nil && attempt < 2 {
+		if err != nil && time.Now().Before(clickBy) {
 			// While a scheduled run is going the page reloads itself every few seconds,
 			// and a reload between typing and clicking replaces the form: start over.
 			t.Logf("click Back up now (attempt %d): %v; reloading", attempt+1, err)
@@ -146,6 +150,7 @@ func browsePage(t *testing.T, s *serveSetup, p *testenv.Process) {
 		u, _ := url.Parse(loc)
 		id = u.Query().Get("started")
 		if busy := u.Query().Get("busy"); busy != "" { // a scheduled run got there first
+			t.Logf("click Back up now (attempt %d): run %s was going; waiting for it", attempt+1, busy)
 			s.waitID(t, p, busy)
 			_ = chromedp.Do(ctx, chromedp.Navigate(s.base+"/"))
 		}

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"unicode"
 
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
@@ -80,11 +82,24 @@ var keyPatterns = []*regexp.Regexp{
 // keyLike returns the first key- or token-like string in data, or "".
 func keyLike(data []byte) string {
 	for _, re := range keyPatterns {
-		if m := re.FindSubmatch(data); m != nil {
-			return string(m[1])
+		for _, m := range re.FindAllSubmatch(data, -1) {
+			if plausible(m[1]) {
+				return string(m[1])
+			}
 		}
 	}
 	return ""
+}
+
+// plausible drops base64-shaped storage paths: raft data holds keys like
+// "<uuid tail>/policy/metadatalogical/<id>", 44 characters of the base64 alphabet but
+// lowercase only. 33 random bytes in base64 have an upper- and a lower-case letter all
+// but certainly (no upper-case letter: (38/64)^44, about 1e-10), so a share always passes.
+func plausible(match []byte) bool {
+	if len(match) != 44 {
+		return true // the hex and token patterns are specific enough on their own
+	}
+	return bytes.ContainsFunc(match, unicode.IsUpper) && bytes.ContainsFunc(match, unicode.IsLower)
 }
 
 // keyLikeIn scans a file, or every file under a directory.
