@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the tests and the demo run against, using only the Go module
 # proxy and Debian packages. Binaries are cached in .tools/bin keyed by version, so a second
-# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|etcd|kube-apiserver|staticcheck|helm|chromium|promtool|pushgateway]...
+# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|hyperkube|kube-node|staticcheck|helm|chromium|promtool|pushgateway]...
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -133,38 +133,19 @@ install_minio() {
   ln -sfn "minio-$MINIO_VERSION" "$BIN/minio"
 }
 
-install_etcd() {
-  have etcd "$ETCD_VERSION" && return
-  local dir="$SRC/etcd-$ETCD_VERSION"
+# One binary for the test cluster, dispatching on its first argument (hyperkube style):
+# etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy. One
+# link of the shared Kubernetes dependencies instead of six. Debian's etcd (3.4) is too old
+# for kube-apiserver 1.33, so etcd comes from its module at the version Kubernetes pins.
+install_hyperkube() {
+  local key="$KUBE_VERSION-etcd$ETCD_VERSION"
+  if have hyperkube "$key"; then
+    ln -sfn "hyperkube-$key" "$BIN/etcd" && ln -sfn "hyperkube-$key" "$BIN/kube-apiserver"
+    return
+  fi
+  local dir="$SRC/hyperkube-$key" kdir staging
   rm -rf "$dir" && mkdir -p "$dir"
-  # Debian's etcd (3.4) is too old for kube-apiserver 1.33.
-  cat >"$dir/go.mod" <<MOD
-module lifeboat.local/tools/etcd
-
-go 1.24
-
-require go.etcd.io/etcd/server/v3 $ETCD_VERSION
-MOD
-  cat >"$dir/main.go" <<'GO'
-package main
-
-import (
-	"os"
-
-	"go.etcd.io/etcd/server/v3/etcdmain"
-)
-
-func main() { etcdmain.Main(os.Args) }
-GO
-  seed_sum "$dir" "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
-  build_wrapper etcd "$ETCD_VERSION" "$dir"
-}
-
-install_kube_apiserver() {
-  have kube-apiserver "$KUBE_VERSION" && return
-  local dir="$SRC/kube-apiserver-$KUBE_VERSION" kdir staging
-  rm -rf "$dir" && mkdir -p "$dir"
-  printf 'module lifeboat.local/tools/kube-apiserver\n\ngo 1.24\n\nrequire k8s.io/kubernetes %s\n' "$KUBE_VERSION" >"$dir/go.mod"
+  printf 'module lifeboat.local/tools/hyperkube\n\ngo 1.24\n\nrequire (\n\tk8s.io/kubernetes %s\n\tgo.etcd.io/etcd/server/v3 %s\n)\n' "$KUBE_VERSION" "$ETCD_VERSION" >"$dir/go.mod"
   kdir="$(cd "$dir" && GOFLAGS=-mod=mod go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p')"
   # k8s.io/kubernetes points its staging modules at ./staging; published v0.x tags stand in.
   staging="$(sed -n 's#^\s*\(k8s.io/[a-z0-9-]*\) => ./staging/.*#\1#p' "$kdir/go.mod" | grep -vE 'sample-(cli-plugin|controller)$')"
@@ -174,27 +155,71 @@ install_kube_apiserver() {
     printf ')\n'
   } >>"$dir/go.mod"
   cat >"$dir/main.go" <<'GO'
+// hyperkube: the test cluster's components in one binary, chosen by the first argument.
 package main
 
 import (
+	"fmt"
 	"os"
-	_ "time/tzdata"
+	"path/filepath"
+	_ "time/tzdata" // CronJob time zones
 
+	"github.com/spf13/cobra"
+	"go.etcd.io/etcd/server/v3/etcdmain"
 	"k8s.io/component-base/cli"
 	_ "k8s.io/component-base/logs/json/register"
 	_ "k8s.io/component-base/metrics/prometheus/clientgo"
 	_ "k8s.io/component-base/metrics/prometheus/version"
-	"k8s.io/kubernetes/cmd/kube-apiserver/app"
+	apiserver "k8s.io/kubernetes/cmd/kube-apiserver/app"
+	controllermanager "k8s.io/kubernetes/cmd/kube-controller-manager/app"
+	proxy "k8s.io/kubernetes/cmd/kube-proxy/app"
+	scheduler "k8s.io/kubernetes/cmd/kube-scheduler/app"
+	kubelet "k8s.io/kubernetes/cmd/kubelet/app"
 )
 
-func main() { os.Exit(cli.Run(app.NewAPIServerCommand())) }
+func main() {
+	name := filepath.Base(os.Args[0])
+	args := os.Args[1:]
+	if name == "hyperkube" || name == "lifeboat-hyperkube" || name[:min(10, len(name))] == "hyperkube-" {
+		if len(args) == 0 {
+			fmt.Fprintln(os.Stderr, "usage: hyperkube etcd|kube-apiserver|kube-controller-manager|kube-scheduler|kubelet|kube-proxy [flags]")
+			os.Exit(2)
+		}
+		name, args = args[0], args[1:]
+	}
+	var cmd *cobra.Command
+	switch name {
+	case "etcd":
+		etcdmain.Main(append([]string{"etcd"}, args...))
+		return
+	case "kube-apiserver":
+		cmd = apiserver.NewAPIServerCommand()
+	case "kube-controller-manager":
+		cmd = controllermanager.NewControllerManagerCommand()
+	case "kube-scheduler":
+		cmd = scheduler.NewSchedulerCommand()
+	case "kubelet":
+		cmd = kubelet.NewKubeletCommand()
+	case "kube-proxy":
+		cmd = proxy.NewProxyCommand()
+	default:
+		fmt.Fprintf(os.Stderr, "hyperkube: unknown component %q\n", name)
+		os.Exit(2)
+	}
+	cmd.SetArgs(args)
+	os.Exit(cli.Run(cmd))
+}
 GO
   cp "$kdir/go.sum" "$dir/go.sum"
+  seed_sum "$dir" "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
   (cd "$dir" && GOFLAGS=-mod=mod go mod tidy -e >/dev/null 2>"$dir/tidy.log" || true)
-  log "building kube-apiserver $KUBE_VERSION (cold build takes several minutes)"
-  (cd "$dir" && GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w -X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION" -o "$BIN/kube-apiserver-$KUBE_VERSION.tmp" .)
-  mv "$BIN/kube-apiserver-$KUBE_VERSION.tmp" "$BIN/kube-apiserver-$KUBE_VERSION"
-  ln -sfn "kube-apiserver-$KUBE_VERSION" "$BIN/kube-apiserver"
+  log "building hyperkube $key (cold build takes 10+ minutes)"
+  local vflags="-X k8s.io/component-base/version.gitVersion=$KUBE_VERSION -X k8s.io/client-go/pkg/version.gitVersion=$KUBE_VERSION"
+  (cd "$dir" && GOFLAGS=-mod=mod go build -trimpath -ldflags "-s -w $vflags" -o "$BIN/hyperkube-$key.tmp" .)
+  mv "$BIN/hyperkube-$key.tmp" "$BIN/hyperkube-$key"
+  ln -sfn "hyperkube-$key" "$BIN/hyperkube"
+  # The plain names dispatch through argv[0], for tools and tests that start them directly.
+  ln -sfn "hyperkube-$key" "$BIN/etcd" && ln -sfn "hyperkube-$key" "$BIN/kube-apiserver"
 }
 
 install_staticcheck() {
@@ -230,6 +255,23 @@ install_postgres() {
   fi
   apt_install postgresql-15 postgresql-client-15
   ln -sfn /usr/lib/postgresql/15/bin "$TOOLS/postgres-bin"
+}
+
+# The test cluster's node: Debian's containerd and runc run the pods, the CNI bridge and
+# host-local plugins give them addresses, iptables carries kube-proxy's Service rules.
+# Nothing is started here (no systemd in CI containers; the test harness runs its own
+# containerd with its own config, root and socket).
+install_kube_node() {
+  if command -v containerd >/dev/null && command -v runc >/dev/null && [[ -x /usr/lib/cni/bridge ]] \
+    && command -v iptables >/dev/null && command -v conntrack >/dev/null; then
+    return
+  fi
+  apt_install containerd runc containernetworking-plugins iptables conntrack
+  if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+    local SUDO=""
+    [[ $(id -u) -eq 0 ]] || SUDO="sudo"
+    $SUDO systemctl disable --now containerd >/dev/null 2>&1 || true
+  fi
 }
 
 # Debian's Chromium drives the web page tests (headless, through chromedp).
@@ -279,8 +321,8 @@ for t in "${targets[@]}"; do
       install_staticcheck
       install_minio
       install_openbao
-      install_etcd
-      install_kube_apiserver
+      install_hyperkube
+      install_kube_node
       install_vault
       install_chromium
       install_pushgateway
@@ -291,8 +333,8 @@ for t in "${targets[@]}"; do
     openbao) install_openbao ;;
     vault) install_vault ;;
     minio) install_minio ;;
-    etcd) install_etcd ;;
-    kube-apiserver) install_kube_apiserver ;;
+    hyperkube|etcd|kube-apiserver) install_hyperkube ;;
+    kube-node) install_kube_node ;;
     staticcheck) install_staticcheck ;;
     helm) install_helm ;;
     chromium) install_chromium ;;

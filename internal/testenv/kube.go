@@ -55,7 +55,11 @@ func StartKube(t testing.TB) *Kube {
 		"--unsafe-no-fsync", "--log-level", "warn")
 	WaitFor(t, etcd, 60*time.Second, "etcd to be healthy", HTTPStatusOK(http.DefaultClient, etcdURL+"/health"))
 
-	k.writePKI()
+	caPEM, err := writeKubePKI(dir, net.ParseIP("127.0.0.1"))
+	if err != nil {
+		t.Fatalf("write kube PKI: %v", err)
+	}
+	k.CAPEM, k.CAFile = caPEM, filepath.Join(dir, "ca.pem")
 	if err := os.WriteFile(filepath.Join(dir, "tokens.csv"), []byte(k.Token+",lifeboat-admin,lifeboat-admin,system:masters\n"), 0o600); err != nil {
 		t.Fatalf("write token file: %v", err)
 	}
@@ -93,11 +97,13 @@ func StartKube(t testing.TB) *Kube {
 	return k
 }
 
-func (k *Kube) writePKI() {
-	k.t.Helper()
+// writeKubePKI writes a CA, a serving cert for the API server (valid for the given IPs,
+// 10.96.0.1 and the in-cluster names) and the service-account key pair into dir, and
+// returns the CA's PEM.
+func writeKubePKI(dir string, ips ...net.IP) ([]byte, error) {
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		k.t.Fatal(err)
+		return nil, err
 	}
 	caTmpl := &x509.Certificate{
 		SerialNumber:          big.NewInt(1),
@@ -110,12 +116,15 @@ func (k *Kube) writePKI() {
 	}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
 	if err != nil {
-		k.t.Fatal(err)
+		return nil, err
 	}
-	caCert, _ := x509.ParseCertificate(caDER)
+	caCert, err := x509.ParseCertificate(caDER)
+	if err != nil {
+		return nil, err
+	}
 	servingKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		k.t.Fatal(err)
+		return nil, err
 	}
 	servingTmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(2),
@@ -124,33 +133,44 @@ func (k *Kube) writePKI() {
 		NotAfter:     time.Now().Add(24 * time.Hour),
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		IPAddresses:  []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("10.96.0.1")},
-		DNSNames:     []string{"localhost", "kubernetes.default.svc"},
+		IPAddresses:  append(ips, net.ParseIP("10.96.0.1")),
+		DNSNames:     []string{"localhost", "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"},
 	}
 	servingDER, err := x509.CreateCertificate(rand.Reader, servingTmpl, caCert, &servingKey.PublicKey, caKey)
 	if err != nil {
-		k.t.Fatal(err)
+		return nil, err
 	}
 	saKey, err := rsa.GenerateKey(rand.Reader, 2048)
 	if err != nil {
-		k.t.Fatal(err)
+		return nil, err
 	}
-	k.CAPEM = pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
-	k.CAFile = filepath.Join(k.Dir, "ca.pem")
-	servingKeyDER, _ := x509.MarshalECPrivateKey(servingKey)
-	saPubDER, _ := x509.MarshalPKIXPublicKey(&saKey.PublicKey)
+	caPEM := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER})
+	caKeyDER, err := x509.MarshalECPrivateKey(caKey)
+	if err != nil {
+		return nil, err
+	}
+	servingKeyDER, err := x509.MarshalECPrivateKey(servingKey)
+	if err != nil {
+		return nil, err
+	}
+	saPubDER, err := x509.MarshalPKIXPublicKey(&saKey.PublicKey)
+	if err != nil {
+		return nil, err
+	}
 	files := map[string][]byte{
-		"ca.pem":          k.CAPEM,
+		"ca.pem":          caPEM,
+		"ca-key.pem":      pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: caKeyDER}),
 		"serving.pem":     pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: servingDER}),
 		"serving-key.pem": pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: servingKeyDER}),
 		"sa.key":          pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: x509.MarshalPKCS1PrivateKey(saKey)}),
 		"sa.pub":          pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: saPubDER}),
 	}
 	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(k.Dir, name), data, 0o600); err != nil {
-			k.t.Fatalf("write %s: %v", name, err)
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
+			return nil, fmt.Errorf("write %s: %w", name, err)
 		}
 	}
+	return caPEM, nil
 }
 
 // HTTPClient trusts the API server's CA.

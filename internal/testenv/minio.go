@@ -3,6 +3,7 @@ package testenv
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"testing"
 	"time"
@@ -27,14 +28,21 @@ type MinIO struct {
 // port and data, for tests of a destination that goes away mid-run.
 func StartMinIO(t testing.TB) *MinIO {
 	t.Helper()
+	return StartMinIOOn(t, "127.0.0.1")
+}
+
+// StartMinIOOn is StartMinIO listening on host (e.g. the test cluster's node address, which
+// pods reach).
+func StartMinIOOn(t testing.TB, host string) *MinIO {
+	t.Helper()
 	m := &MinIO{
 		AccessKey: "lifeboat-test",
 		SecretKey: "lifeboat-test-secret",
 		DataDir:   TempDir(t, "minio"),
 		t:         t,
-		port:      FreePort(t),
+		port:      freePortOn(host),
 	}
-	m.Endpoint = fmt.Sprintf("127.0.0.1:%d", m.port)
+	m.Endpoint = net.JoinHostPort(host, fmt.Sprint(m.port))
 	m.Start()
 	return m
 }

@@ -43,14 +43,22 @@ func PostgresBinDir() string {
 // StartPostgres initialises a cluster with password (scram) auth on TCP and starts it.
 func StartPostgres(t testing.TB) *Postgres {
 	t.Helper()
+	return StartPostgresOn(t, "127.0.0.1")
+}
+
+// StartPostgresOn is StartPostgres listening on host; for an address other than 127.0.0.1
+// (the test cluster's node address) it also admits password logins from the pod network,
+// like a database outside the cluster that the platform's pods reach.
+func StartPostgresOn(t testing.TB, host string) *Postgres {
+	t.Helper()
 	bin := PostgresBinDir()
 	if _, err := os.Stat(filepath.Join(bin, "initdb")); err != nil {
 		Missing(t, "PostgreSQL %s server binaries are not in %s: run scripts/install-servers.sh postgres", PostgresMajor, bin)
 	}
 	root := TempDir(t, "postgres")
 	p := &Postgres{
-		Host:     "127.0.0.1",
-		Port:     FreePort(t),
+		Host:     host,
+		Port:     freePortOn(host),
 		User:     "postgres",
 		Password: "lifeboat-test-pw",
 		BinDir:   bin,
@@ -72,7 +80,18 @@ func StartPostgres(t testing.TB) *Postgres {
 	p.run("initdb", "-D", p.DataDir, "-U", p.User, "--pwfile", pwFile,
 		"--auth-host=scram-sha-256", "--auth-local=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync")
 	_ = os.Remove(pwFile)
-	conf := fmt.Sprintf("\nlisten_addresses = '127.0.0.1'\nport = %d\nunix_socket_directories = '%s'\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 50\n", p.Port, root)
+	if host != "127.0.0.1" {
+		hba, err := os.OpenFile(filepath.Join(p.DataDir, "pg_hba.conf"), os.O_APPEND|os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatalf("open pg_hba.conf: %v", err)
+		}
+		_, err = fmt.Fprintf(hba, "host all all %s/32 scram-sha-256\nhost all all %s scram-sha-256\n", host, PodCIDR)
+		hba.Close()
+		if err != nil {
+			t.Fatalf("write pg_hba.conf: %v", err)
+		}
+	}
+	conf := fmt.Sprintf("\nlisten_addresses = '%s'\nport = %d\nunix_socket_directories = '%s'\nfsync = off\nsynchronous_commit = off\nfull_page_writes = off\nmax_connections = 50\n", host, p.Port, root)
 	f, err := os.OpenFile(filepath.Join(p.DataDir, "postgresql.conf"), os.O_APPEND|os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatalf("open postgresql.conf: %v", err)

@@ -37,12 +37,19 @@ func PushgatewayBinary() string {
 // in a temporary directory (not the package's /var/lib/prometheus).
 func StartPushgateway(t testing.TB) *Pushgateway {
 	t.Helper()
+	return StartPushgatewayOn(t, "127.0.0.1")
+}
+
+// StartPushgatewayOn is StartPushgateway listening on host (e.g. the test cluster's node
+// address, which pods reach).
+func StartPushgatewayOn(t testing.TB, host string) *Pushgateway {
+	t.Helper()
 	bin := PushgatewayBinary()
 	if _, err := os.Stat(bin); err != nil {
 		Missing(t, "the Pushgateway is not installed at %s: run scripts/install-servers.sh pushgateway", bin)
 	}
 	dir := TempDir(t, "pushgateway")
-	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+	addr := fmt.Sprintf("%s:%d", host, freePortOn(host))
 	g := &Pushgateway{URL: "http://" + addr, t: t}
 	g.proc = StartProcess(t, "pushgateway", dir, nil, bin,
 		"--web.listen-address="+addr,

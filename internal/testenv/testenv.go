@@ -105,10 +105,33 @@ type Process struct {
 // StartProcess runs argv with env appended to the test's environment.
 func StartProcess(t testing.TB, name, logDir string, env []string, argv ...string) *Process {
 	t.Helper()
+	p, err := startProcess(name, logDir, env, argv...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		p.Stop()
+		if t.Failed() {
+			p.DumpLog(t)
+		}
+	})
+	return p
+}
+
+// startDetached starts a process whose life is not tied to one test (the shared cluster's
+// components); its owner stops it.
+func startDetached(name, logDir string, argv ...string) (*Process, error) {
+	if err := os.MkdirAll(logDir, 0o755); err != nil {
+		return nil, err
+	}
+	return startProcess(name, logDir, nil, argv...)
+}
+
+func startProcess(name, logDir string, env []string, argv ...string) (*Process, error) {
 	logPath := filepath.Join(logDir, name+".log")
 	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
-		t.Fatalf("open %s log: %v", name, err)
+		return nil, fmt.Errorf("open %s log: %w", name, err)
 	}
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = append(os.Environ(), env...)
@@ -118,7 +141,7 @@ func StartProcess(t testing.TB, name, logDir string, env []string, argv ...strin
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {
 		logFile.Close()
-		t.Fatalf("start %s (%s): %v", name, argv[0], err)
+		return nil, fmt.Errorf("start %s (%s): %w", name, argv[0], err)
 	}
 	p := &Process{Name: name, LogPath: logPath, cmd: cmd, done: make(chan struct{})}
 	go func() {
@@ -126,13 +149,7 @@ func StartProcess(t testing.TB, name, logDir string, env []string, argv ...strin
 		logFile.Close()
 		close(p.done)
 	}()
-	t.Cleanup(func() {
-		p.Stop()
-		if t.Failed() {
-			p.DumpLog(t)
-		}
-	})
-	return p
+	return p, nil
 }
 
 // Exited reports whether the process has ended, and how.
