@@ -464,3 +464,35 @@ func (c *Cluster) importPause(ctx context.Context) error {
 	}
 	return c.ImportImage(ctx, archive)
 }
+
+// RestartNode is a node reboot as far as the pods can tell: kubelet and containerd stop,
+// every container dies, the pods' mounts and network namespaces are gone; then containerd
+// and kubelet start again and the kubelet brings the pods back on their volumes. The
+// control plane keeps running, as on a cluster whose worker rebooted.
+func (c *Cluster) RestartNode(ctx context.Context) error {
+	c.procs["kubelet"].Stop()
+	_ = c.host.killPods(c.ContainerdSoc)
+	c.procs["containerd"].Stop()
+	_ = c.host.killPods(c.ContainerdSoc)
+	for _, dir := range []string{c.path("kubelet", "pods"), c.path("containerd", "state")} {
+		if err := unmountUnder(dir); err != nil {
+			return fmt.Errorf("node restart: %w", err)
+		}
+	}
+	if err := c.host.removeNetns(); err != nil {
+		return fmt.Errorf("node restart: %w", err)
+	}
+	for _, name := range []string{"containerd", "kubelet"} {
+		p, err := startDetached(name, c.path("logs"), c.procArgs[name]...)
+		if err != nil {
+			return err
+		}
+		c.procs[name] = p
+		if name == "containerd" {
+			if err := c.waitFor(ctx, p, time.Minute, "containerd to answer", func(ctx context.Context) error { return c.ctr(ctx, "version") }); err != nil {
+				return err
+			}
+		}
+	}
+	return c.waitNodeReady(ctx)
+}

@@ -170,19 +170,7 @@ func (h *hostState) restore(dir string) error {
 	_ = h.killPods(filepath.Join(dir, "containerd.sock"))
 	time.Sleep(200 * time.Millisecond)
 	errs = append(errs, unmountUnder(dir))
-	for _, d := range []string{"/run/netns", "/var/run/netns"} {
-		entries, _ := os.ReadDir(d)
-		for _, e := range entries {
-			p := filepath.Join(d, e.Name())
-			if h.netns[p] {
-				continue
-			}
-			_ = syscall.Unmount(p, syscall.MNT_DETACH)
-			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
-				errs = append(errs, fmt.Errorf("remove network namespace %s: %w", p, err))
-			}
-		}
-	}
+	errs = append(errs, h.removeNetns())
 	if err := exec.Command("ip", "link", "show", bridgeName).Run(); err == nil {
 		if out, err := exec.Command("ip", "link", "del", bridgeName).CombinedOutput(); err != nil {
 			errs = append(errs, fmt.Errorf("ip link del %s: %v: %s", bridgeName, err, out))
@@ -211,6 +199,25 @@ func (h *hostState) restore(dir string) error {
 		_ = unmountUnder(p)
 		if err := os.RemoveAll(p); err != nil {
 			errs = append(errs, fmt.Errorf("remove %s: %w", p, err))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// removeNetns removes the network namespaces created since capture (the pods').
+func (h *hostState) removeNetns() error {
+	var errs []error
+	for _, d := range []string{"/run/netns", "/var/run/netns"} {
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			p := filepath.Join(d, e.Name())
+			if h.netns[p] {
+				continue
+			}
+			_ = syscall.Unmount(p, syscall.MNT_DETACH)
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("remove network namespace %s: %w", p, err))
+			}
 		}
 	}
 	return errors.Join(errs...)

@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"context"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -16,47 +14,13 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
 
-// chromium finds the Debian chromium (scripts/install-servers.sh chromium).
-func chromium(t *testing.T) string {
-	t.Helper()
-	for _, name := range []string{"chromium", "chromium-browser"} {
-		if path, err := exec.LookPath(name); err == nil {
-			return path
-		}
-	}
-	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
-		return "/usr/bin/chromium"
-	}
-	testenv.Missing(t, "chromium is not installed: run scripts/install-servers.sh chromium")
-	return ""
-}
-
-// browser starts a headless Chromium with a fresh profile. The flags keep it from
-// calling home (updates, sync, QUIC probes), and run it as root in a container.
-func browser(t *testing.T) context.Context {
-	t.Helper()
-	opts := append(chromedp.DefaultExecAllocatorOptions[:],
-		chromedp.ExecPath(chromium(t)),
-		chromedp.NoSandbox,
-		chromedp.DisableGPU,
-		chromedp.Flag("disable-quic", true),
-		chromedp.Flag("disable-component-update", true),
-		chromedp.UserDataDir(t.TempDir()),
-	)
-	alloc, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
-	ctx, cancel := chromedp.NewContext(alloc, chromedp.WithLogf(t.Logf))
-	ctx, cancelTimeout := context.WithTimeout(ctx, 3*time.Minute)
-	t.Cleanup(func() { cancelTimeout(); cancel(); cancelAlloc() })
-	return ctx
-}
-
 // browsePage drives the "Backup & Restore" page as an operator would: sign in with the
 // token, see the latest backup, enter the token and click "Back up now", and watch the
 // new run appear and finish (the page reloads itself while a run is going; no
 // JavaScript involved).
 func browsePage(t *testing.T, s *serveSetup, p *testenv.Process) {
 	t.Helper()
-	ctx := browser(t)
+	ctx := testenv.Browser(t)
 	shot := func(name string) {
 		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 		if err != nil {

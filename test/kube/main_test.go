@@ -153,6 +153,9 @@ type podList struct {
 			Name   string
 			Labels map[string]string
 		}
+		Spec struct {
+			InitContainers, Containers []struct{ Name string }
+		}
 		Status struct {
 			Phase             string
 			PodIP             string
@@ -173,15 +176,17 @@ func podsLog(c *testenv.Cluster, ns, selector string) string {
 	}
 	var b strings.Builder
 	for _, p := range pods.Items {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		data, err := c.Do(ctx, http.MethodGet, "/api/v1/namespaces/"+ns+"/pods/"+p.Metadata.Name+"/log?tailLines=80", nil, nil)
-		cancel()
-		fmt.Fprintf(&b, "---- pod %s (%s) ----\n", p.Metadata.Name, p.Status.Phase)
-		if err != nil {
-			fmt.Fprintf(&b, "(log: %v)\n", err)
-			continue
+		for _, ctr := range append(p.Spec.InitContainers, p.Spec.Containers...) {
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			data, err := c.Do(ctx, http.MethodGet, "/api/v1/namespaces/"+ns+"/pods/"+p.Metadata.Name+"/log?tailLines=60&container="+ctr.Name, nil, nil)
+			cancel()
+			fmt.Fprintf(&b, "---- pod %s (%s), container %s ----\n", p.Metadata.Name, p.Status.Phase, ctr.Name)
+			if err != nil {
+				fmt.Fprintf(&b, "(log: %v)\n", err)
+				continue
+			}
+			b.Write(data)
 		}
-		b.Write(data)
 	}
 	return b.String()
 }

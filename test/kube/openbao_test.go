@@ -29,19 +29,22 @@ import (
 // the certificate names.
 type openBao struct {
 	ns        string
+	subnet    int // replica i's Service is 10.96.<subnet>.(10+i)
 	caPEM     []byte
 	rootToken string
 	keys      []string // unseal keys (base64)
-	t         *testing.T
-	c         *testenv.Cluster
+	// sidecars and volumes are added to the pod template (the auto-restore sidecar).
+	sidecars, volumes []any
+	t                 *testing.T
+	c                 *testenv.Cluster
 }
 
 const openBaoReplicas = 3
 
-// openBaoIP is replica i's Service address.
-func openBaoIP(i int) string { return fmt.Sprintf("10.96.100.%d", 10+i) }
+// ip is replica i's Service address.
+func (b *openBao) ip(i int) string { return fmt.Sprintf("10.96.%d.%d", b.subnet, 10+i) }
 
-func (b *openBao) addr(i int) string { return "https://" + openBaoIP(i) + ":8200" }
+func (b *openBao) addr(i int) string { return "https://" + b.ip(i) + ":8200" }
 
 // addrs are every replica's API address.
 func (b *openBao) addrs() []string {
@@ -111,14 +114,17 @@ func issueTLS(t *testing.T, ips []string) (caPEM, certPEM, keyPEM []byte) {
 // deployOpenBao creates the namespace's OpenBao: TLS Secret, config, per-replica Services,
 // the StatefulSet; then initialises replica 0, unseals every replica (1 and 2 join
 // through retry_join) and waits for three raft voters.
-func deployOpenBao(t *testing.T, c *testenv.Cluster, ns string) *openBao {
+// Each test's OpenBao has its own subnet of Service addresses.
+func deployOpenBao(t *testing.T, c *testenv.Cluster, ns string, subnet int) *openBao {
 	t.Helper()
+	b := &openBao{ns: ns, subnet: subnet, t: t, c: c}
 	var ips []string
 	for i := 0; i < openBaoReplicas; i++ {
-		ips = append(ips, openBaoIP(i))
+		ips = append(ips, b.ip(i))
 	}
-	caPEM, certPEM, keyPEM := issueTLS(t, ips)
-	b := &openBao{ns: ns, caPEM: caPEM, t: t, c: c}
+	var certPEM, keyPEM []byte
+	b.caPEM, certPEM, keyPEM = issueTLS(t, ips)
+	caPEM := b.caPEM
 	namespace(t, c, ns)
 	create(t, c, map[string]any{"apiVersion": "v1", "kind": "ServiceAccount", "metadata": map[string]any{"name": "openbao", "namespace": ns}})
 	// OpenBao reviews lifeboat's service-account tokens with its own (Kubernetes auth).
@@ -181,7 +187,7 @@ storage "raft" {
 func (b *openBao) createStatefulSet() {
 	t, c := b.t, b.c
 	// Each replica's addresses are its own Service's; the shell maps the ordinal to it.
-	start := `i="${HOSTNAME##*-}"; ip="10.96.100.1$i"
+	start := `i="${HOSTNAME##*-}"; ip="10.96.` + fmt.Sprint(b.subnet) + `.1$i"
 export BAO_API_ADDR="https://$ip:8200" BAO_CLUSTER_ADDR="https://$ip:8201"
 exec /usr/local/bin/bao server -config=/openbao/config/bao.hcl`
 	create(t, c, map[string]any{
@@ -198,6 +204,7 @@ exec /usr/local/bin/bao server -config=/openbao/config/bao.hcl`
 					"serviceAccountName":            "openbao",
 					"terminationGracePeriodSeconds": 5,
 					"securityContext":               map[string]any{"runAsUser": 65532, "runAsGroup": 65532, "fsGroup": 65532},
+					"initContainers":                b.sidecars,
 					"containers": []any{map[string]any{
 						"name": "openbao", "image": lifeboatImage, "imagePullPolicy": "Never",
 						"command": []string{"/bin/sh", "-c", start},
@@ -209,10 +216,10 @@ exec /usr/local/bin/bao server -config=/openbao/config/bao.hcl`
 							map[string]any{"name": "tls", "mountPath": "/openbao/tls"},
 						},
 					}},
-					"volumes": []any{
+					"volumes": append([]any{
 						map[string]any{"name": "config", "configMap": map[string]any{"name": "openbao-config"}},
 						map[string]any{"name": "tls", "secret": map[string]any{"secretName": "openbao-tls"}},
-					},
+					}, b.volumes...),
 				},
 			},
 			"volumeClaimTemplates": []any{map[string]any{

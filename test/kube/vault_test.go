@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/minio/minio-go/v7"
+	"sigs.k8s.io/yaml"
 
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
@@ -29,7 +30,7 @@ func TestVaultOnKubernetes(t *testing.T) {
 		release = "lifeboat"
 		bucket  = "vault-backups"
 	)
-	bao := deployOpenBao(t, c, "openbao")
+	bao := deployOpenBao(t, c, "openbao", 100)
 	secrets := bao.writeSecrets(5)
 	bao.enableKubernetesAuth(release, ns)
 
@@ -171,6 +172,93 @@ func TestVaultOnKubernetes(t *testing.T) {
 			return bao.checkSecrets(bao.leader(), bao.rootToken, secrets)
 		})
 	})
+
+	t.Run("auto-restore of a wiped cluster", func(t *testing.T) {
+		// The chart renders the auto-restore config and the Role for the OpenBao pods'
+		// service account; the keys live in a namespace of their own.
+		namespace(t, c, "openbao-recovery")
+		secret(t, c, "openbao-recovery", "unseal-keys", map[string]string{"unseal-keys": strings.Join(bao.keys, "\n")})
+		secret(t, c, bao.ns, "minio", map[string]string{"access-key-id": m.AccessKey, "secret-access-key": m.SecretKey})
+		vaultValues := values["vault"].(map[string]any)
+		vaultValues["restore"] = map[string]any{"enabled": false}
+		vaultValues["autoRestore"] = map[string]any{
+			"enabled": true, "namespace": bao.ns, "serviceAccountName": "openbao",
+			"unsealKeysSecret": map[string]any{"namespace": "openbao-recovery", "name": "unseal-keys", "key": "unseal-keys"},
+		}
+		helm(t, c, "upgrade", release, chartDir(), "--namespace", ns, "--values", writeValues(t, values))
+
+		original := *bao
+		bao.destroy()
+		sidecar, volumes := autoRestoreSidecar(t, "openbao-recovery/unseal-keys:unseal-keys", map[string]string{"minio": "minio"})
+		bao.sidecars, bao.volumes = []any{sidecar}, volumes
+		bao.createStatefulSet()
+		// Nobody initialises this cluster: the sidecar on replica 0 must find it wiped,
+		// restore the newest backup and unseal it with the original keys.
+		waitUntil(t, 6*time.Minute, "openbao-0 to be restored and unsealed by the sidecar", func() error {
+			st, err := bao.sealStatus(0)
+			if err != nil {
+				return err
+			}
+			if !st.Initialized || st.Sealed {
+				return fmt.Errorf("initialized=%v sealed=%v\n%s", st.Initialized, st.Sealed, podsLog(c, bao.ns, "statefulset.kubernetes.io/pod-name%3Dopenbao-0"))
+			}
+			return bao.checkSecrets(0, original.rootToken, secrets)
+		})
+		// The other replicas join the restored node; docs/vault-backup-restore.md says they
+		// are unsealed with the original keys (by hand or by their own auto-unseal).
+		bao.unsealAll()
+		for i := 0; i < openBaoReplicas; i++ {
+			if err := bao.checkSecrets(i, original.rootToken, secrets); err != nil && !strings.Contains(err.Error(), "standby") {
+				t.Errorf("openbao-%d: %v", i, err)
+			}
+		}
+	})
+}
+
+// autoRestoreSidecar is the auto-restore container of deploy/examples/vault-values.yaml
+// (server.extraInitContainers), as written there except for the image, the unseal-keys
+// Secret and the mounts, which follow this test's names.
+func autoRestoreSidecar(t *testing.T, keysSecret string, s3Secrets map[string]string) (sidecar map[string]any, volumes []any) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "deploy", "examples", "vault-values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values struct {
+		Server struct {
+			ExtraInitContainers []map[string]any `json:"extraInitContainers"`
+		} `json:"server"`
+	}
+	if err := yaml.Unmarshal(data, &values); err != nil {
+		t.Fatal(err)
+	}
+	if len(values.Server.ExtraInitContainers) != 1 {
+		t.Fatalf("vault-values.yaml has %d extraInitContainers, want the auto-restore one", len(values.Server.ExtraInitContainers))
+	}
+	sidecar = values.Server.ExtraInitContainers[0]
+	sidecar["image"], sidecar["imagePullPolicy"] = lifeboatImage, "Never"
+	args, _ := sidecar["args"].([]any)
+	if len(args) != 1 || !strings.Contains(args[0].(string), "--unseal-keys-secret vault-recovery/vault-unseal-keys:unseal-keys") {
+		t.Fatalf("the example's auto-restore command changed; update this test:\n%v", args)
+	}
+	sidecar["args"] = []any{strings.ReplaceAll(args[0].(string), "vault-recovery/vault-unseal-keys:unseal-keys", keysSecret)}
+	mounts := []any{
+		map[string]any{"name": "lifeboat-config", "mountPath": "/etc/lifeboat/config", "readOnly": true},
+		map[string]any{"name": "lifeboat-vault-tls", "mountPath": "/etc/lifeboat/secrets/vault-tls", "readOnly": true},
+		map[string]any{"name": "lifeboat-tmp", "mountPath": "/tmp"},
+	}
+	volumes = []any{
+		map[string]any{"name": "lifeboat-config", "configMap": map[string]any{"name": "lifeboat-auto-restore"}},
+		map[string]any{"name": "lifeboat-vault-tls", "secret": map[string]any{"secretName": "openbao-tls", "defaultMode": 0o440, "items": []any{map[string]any{"key": "ca.crt", "path": "ca.crt"}}}},
+		map[string]any{"name": "lifeboat-tmp", "emptyDir": map[string]any{}},
+	}
+	for dest, secretName := range s3Secrets {
+		name := "lifeboat-s3-" + dest
+		mounts = append(mounts, map[string]any{"name": name, "mountPath": "/etc/lifeboat/secrets/s3-" + dest, "readOnly": true})
+		volumes = append(volumes, map[string]any{"name": name, "secret": map[string]any{"secretName": secretName, "defaultMode": 0o440}})
+	}
+	sidecar["volumeMounts"] = mounts
+	return sidecar, volumes
 }
 
 // destroy deletes the StatefulSet and its PVCs and waits until the pods and volumes are gone.

@@ -33,7 +33,7 @@ func TestWorkflowsOnKubernetes(t *testing.T) {
 	namespace(t, c, argoNS)
 	create(t, c, map[string]any{
 		"apiVersion": "apps/v1", "kind": "Deployment",
-		"metadata":   map[string]any{"name": "workflow-controller", "namespace": argoNS},
+		"metadata": map[string]any{"name": "workflow-controller", "namespace": argoNS},
 		"spec": map[string]any{
 			"replicas": 2,
 			"selector": map[string]any{"matchLabels": map[string]string{"app": "workflow-controller"}},

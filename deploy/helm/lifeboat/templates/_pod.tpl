@@ -75,10 +75,10 @@ and destinations; the age identity only where restores and drills run.
 {{- range $d := (include "lifeboat.scopeDestinations" (list $root $scope) | fromJsonArray) -}}
 {{- if eq $d.type "s3" -}}
 {{- with $d.secretRef -}}
-{{- if .name }}{{ $out = append $out (dict "name" (printf "s3-%s" $d.name) "secret" .name "keys" (list (.accessKeyIDKey | default "access-key-id") (.secretAccessKeyKey | default "secret-access-key"))) }}{{ end -}}
+{{- if .name }}{{ $out = append $out (dict "name" (printf "s3-%s" $d.name) "secret" .name "keys" (list (.accessKeyIDKey | default "access-key-id") (.secretAccessKeyKey | default "secret-access-key")) "optional" true) }}{{ end -}}
 {{- end -}}
 {{- with $d.caSecretRef -}}
-{{- if .name }}{{ $out = append $out (dict "name" (printf "s3-%s-ca" $d.name) "secret" .name "keys" (list (.key | default "ca.crt"))) }}{{ end -}}
+{{- if .name }}{{ $out = append $out (dict "name" (printf "s3-%s-ca" $d.name) "secret" .name "keys" (list (.key | default "ca.crt")) "optional" true) }}{{ end -}}
 {{- end -}}
 {{- end -}}
 {{- end -}}
@@ -100,6 +100,11 @@ and destinations; the age identity only where restores and drills run.
   secret:
     secretName: {{ .secret }}
     defaultMode: 0440
+    {{- if .optional }}
+    # A destination's missing Secret must not keep the pod from starting: lifeboat fails
+    # that destination (exit 2, named in the log and metrics) and writes to the others.
+    optional: true
+    {{- end }}
     items:
     {{- range .keys }}
       - key: {{ . }}
