@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the tests and the demo run against, using only the Go module
 # proxy and Debian packages. Binaries are cached in .tools/bin keyed by version, so a second
-# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|hyperkube|kube-node|staticcheck|helm|chromium|promtool|pushgateway]...
+# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|hyperkube|kube-node|image-tools|staticcheck|helm|chromium|promtool|pushgateway]...
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -274,6 +274,18 @@ install_kube_node() {
   fi
 }
 
+# `make image` (scripts/build-image.sh): mmdebstrap builds the image's Debian trixie rootfs
+# and checks it against debian-archive-keyring, which must hold trixie's keys (bookworm's
+# 2023.3+deb12u2 does). A non-root user also needs uidmap (mmdebstrap's unshare mode).
+install_image_tools() {
+  if command -v mmdebstrap >/dev/null && [[ -f /usr/share/keyrings/debian-archive-trixie-automatic.gpg ]]; then
+    return
+  fi
+  local pkgs=(mmdebstrap debian-archive-keyring)
+  [[ $(id -u) -eq 0 ]] || pkgs+=(uidmap)
+  apt_install "${pkgs[@]}"
+}
+
 # Debian's Chromium drives the web page tests (headless, through chromedp).
 install_chromium() {
   command -v chromium >/dev/null && return
@@ -323,6 +335,7 @@ for t in "${targets[@]}"; do
       install_openbao
       install_hyperkube
       install_kube_node
+      install_image_tools
       install_vault
       install_chromium
       install_pushgateway
@@ -335,6 +348,7 @@ for t in "${targets[@]}"; do
     minio) install_minio ;;
     hyperkube|etcd|kube-apiserver) install_hyperkube ;;
     kube-node) install_kube_node ;;
+    image-tools) install_image_tools ;;
     staticcheck) install_staticcheck ;;
     helm) install_helm ;;
     chromium) install_chromium ;;
