@@ -25,6 +25,11 @@ go vet ./...
 step "staticcheck"
 staticcheck ./...
 
+# The image of this checkout, for the image tests and the tests that run it in the test
+# cluster; the Debian rootfs layer is cached in .tools/image-cache/, so this takes seconds.
+step "build the image (bin/lifeboat-image.tar)"
+scripts/build-image.sh
+
 step "go test (real OpenBao, Vault, PostgreSQL, MinIO, Kubernetes API)"
 log="$ROOT/.tools/test.log"
 # -p 2: the integration tests start heavy servers; more packages at once only thrashes 2 cores.
