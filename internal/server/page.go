@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 )
 
@@ -49,10 +50,28 @@ func (s *Server) templates() *template.Template {
 		"duration": func(d time.Duration) string {
 			return roughDuration(d)
 		},
-		"seconds": func(s float64) string { return roughDuration(time.Duration(s * float64(time.Second))) },
-		"bytes":   catalog.HumanSize,
+		"seconds":        func(s float64) string { return roughDuration(time.Duration(s * float64(time.Second))) },
+		"bytes":          catalog.HumanSize,
+		"restoreCommand": RestoreCommand,
 	}
 	return template.Must(template.New("").Funcs(funcs).ParseFS(webFS, "web/*.html"))
+}
+
+// RestoreCommand is the `lifeboat restore` command line that restores backup id of a
+// source of this kind, as the page prints it; "" for a kind restore does not take. Each
+// kind names the backup with its own flag (cmd/lifeboat refuses the other one), and
+// cmd/lifeboat's tests run this line through its parser.
+func RestoreCommand(source, kind, id string) string {
+	var flag string
+	switch kind {
+	case config.KindVault:
+		flag = "--snapshot"
+	case config.KindPostgres:
+		flag = "--dump"
+	default:
+		return ""
+	}
+	return "lifeboat restore " + source + " " + flag + " " + id
 }
 
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {

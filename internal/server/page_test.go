@@ -100,8 +100,13 @@ func TestPageLoginAndBackUpNow(t *testing.T) {
 	}
 	_, body = e.get(loc.String(), session)
 	if !strings.Contains(body, "Backup "+id+" started.") || !strings.Contains(body, `data-run="`+id+`"`) ||
-		!strings.Contains(body, "lifeboat restore workflows --snapshot "+id) || !strings.Contains(body, "up to date") {
+		!strings.Contains(body, "lifeboat restore workflows --dump "+id) || !strings.Contains(body, "up to date") {
 		t.Fatalf("page after back up now:\n%s", body)
+	}
+	// The hint is the command for the source's kind (cmd/lifeboat runs it through the CLI
+	// parser): a postgres source is restored with --dump, never --snapshot.
+	if strings.Contains(body, "restore workflows --snapshot") {
+		t.Errorf("the page tells to restore a postgres source with --snapshot:\n%s", body)
 	}
 	// The page lists the run without a session only when it is opened read-only.
 	if resp, _ := e.get("/"); resp.StatusCode != http.StatusUnauthorized {
