@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -42,21 +43,26 @@ func runRoot(t *testing.T, args ...string) (stdout, stderr string, code int) {
 
 func TestVersion(t *testing.T) {
 	out, errOut, code := runRoot(t, "version")
-	re := regexp.MustCompile(`^lifeboat \S+ \(go1\.\S+, ` + runtime.GOOS + `/` + runtime.GOARCH + `\)\n$`)
+	re := regexp.MustCompile(`^lifeboat \S+ \(go1\.\S+, ` + runtime.GOOS + `/` + runtime.GOARCH + `(, commit [0-9a-f]+[^)]*|; built without a version stamp or VCS information)?\)\n$`)
 	if code != exitOK || !re.MatchString(out) {
 		t.Errorf("version: exit %d, %q %s; want a line matching %s", code, out, errOut, re)
 	}
 
 	out, errOut, code = runRoot(t, "version", "--json")
-	var v map[string]string
+	var v map[string]any
 	if code != exitOK {
 		t.Fatalf("version --json: exit %d %s", code, errOut)
 	}
 	if err := json.Unmarshal([]byte(out), &v); err != nil {
 		t.Fatalf("version --json printed %q: %v", out, err)
 	}
-	if v["version"] == "" || v["go"] != runtime.Version() || v["platform"] != runtime.GOOS+"/"+runtime.GOARCH || len(v) != 3 {
+	if v["version"] == "" || v["go"] != runtime.Version() || v["platform"] != runtime.GOOS+"/"+runtime.GOARCH {
 		t.Errorf("version --json = %v", v)
+	}
+	for k := range v {
+		if !slices.Contains([]string{"version", "go", "platform", "commit", "commitTime", "modified"}, k) {
+			t.Errorf("version --json has an unexpected field %q", k)
+		}
 	}
 }
 
