@@ -389,6 +389,13 @@ echo 'pg_dump: error: query failed: ERROR:  permission denied for table argo_wor
 exit 1
 `)
 	tool(failBin, "pg_dumpall", `exec `+filepath.Join(s.pg.BinDir, "pg_dumpall")+` "$@"`+"\n")
+	// pg_dump as a role with pg_read_all_data meets a large object (internal/source/postgres
+	// runs the real thing; here it is the message through the CLI).
+	loBin := tool(t.TempDir(), "pg_dump", `[ "$1" = --version ] && exec `+filepath.Join(s.pg.BinDir, "pg_dump")+` --version
+echo 'pg_dump: error: could not open large object 16393: ERROR:  permission denied for large object 16393' >&2
+exit 1
+`)
+	tool(loBin, "pg_dumpall", `exec `+filepath.Join(s.pg.BinDir, "pg_dumpall")+` "$@"`+"\n")
 	var seen []string // every message, for the check of the documented ones
 	tests := []struct {
 		name, from, to string
@@ -403,6 +410,7 @@ exit 1
 		{"missing pg_dump", "binDir: " + s.pg.BinDir, "binDir: " + t.TempDir(), nil, []string{"pg_dump not found", "postgresql-client-15"}},
 		{"old pg_dump", "binDir: " + s.pg.BinDir, "binDir: " + oldBin, nil, []string{"14.11 is older than the server", "postgresql-client-15"}},
 		{"pg_dump fails", "binDir: " + s.pg.BinDir, "binDir: " + failBin, nil, []string{"pg_dump failed (exit status 1)", "permission denied for table argo_workflows"}},
+		{"large object not granted", "binDir: " + s.pg.BinDir, "binDir: " + loBin, nil, []string{"permission denied for large object 16393", "GRANT SELECT ON LARGE OBJECT <oid> TO"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

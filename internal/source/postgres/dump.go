@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,7 @@ type dump struct {
 	stderr *tail
 	conn   *pgx.Conn
 	tx     pgx.Tx
+	user   string // the role pg_dump connects as, for the advice on a refused read
 
 	closed    atomic.Bool
 	waitOnce  sync.Once
@@ -40,7 +42,7 @@ type dump struct {
 // still restores it without lifeboat.
 func startDump(ctx context.Context, srv *server, tool, snapshot string, conn *pgx.Conn, tx pgx.Tx) (*dump, error) {
 	cmd := srv.command(ctx, tool, "", "--format=custom", "--compress=0", "--no-password", "--snapshot="+snapshot)
-	d := &dump{cmd: cmd, stderr: newTail(64 << 10), conn: conn, tx: tx}
+	d := &dump{cmd: cmd, stderr: newTail(64 << 10), conn: conn, tx: tx, user: conn.Config().User}
 	cmd.Stderr = d.stderr
 	out, err := cmd.StdoutPipe()
 	if err != nil {
@@ -66,10 +68,23 @@ func (d *dump) Read(p []byte) (int, error) {
 func (d *dump) wait() error {
 	d.waitOnce.Do(func() {
 		if err := d.cmd.Wait(); err != nil {
-			d.waitErr = toolError("pg_dump", err, d.stderr)
+			d.waitErr = dumpFailed(toolError("pg_dump", err, d.stderr), d.stderr.String(), d.user)
 		}
 	})
 	return d.waitErr
+}
+
+// dumpFailed adds the fix to a pg_dump failure that a grant fixes: large objects are
+// not covered by pg_read_all_data (nor by grants on tables) on PostgreSQL 13 to 17, so a
+// role that dumps the tables fine is refused on the first large object.
+func dumpFailed(err error, stderr, user string) error {
+	if !strings.Contains(stderr, "permission denied for large object") {
+		return err
+	}
+	role := pgx.Identifier{user}.Sanitize()
+	return fmt.Errorf("%w; role %s may not read the database's large objects (pg_read_all_data does not cover them): "+
+		"have their owner run GRANT SELECT ON LARGE OBJECT <oid> TO %s for each one, and again for new ones "+
+		"(docs/workflows-backup-restore.md has a loop over pg_largeobject_metadata), or back up as their owner", err, role, role)
 }
 
 // endTx releases the snapshot and the connection. Read-only, so rollback is as good as

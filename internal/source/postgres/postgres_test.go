@@ -22,6 +22,7 @@ func TestPostgres(t *testing.T) {
 	t.Run("Globals", func(t *testing.T) { testGlobals(t, pg) })
 	t.Run("OpenErrors", func(t *testing.T) { testOpenErrors(t, pg) })
 	t.Run("DumpFailsMidway", func(t *testing.T) { testDumpFailsMidway(t, pg) })
+	t.Run("LargeObjects", func(t *testing.T) { testLargeObjects(t, pg) })
 	t.Run("Abort", func(t *testing.T) { testAbort(t, pg) })
 	t.Run("RefuseDowngrade", func(t *testing.T) { testRefuseDowngrade(t, pg) })
 	t.Run("RestoreChecks", func(t *testing.T) { testRestoreChecks(t, pg) })
