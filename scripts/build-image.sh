@@ -43,7 +43,8 @@ ROOTFS_MAX_AGE_DAYS=7
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 IMAGE="${IMAGE:-ghcr.io/lifeboat-backup/lifeboat:dev}"
-VERSION="${VERSION:-dev}"
+# lifeboat's version stamp: the commit (git describe), or VERSION=0.1.0 for a release.
+VERSION="${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo dev)}"
 OUT="${OUT:-$ROOT/bin/lifeboat-image.tar}"
 BAO_SOURCE="${BAO_SOURCE:-$ROOT/.tools/bin/openbao}"
 CACHE="$ROOT/.tools/image-cache"
