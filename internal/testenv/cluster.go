@@ -265,6 +265,8 @@ func (c *Cluster) startAPIServer(ctx context.Context) error {
 		"--authorization-mode", "Node,RBAC",
 		"--service-cluster-ip-range", ServiceCIDR,
 		"--allow-privileged=true",
+		// No cluster DNS: reach the kubelet (logs, exec) by the node address.
+		"--kubelet-preferred-address-types", "InternalIP",
 		"--cert-dir", c.path("certs"),
 		"--enable-priority-and-fairness=false",
 		"--v", "1")

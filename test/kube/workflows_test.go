@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"strings"
 	"testing"
 	"time"
 
@@ -88,6 +89,32 @@ func TestWorkflowsOnKubernetes(t *testing.T) {
 	t.Run("drill", func(t *testing.T) {
 		ok, logs := runJobFromCronJob(t, c, ns, release+"-drill-workflows", "drill-1", 5*time.Minute)
 		mustJob(t, ok, logs)
+	})
+
+	t.Run("a destination whose Secret is missing", func(t *testing.T) {
+		// The Secret was never created (a typo, a namespace mix-up): the pod must still
+		// start, and the run must write to the other destinations and fail loudly.
+		dests := values["destinations"].([]any)
+		values["destinations"] = append(dests, map[string]any{
+			"name": "offsite", "type": "s3", "bucket": bucket, "endpoint": m.URL(), "pathStyle": true,
+			"region": "us-east-1", "secretRef": map[string]any{"name": "offsite-credentials"},
+		})
+		helm(t, c, "upgrade", release, chartDir(), "--namespace", ns, "--values", writeValues(t, values))
+		values["destinations"] = dests
+		defer helm(t, c, "upgrade", release, chartDir(), "--namespace", ns, "--values", writeValues(t, values))
+		ok, logs := runJobFromCronJob(t, c, ns, release+"-backup-workflows", "backup-missing-secret", 5*time.Minute)
+		if ok {
+			t.Fatalf("a run with a failing destination succeeded; it must exit 2:\n%s", logs)
+		}
+		if !strings.Contains(logs, "offsite") {
+			t.Errorf("the failing run's log does not name the destination:\n%s", logs)
+		}
+		if got := committedBackups(t, m, bucket, "workflows"); len(got) < 2 {
+			t.Fatalf("MinIO did not get a backup from the run with a missing Secret elsewhere: %v\n%s", got, logs)
+		}
+		if got := committedOnPVC(t, c, ns, release+"-dest-pvc", "workflows"); len(got) < 2 {
+			t.Fatalf("the PVC did not get a backup from the run with a missing Secret elsewhere: %v", got)
+		}
 	})
 
 	t.Run("drop and restore with scale-down", func(t *testing.T) {
