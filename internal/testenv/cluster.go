@@ -150,6 +150,9 @@ func StartCluster(ctx context.Context) (c *Cluster, err error) {
 			}
 		}
 	}()
+	if err = recoverAbandoned(c.logf); err != nil {
+		return c, err
+	}
 	if c.host, err = captureHost(dir); err != nil {
 		return c, err
 	}
@@ -419,6 +422,7 @@ func (c *Cluster) Stop() error {
 	if err := errors.Join(errs...); err != nil {
 		return err
 	}
+	_ = os.Remove(hostStateFile)
 	return os.RemoveAll(c.dir)
 }
 

@@ -3,6 +3,7 @@ package testenv
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -20,12 +21,46 @@ import (
 // forwarding, kube-proxy and CNI add iptables rules, containerd and kubelet leave mounts,
 // network namespaces and cgroups behind.
 type hostState struct {
-	sysctls      map[string]string
-	iptables     map[string][]byte // iptables-save / ip6tables-save output
-	netns        map[string]bool
-	cgroups      map[string]bool
-	pathsCreated []string // machine-global paths that did not exist before
-	loAdded      []string
+	Dir          string            // the cluster's directory
+	Sysctls      map[string]string // name -> value before
+	IPTables     map[string][]byte // iptables-save / ip6tables-save output
+	Netns        map[string]bool
+	Cgroups      map[string]bool
+	PathsCreated []string // machine-global paths that did not exist before
+	LoAdded      []string
+}
+
+// hostStateFile keeps the captured state while a cluster runs, so a test process that was
+// killed (a go test timeout) is cleaned up after by the next one instead of leaving the
+// next cluster unable to start.
+const hostStateFile = "/run/lifeboat-test-cluster.json"
+
+func (h *hostState) save() error {
+	data, err := json.Marshal(h)
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(hostStateFile, data, 0o600)
+}
+
+// recoverAbandoned restores the host after a cluster whose process died without teardown.
+func recoverAbandoned(logf func(string, ...any)) error {
+	data, err := os.ReadFile(hostStateFile)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var h hostState
+	if err := json.Unmarshal(data, &h); err != nil {
+		return fmt.Errorf("%s: %w", hostStateFile, err)
+	}
+	logf("test cluster: cleaning up after an earlier cluster in %s that was not torn down", h.Dir)
+	if err := h.restore(h.Dir); err != nil {
+		return fmt.Errorf("clean up after the earlier test cluster in %s: %w", h.Dir, err)
+	}
+	return os.RemoveAll(h.Dir)
 }
 
 // Sysctls kubelet (kernel defaults it "protects"), the CNI bridge plugin (forwarding) and
@@ -47,10 +82,10 @@ func sysctlPath(name string) string {
 }
 
 func captureHost(dir string) (*hostState, error) {
-	h := &hostState{sysctls: map[string]string{}, iptables: map[string][]byte{}, netns: map[string]bool{}, cgroups: map[string]bool{}}
+	h := &hostState{Dir: dir, Sysctls: map[string]string{}, IPTables: map[string][]byte{}, Netns: map[string]bool{}, Cgroups: map[string]bool{}}
 	for _, name := range clusterSysctls {
 		if data, err := os.ReadFile(sysctlPath(name)); err == nil {
-			h.sysctls[name] = strings.TrimSpace(string(data))
+			h.Sysctls[name] = strings.TrimSpace(string(data))
 		}
 	}
 	for _, tool := range []string{"iptables", "ip6tables"} {
@@ -61,41 +96,41 @@ func captureHost(dir string) (*hostState, error) {
 			}
 			continue
 		}
-		h.iptables[tool] = out
+		h.IPTables[tool] = out
 	}
 	for _, d := range []string{"/run/netns", "/var/run/netns"} {
 		entries, _ := os.ReadDir(d)
 		for _, e := range entries {
-			h.netns[filepath.Join(d, e.Name())] = true
+			h.Netns[filepath.Join(d, e.Name())] = true
 		}
 	}
 	for _, cg := range listCgroups() {
-		h.cgroups[cg] = true
+		h.Cgroups[cg] = true
 	}
 	for _, p := range clusterGlobalPaths {
 		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
-			h.pathsCreated = append(h.pathsCreated, p)
+			h.PathsCreated = append(h.PathsCreated, p)
 		}
 	}
 	if err := os.WriteFile(filepath.Join(dir, "host-before.txt"), []byte(h.describe()), 0o644); err != nil {
 		return nil, err
 	}
-	return h, nil
+	return h, h.save()
 }
 
 // describe is the captured state in a readable form, kept next to the logs so a teardown
 // that could not restore something can be compared by hand.
 func (h *hostState) describe() string {
 	var b strings.Builder
-	names := make([]string, 0, len(h.sysctls))
-	for n := range h.sysctls {
+	names := make([]string, 0, len(h.Sysctls))
+	for n := range h.Sysctls {
 		names = append(names, n)
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		fmt.Fprintf(&b, "%s = %s\n", n, h.sysctls[n])
+		fmt.Fprintf(&b, "%s = %s\n", n, h.Sysctls[n])
 	}
-	fmt.Fprintf(&b, "cgroups: %d, netns: %d, created paths to remove: %v\n", len(h.cgroups), len(h.netns), h.pathsCreated)
+	fmt.Fprintf(&b, "cgroups: %d, netns: %d, created paths to remove: %v\n", len(h.Cgroups), len(h.Netns), h.PathsCreated)
 	return b.String()
 }
 
@@ -111,9 +146,9 @@ func (h *hostState) addLoopbackAddrs(cidrs ...string) error {
 		if out, err := exec.Command("ip", "addr", "add", cidr, "dev", "lo").CombinedOutput(); err != nil {
 			return fmt.Errorf("ip addr add %s dev lo: %v: %s", cidr, err, out)
 		}
-		h.loAdded = append(h.loAdded, cidr)
+		h.LoAdded = append(h.LoAdded, cidr)
 	}
-	return nil
+	return h.save()
 }
 
 // listCgroups lists every cgroup directory of every mounted v1 hierarchy (or the v2 tree).
@@ -135,7 +170,7 @@ func listCgroups() []string {
 // not exist before, and the containerd shims serving this cluster's socket.
 func (h *hostState) killPods(socket string) error {
 	for _, cg := range listCgroups() {
-		if h.cgroups[cg] {
+		if h.Cgroups[cg] {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(cg, "cgroup.procs"))
@@ -176,26 +211,29 @@ func (h *hostState) restore(dir string) error {
 			errs = append(errs, fmt.Errorf("ip link del %s: %v: %s", bridgeName, err, out))
 		}
 	}
-	for tool, saved := range h.iptables {
+	for tool, saved := range h.IPTables {
 		cmd := exec.Command(tool + "-restore")
 		cmd.Stdin = bytes.NewReader(withEmptyTables(saved))
 		if out, err := cmd.CombinedOutput(); err != nil {
 			errs = append(errs, fmt.Errorf("%s-restore: %v: %s", tool, err, out))
 		}
 	}
-	for name, value := range h.sysctls {
+	for name, value := range h.Sysctls {
 		if err := os.WriteFile(sysctlPath(name), []byte(value), 0o644); err != nil {
 			errs = append(errs, fmt.Errorf("restore sysctl %s=%s: %w", name, value, err))
 		}
 	}
-	for _, cidr := range h.loAdded {
+	lo, _ := exec.Command("ip", "-o", "addr", "show", "dev", "lo").Output()
+	for _, cidr := range h.LoAdded {
+		if !bytes.Contains(lo, []byte(" "+cidr+" ")) {
+			continue
+		}
 		if out, err := exec.Command("ip", "addr", "del", cidr, "dev", "lo").CombinedOutput(); err != nil {
 			errs = append(errs, fmt.Errorf("ip addr del %s dev lo: %v: %s", cidr, err, out))
 		}
 	}
-	h.loAdded = nil
 	errs = append(errs, h.removeCgroups())
-	for _, p := range h.pathsCreated {
+	for _, p := range h.PathsCreated {
 		_ = unmountUnder(p)
 		if err := os.RemoveAll(p); err != nil {
 			errs = append(errs, fmt.Errorf("remove %s: %w", p, err))
@@ -211,7 +249,7 @@ func (h *hostState) removeNetns() error {
 		entries, _ := os.ReadDir(d)
 		for _, e := range entries {
 			p := filepath.Join(d, e.Name())
-			if h.netns[p] {
+			if h.Netns[p] {
 				continue
 			}
 			_ = syscall.Unmount(p, syscall.MNT_DETACH)
@@ -228,7 +266,7 @@ func (h *hostState) removeNetns() error {
 func (h *hostState) removeCgroups() error {
 	var created []string
 	for _, cg := range listCgroups() {
-		if !h.cgroups[cg] {
+		if !h.Cgroups[cg] {
 			created = append(created, cg)
 		}
 	}
@@ -322,7 +360,7 @@ func withEmptyTables(saved []byte) []byte {
 // no mount under the cluster directory, no cgroup the cluster made.
 func (h *hostState) verify(dir string) error {
 	var errs []error
-	for name, want := range h.sysctls {
+	for name, want := range h.Sysctls {
 		data, err := os.ReadFile(sysctlPath(name))
 		if err != nil {
 			continue
@@ -344,7 +382,7 @@ func (h *hostState) verify(dir string) error {
 		errs = append(errs, fmt.Errorf("still mounted: %v", m))
 	}
 	for _, cg := range listCgroups() {
-		if !h.cgroups[cg] {
+		if !h.Cgroups[cg] {
 			errs = append(errs, fmt.Errorf("cgroup %s is still there", cg))
 			break
 		}

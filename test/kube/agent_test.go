@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -86,14 +87,27 @@ func TestAgentOnKubernetes(t *testing.T) {
 	if code, _ := call(http.MethodPost, "/api/v1/sources/workflows/backup", false); code != http.StatusUnauthorized && code != http.StatusForbidden {
 		t.Fatalf("a backup was accepted without the token (HTTP %d)", code)
 	}
-	if code, body := call(http.MethodPost, "/api/v1/sources/workflows/backup", true); code/100 != 2 {
-		t.Fatalf("trigger a backup: HTTP %d: %s", code, body)
-	}
+	// The agent may be busy with a run of its own (it catches up a schedule it has never
+	// run); a trigger then gets 409 and is tried again once that run ended.
+	var runningID string
+	waitUntil(t, 3*time.Minute, "the agent to accept a backup request", func() error {
+		code, body := call(http.MethodPost, "/api/v1/sources/workflows/backup", true)
+		if code/100 == 2 {
+			var resp struct{ ID, RunID string }
+			_ = json.Unmarshal([]byte(body), &resp)
+			runningID = resp.ID + resp.RunID
+			return nil
+		}
+		if code != http.StatusConflict {
+			t.Fatalf("trigger a backup: HTTP %d: %s", code, body)
+		}
+		return fmt.Errorf("HTTP %d: %s", code, body)
+	})
 	var id string
-	waitUntil(t, 3*time.Minute, "the triggered backup to be committed in MinIO", func() error {
+	waitUntil(t, 3*time.Minute, "the triggered backup "+runningID+" to be committed in MinIO", func() error {
 		ids := committedBackups(t, m, bucket, "workflows")
-		if len(ids) == 0 {
-			return fmt.Errorf("nothing committed yet")
+		if len(ids) == 0 || (runningID != "" && ids[0] != runningID) {
+			return fmt.Errorf("committed so far: %v", ids)
 		}
 		id = ids[0]
 		return nil
