@@ -30,10 +30,15 @@ type RestoreOptions struct {
 	// --no-owner), for targets that lack the source's roles. By default owners are kept.
 	NoOwner bool
 	Log     *slog.Logger
+
+	// viaScript restores through psql (runScript) even when pg_restore's major release
+	// is the server's: for tests, which have only one PostgreSQL release.
+	viaScript bool
 }
 
 // CheckRestore makes every check Restore makes before it changes anything: the client
-// programs (psql too when withGlobals), the connection to the target, the schema guard,
+// programs (psql too when withGlobals, or when pg_restore is newer than the server and
+// the restore goes through psql), the connection to the target, the schema guard,
 // and for a missing database the right to create it. Callers run it before they stop
 // the writers: a restore refused only after the workflow controller was scaled to 0 is
 // an outage for nothing.
@@ -49,6 +54,10 @@ func CheckRestore(ctx context.Context, opts RestoreOptions, withGlobals bool) er
 // dump does not contain are left alone. It makes CheckRestore's checks again, as the
 // target may have changed since. The caller stops writers (the workflow controller)
 // first and checks the result after.
+//
+// A pg_restore of a newer major release than the server restores through psql instead
+// (runScript), with the same guarantees: pg_restore 17 sets a parameter older servers
+// lack.
 func Restore(ctx context.Context, dump io.Reader, opts RestoreOptions) error {
 	log := opts.Log
 	if log == nil {
@@ -74,7 +83,14 @@ func Restore(ctx context.Context, dump io.Reader, opts RestoreOptions) error {
 		}
 		log.Info("applied globals.sql (roles and tablespaces)", "server", p.addr)
 	}
-	if err := runRestore(ctx, p.srv, p.pgRestore, dump, opts.NoOwner, done); err != nil {
+	if p.script {
+		log.Info("restoring through psql: pg_restore --file=- | psql, leaving out of its preamble the settings the server does not have",
+			"pgRestore", p.client.Text, "serverVersion", p.serverVersion.Text)
+		err = runScript(ctx, p.srv, p.pgRestore, p.psql, p.serverVersion, dump, opts.NoOwner, done, log)
+	} else {
+		err = runRestore(ctx, p.srv, p.pgRestore, dump, opts.NoOwner, done)
+	}
+	if err != nil {
 		return err
 	}
 	log.Info("restored the dump", "database", p.db, "server", p.addr)

@@ -19,6 +19,9 @@ type restorePlan struct {
 	maintenance     string // the database used for CREATE DATABASE and globals
 	addr            string
 	exists          bool
+	// script restores through psql (runScript): pg_restore is newer than the server.
+	script                bool
+	client, serverVersion Version // pg_restore's (zero when it did not say) and the server's
 }
 
 // plan checks the target without changing it: it looks at the server through its
@@ -48,6 +51,9 @@ func plan(ctx context.Context, opts RestoreOptions, withGlobals bool, log *slog.
 	}
 	defer admin.Close(context.Background())
 	p.maintenance, p.addr = maint, addr(admin.Config())
+	if err := p.chooseMode(ctx, opts, admin); err != nil {
+		return nil, err
+	}
 	var mayCreate bool
 	err = admin.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1),
 		(SELECT rolsuper OR rolcreatedb FROM pg_roles WHERE rolname = current_user)`, p.db).Scan(&p.exists, &mayCreate)
@@ -62,6 +68,34 @@ func plan(ctx context.Context, opts RestoreOptions, withGlobals bool, log *slog.
 			p.db, p.addr, admin.Config().User)
 	}
 	return p, nil
+}
+
+// chooseMode compares pg_restore's major release with the server's: a newer pg_restore
+// restores through psql (see runScript), which must then be next to it. A pg_restore that
+// does not tell its version keeps the direct mode.
+func (p *restorePlan) chooseMode(ctx context.Context, opts RestoreOptions, admin *pgx.Conn) error {
+	info, err := readServer(ctx, admin)
+	if err != nil {
+		return fmt.Errorf("%s: %w", p.addr, err)
+	}
+	p.serverVersion = info.version
+	if p.client, err = toolVersion(ctx, p.pgRestore); err != nil {
+		p.client = Version{}
+	}
+	p.script = opts.viaScript || useScript(p.client, p.serverVersion)
+	if !p.script {
+		return nil
+	}
+	why := "lifeboat was told to restore through psql"
+	if !opts.viaScript {
+		why = fmt.Sprintf("pg_restore %s is newer than the server (%s), so lifeboat runs its script through psql", p.client, p.serverVersion)
+	}
+	major := ""
+	if p.client.Num != 0 {
+		major = p.client.Major()
+	}
+	p.psql, err = siblingTool(opts.Target, p.pgRestore, "psql", major, why)
+	return err
 }
 
 // create makes the missing target database. template0, as the pg_restore manual

@@ -31,6 +31,23 @@ func findTool(o Options, name, serverMajor string) (string, error) {
 	return "", fmt.Errorf("%s not found in %s: install %s (Debian/Ubuntu) or set %s.binDir", name, where, pkg, o.field())
 }
 
+// siblingTool finds program name in the directory of another client program, of: with
+// binDir unset, PATH could give a psql of another release than the pg_restore it found.
+// why says what the program is needed for; major is of's major release, "" if unknown.
+func siblingTool(o Options, of, name, major, why string) (string, error) {
+	dir := filepath.Dir(of)
+	p := filepath.Join(dir, name)
+	if fi, err := os.Stat(p); err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0 {
+		return p, nil
+	}
+	pkg := "postgresql-client"
+	if major != "" {
+		pkg += "-" + major
+	}
+	return "", fmt.Errorf("%s not found in %s, next to %s: %s; install %s (Debian/Ubuntu) or point %s.binDir at a directory with both",
+		name, dir, filepath.Base(of), why, pkg, o.field())
+}
+
 // toolVersion runs `<path> --version`.
 func toolVersion(ctx context.Context, path string) (Version, error) {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
