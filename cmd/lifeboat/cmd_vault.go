@@ -34,7 +34,7 @@ func newAutoRestoreCmd() *cobra.Command {
 	opts := &autoRestoreOptions{}
 	cmd := &cobra.Command{
 		Use:   "auto-restore",
-		Short: "Restore a wiped Vault from the newest backup without a human (init container / Job)",
+		Short: "Restore a wiped Vault's node 0 from the newest backup, unattended (sidecar / Job)",
 		Long: `Bring back a Vault/OpenBao cluster that lost its storage, when its unseal keys survived.
 
 Runs only when ALL of these hold, and otherwise changes nothing:
@@ -51,7 +51,8 @@ with temporary key shares (as many as there are original keys, so that the resto
 cluster accepts the original keys without a restart), unsealed, the backup is
 force-restored into it, and the result is unsealed with the original keys. The temporary
 keys and root token live only in lifeboat's memory: they are never printed, logged or
-written anywhere. Other nodes rejoin node 0 and are unsealed with the original keys.
+written anywhere. lifeboat unseals node 0 only: the other nodes rejoin node 0 (raft
+retry_join) and stay sealed until they are unsealed with the original keys.
 
 Exit codes:
   0  restored, or nothing to do (Vault is already initialised)
@@ -59,7 +60,7 @@ Exit codes:
      Vault was left as it was unless the message says the restore itself failed
   3  bad flags, arguments or configuration (including no unseal keys given)`,
 		Example: `  # As a Job, or a native sidecar (initContainers with restartPolicy: Always) of vault-0:
-  lifeboat vault auto-restore --unseal-keys-secret vault-recovery/unseal-keys`,
+  lifeboat vault auto-restore --unseal-keys-secret vault-recovery/vault-unseal-keys:unseal-keys`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAutoRestore(cmd, opts) },
 	}

@@ -72,7 +72,8 @@ per destination, and verifies and restores.
 Exit codes:
   0  success
   1  failure (for backup: no destination accepted the backup)
-  2  partial success: some destinations failed (backup, prune, mirror)
+  2  partial success: some destinations failed, others succeeded (backup, prune,
+     mirror); for verify: some copies failed or a destination could not be listed
   3  bad flags, arguments or configuration`,
 		SilenceUsage:  true,
 		SilenceErrors: true,

@@ -158,20 +158,20 @@ func TestVaultAutoRestoreKeysFromKubernetesSecret(t *testing.T) {
 	keysJSON, _ := json.Marshal(map[string]any{"unseal_keys_b64": s.vault.UnsealKeys})
 	k.MustDo(http.MethodPost, "/api/v1/namespaces/vault-recovery/secrets", map[string]any{
 		"apiVersion": "v1", "kind": "Secret",
-		"metadata":   map[string]any{"name": "unseal-keys"},
+		"metadata":   map[string]any{"name": "vault-unseal-keys"},
 		"stringData": map[string]string{"init.json": string(keysJSON)},
 	}, nil)
 	var before struct {
 		Metadata struct{ ResourceVersion string } `json:"metadata"`
 	}
-	k.MustDo(http.MethodGet, "/api/v1/namespaces/vault-recovery/secrets/unseal-keys", nil, &before)
+	k.MustDo(http.MethodGet, "/api/v1/namespaces/vault-recovery/secrets/vault-unseal-keys", nil, &before)
 
 	s.lifeboat(t, 0, "backup", "vault")
 	node := s.vault.Nodes[0]
 	node.Stop()
 	node.Wipe()
 	node.Start()
-	s.lifeboat(t, 0, "vault", "auto-restore", "--unseal-keys-secret", "vault-recovery/unseal-keys")
+	s.lifeboat(t, 0, "vault", "auto-restore", "--unseal-keys-secret", "vault-recovery/vault-unseal-keys")
 	s.vault.WaitActive(node)
 	checkSeeded(t, s.vault.Client(), secrets)
 
@@ -179,7 +179,7 @@ func TestVaultAutoRestoreKeysFromKubernetesSecret(t *testing.T) {
 		Metadata struct{ ResourceVersion string } `json:"metadata"`
 	}
 	ctx := context.Background()
-	if _, err := k.Do(ctx, http.MethodGet, "/api/v1/namespaces/vault-recovery/secrets/unseal-keys", nil, &after); err != nil {
+	if _, err := k.Do(ctx, http.MethodGet, "/api/v1/namespaces/vault-recovery/secrets/vault-unseal-keys", nil, &after); err != nil {
 		t.Fatal(err)
 	}
 	if after.Metadata.ResourceVersion != before.Metadata.ResourceVersion {

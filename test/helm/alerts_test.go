@@ -67,7 +67,7 @@ type ruleSpec = struct {
 // PrometheusRule's spec.
 func renderRules(t *testing.T, sets ...string) ruleSpec {
 	t.Helper()
-	objs := parseObjects(t, render(t, []string{valueSets[0].path()}, sets...))
+	objs := parseObjects(t, render(t, valueSets[0].paths(), sets...))
 	for _, o := range objs {
 		if o.gvk.Kind != "PrometheusRule" {
 			continue

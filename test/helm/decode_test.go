@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -57,6 +58,8 @@ func TestRenderedObjects(t *testing.T) {
 			checkCronJobs(t, byKind[*batchv1.CronJob](objs))
 			checkRBAC(t, byKind[*rbacv1.Role](objs))
 			checkIdentityOnlyWhereRestoring(t, pods)
+			checkRestoresSuspendBackups(t, objs)
+			checkDestinationSecretsOptional(t, pods)
 			switch v.name {
 			case "minimal":
 				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob")
@@ -64,9 +67,13 @@ func TestRenderedObjects(t *testing.T) {
 					t.Errorf("minimal: want 1 source and 1 destination, got %d and %d", len(cfg.Sources), len(cfg.Destinations))
 				}
 			case "full":
-				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "Job", "PersistentVolumeClaim",
+				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "PersistentVolumeClaim",
 					"Role", "RoleBinding", "NetworkPolicy", "PrometheusRule")
 				checkFull(t, objs, cfg)
+			case "restore":
+				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "Job", "PersistentVolumeClaim",
+					"Role", "RoleBinding", "NetworkPolicy", "PrometheusRule")
+				checkRestore(t, objs, cfg)
 			case "agent":
 				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "Deployment", "Service", "PersistentVolumeClaim",
 					"ServiceMonitor", "PrometheusRule")
@@ -310,52 +317,27 @@ func checkFull(t *testing.T, objs []object, cfg *config.Config) {
 	if !cfg.Encryption.Enabled() {
 		t.Error("full: encryption is not on")
 	}
-	wf, err := cfg.Source("workflows")
-	if err != nil || wf.Restore == nil || len(wf.Restore.ScaleDown) != 2 {
-		t.Fatalf("full: the workflows source has no scaleDown hooks: %v", err)
+	// The steady state: backups and drills scheduled, no restore.
+	if jobs := byKind[*batchv1.Job](objs); len(jobs) != 0 {
+		t.Errorf("full: %d restore Jobs; restores belong in lifeboat-restore.yaml", len(jobs))
 	}
-	// The restore Jobs restore what the values ask for, with the secrets they need.
-	jobs := byKind[*batchv1.Job](objs)
-	if len(jobs) != 2 {
-		t.Fatalf("full: want 2 restore Jobs, got %d", len(jobs))
+	cronJobs := map[string]bool{}
+	for _, cj := range byKind[*batchv1.CronJob](objs) {
+		cronJobs[cj.Name] = *cj.Spec.Suspend
 	}
-	for _, j := range jobs {
-		args := strings.Join(j.Spec.Template.Spec.Containers[0].Args, " ")
-		switch {
-		case strings.Contains(args, "restore vault"):
-			for _, want := range []string{"--snapshot vault-20261123T100000Z-1a2b", "--force", "--from s3-primary",
-				"--token-file /etc/lifeboat/secrets/vault-restore-token/token",
-				"--unseal-keys-file /etc/lifeboat/secrets/vault-restore-unseal-keys/unseal-keys"} {
-				if !strings.Contains(args, want) {
-					t.Errorf("vault restore Job args %q lack %q", args, want)
-				}
-			}
-		case strings.Contains(args, "restore workflows --dump workflows-20261123T063000Z-9f8e"):
-			if !strings.Contains(args, "--target-password-file /etc/lifeboat/secrets/pg-restore-password/password") {
-				t.Errorf("workflows restore Job args %q: the restore must run as the owner role", args)
-			}
-		default:
-			t.Errorf("unexpected restore Job args %q", args)
-		}
-		if j.Spec.BackoffLimit == nil || *j.Spec.BackoffLimit != 0 {
-			t.Errorf("Job %s: a restore must not be retried blindly", j.Name)
+	for _, name := range []string{"lifeboat-backup-vault", "lifeboat-backup-workflows", "lifeboat-drill-vault", "lifeboat-drill-workflows"} {
+		if suspended, ok := cronJobs[name]; !ok || suspended {
+			t.Errorf("full: CronJob %s rendered %v, suspended %v; want it running", name, ok, suspended)
 		}
 	}
-	// The scale Role covers exactly the named Deployments, in their namespace; the
-	// auto-restore Role exactly the unseal-keys Secret. (dryrun_test.go asks the API server
-	// what they grant.)
+	// The auto-restore Role exactly the unseal-keys Secret. (dryrun_test.go asks the API
+	// server what it grants.)
 	roles := map[string]*rbacv1.Role{}
 	for _, r := range byKind[*rbacv1.Role](objs) {
 		roles[r.Namespace] = r
 	}
-	if len(roles) != 2 || roles["vault-recovery"] == nil || roles["argo"] == nil {
-		t.Fatalf("full: want a Role in namespace vault-recovery and one in argo, got %v", slices.Sorted(maps.Keys(roles)))
-	}
-	want := []string{"workflow-controller", "argo-server"}
-	for _, rule := range roles["argo"].Rules {
-		if rule.Resources[0] != "pods" && !slices.Equal(rule.ResourceNames, want) {
-			t.Errorf("Role rule %v: resourceNames %v, want %v", rule.Resources, rule.ResourceNames, want)
-		}
+	if len(roles) != 1 || roles["vault-recovery"] == nil {
+		t.Fatalf("full: want a Role in namespace vault-recovery only, got %v", slices.Sorted(maps.Keys(roles)))
 	}
 	if r := roles["vault-recovery"].Rules; len(r) != 1 || !slices.Equal(r[0].ResourceNames, []string{"vault-unseal-keys"}) {
 		t.Errorf("auto-restore Role rules %+v, want get on secret vault-unseal-keys only", r)
@@ -392,6 +374,95 @@ func checkFull(t *testing.T, objs []object, cfg *config.Config) {
 		return
 	}
 	t.Error("full: no auto-restore ConfigMap in namespace vault")
+}
+
+// checkRestore checks the full values with lifeboat-restore.yaml on top.
+func checkRestore(t *testing.T, objs []object, cfg *config.Config) {
+	t.Helper()
+	wf, err := cfg.Source("workflows")
+	if err != nil || wf.Restore == nil || len(wf.Restore.ScaleDown) != 2 {
+		t.Fatalf("restore: the workflows source has no scaleDown hooks: %v", err)
+	}
+	// The restore Jobs restore what the values ask for, with the secrets they need.
+	jobs := byKind[*batchv1.Job](objs)
+	if len(jobs) != 2 {
+		t.Fatalf("restore: want 2 restore Jobs, got %d", len(jobs))
+	}
+	for _, j := range jobs {
+		args := strings.Join(j.Spec.Template.Spec.Containers[0].Args, " ")
+		switch {
+		case strings.Contains(args, "restore vault"):
+			for _, want := range []string{"--snapshot vault-20261123T100000Z-1a2b", "--force", "--from s3-primary",
+				"--token-file /etc/lifeboat/secrets/vault-restore-token/token",
+				"--unseal-keys-file /etc/lifeboat/secrets/vault-restore-unseal-keys/unseal-keys"} {
+				if !strings.Contains(args, want) {
+					t.Errorf("vault restore Job args %q lack %q", args, want)
+				}
+			}
+		case strings.Contains(args, "restore workflows --dump workflows-20261123T063000Z-9f8e"):
+			if !strings.Contains(args, "--target-password-file /etc/lifeboat/secrets/pg-restore-password/password") {
+				t.Errorf("workflows restore Job args %q: the restore must run as the owner role", args)
+			}
+		default:
+			t.Errorf("unexpected restore Job args %q", args)
+		}
+		if j.Spec.BackoffLimit == nil || *j.Spec.BackoffLimit != 0 {
+			t.Errorf("Job %s: a restore must not be retried blindly", j.Name)
+		}
+	}
+	// The scale Role covers exactly the named Deployments, in their namespace, beside the
+	// auto-restore Role of the full values.
+	roles := map[string]*rbacv1.Role{}
+	for _, r := range byKind[*rbacv1.Role](objs) {
+		roles[r.Namespace] = r
+	}
+	if len(roles) != 2 || roles["vault-recovery"] == nil || roles["argo"] == nil {
+		t.Fatalf("restore: want a Role in namespace vault-recovery and one in argo, got %v", slices.Sorted(maps.Keys(roles)))
+	}
+	want := []string{"workflow-controller", "argo-server"}
+	for _, rule := range roles["argo"].Rules {
+		if rule.Resources[0] != "pods" && !slices.Equal(rule.ResourceNames, want) {
+			t.Errorf("Role rule %v: resourceNames %v, want %v", rule.Resources, rule.ResourceNames, want)
+		}
+	}
+}
+
+// The admin guide's rule (section 7): while a restore Job is rendered, no backup or drill
+// runs — every CronJob is suspended, and the agent scaled to 0 — so a backup of the
+// damaged or empty source never becomes "latest".
+func checkRestoresSuspendBackups(t *testing.T, objs []object) {
+	t.Helper()
+	if len(byKind[*batchv1.Job](objs)) == 0 {
+		return
+	}
+	for _, cj := range byKind[*batchv1.CronJob](objs) {
+		if cj.Spec.Suspend == nil || !*cj.Spec.Suspend {
+			t.Errorf("a restore Job is rendered, and CronJob %s is not suspended", cj.Name)
+		}
+	}
+	for _, d := range byKind[*appsv1.Deployment](objs) {
+		if d.Spec.Replicas == nil || *d.Spec.Replicas != 0 {
+			t.Errorf("a restore Job is rendered, and the agent %s is not scaled to 0", d.Name)
+		}
+	}
+}
+
+// A destination's credentials are optional in the pod: one missing Secret must not keep
+// the pod from starting, since lifeboat reports that destination as failed and backs up
+// to the others. Every other Secret is required: without it the pod's work cannot start.
+func checkDestinationSecretsOptional(t *testing.T, pods map[string]*corev1.PodTemplateSpec) {
+	t.Helper()
+	for name, pod := range pods {
+		for _, v := range pod.Spec.Volumes {
+			if v.Secret == nil {
+				continue
+			}
+			optional := v.Secret.Optional != nil && *v.Secret.Optional
+			if dest := strings.HasPrefix(v.Name, "s3-"); optional != dest {
+				t.Errorf("%s: Secret volume %s (%s) optional=%v, want %v", name, v.Name, v.Secret.SecretName, optional, dest)
+			}
+		}
+	}
 }
 
 // The strict decoder the tests rely on rejects what a lenient one would drop silently.

@@ -68,8 +68,8 @@ func TestServerSideDryRun(t *testing.T) {
 	t.Run("helm-install", func(t *testing.T) {
 		kubeconfig := writeKubeconfig(t, k)
 		for _, v := range valueSets {
-			out, errOut, err := runHelmEnv(t, []string{"KUBECONFIG=" + kubeconfig}, "install", releaseName, chartDir(),
-				"--namespace", namespace, "--dry-run=server", "--values", v.path())
+			args := append([]string{"install", releaseName, chartDir(), "--namespace", namespace, "--dry-run=server"}, v.valuesArgs()...)
+			out, errOut, err := runHelmEnv(t, []string{"KUBECONFIG=" + kubeconfig}, args...)
 			if err != nil {
 				t.Errorf("%s: helm install --dry-run=server: %v\n%s", v.name, err, errOut)
 				continue
@@ -77,13 +77,16 @@ func TestServerSideDryRun(t *testing.T) {
 			if !strings.Contains(out, "NOTES:") || !strings.Contains(out, "docs/admin-guide.md") {
 				t.Errorf("%s: no NOTES in helm's output:\n%s", v.name, out)
 			}
-			if v.name == "full" && !strings.Contains(out, "A RESTORE JOB IS ENABLED") {
-				t.Errorf("full: NOTES do not warn that a restore Job is enabled")
+			if restoring := strings.Contains(out, "A RESTORE JOB IS ENABLED"); restoring != (v.name == "restore") {
+				t.Errorf("%s: NOTES say a restore Job is enabled: %v, want %v", v.name, restoring, v.name == "restore")
+			}
+			if strings.Contains(out, "Backups are NOT suspended") {
+				t.Errorf("%s: NOTES warn that backups run during a restore", v.name)
 			}
 		}
 	})
 	// (after helm-install: this creates the chart's Roles for real)
-	t.Run("rbac", func(t *testing.T) { checkRBACGrants(t, k, resources, sets["full"]) })
+	t.Run("rbac", func(t *testing.T) { checkRBACGrants(t, k, resources, sets["restore"]) })
 	// The auto-restore sidecar for the Vault chart, in a pod like the Vault chart's.
 	t.Run("auto-restore-snippet", func(t *testing.T) {
 		c, vols := autoRestoreSnippet(t)

@@ -191,6 +191,7 @@ encryption:
 	if _, err := conn.Exec(ctx, `DELETE FROM argo_workflows WHERE uid <> 'wf-1'`); err != nil {
 		t.Fatal(err)
 	}
+	backupObjs := objs
 	restoreValues := filepath.Join(dir, "restore.yaml")
 	writeValues(t, restoreValues, `
 vault:
@@ -223,6 +224,26 @@ encryption:
 	if err := conn.QueryRow(ctx, `SELECT count(*) FROM argo_workflows`).Scan(&rows); err != nil || rows != 100 {
 		t.Errorf("after the metadata DB restore Job: %d workflows (%v), want 100", rows, err)
 	}
+
+	// A destination whose Secret does not exist (a fresh cluster, a typo) does not keep
+	// the pod from starting: the chart mounts destination Secrets as optional, lifeboat
+	// backs up to the other destinations and fails the run (exit 2) naming the one it
+	// could not open.
+	t.Run("missing destination Secret", func(t *testing.T) {
+		without := map[string]map[string]string{}
+		for name, keys := range secrets {
+			if name != "lifeboat-minio" {
+				without[name] = keys
+			}
+		}
+		// A fresh volume for the pvc destination (the earlier subtests' are gone with them).
+		fs := newPodFS(t, backupObjs, podOf(t, backupObjs, "CronJob/", "backup-vault"), without, map[string]string{})
+		res := fs.run(t, bin, 5*time.Minute)
+		if res.code != 2 || !strings.Contains(res.stderr, "destination minio") || !strings.Contains(res.stderr, "access-key-id") {
+			t.Fatalf("backup with the minio Secret missing: want exit 2 naming destination minio and its missing key file: %s", res.String())
+		}
+		committedInDir(t, fs.hostPath("/var/lib/lifeboat/destinations/pvc"), "vault")
+	})
 }
 
 func writeValues(t *testing.T, path, format string, args ...any) {
@@ -295,16 +316,20 @@ func newPodFS(t *testing.T, objs []object, pod *corev1.PodTemplateSpec, secrets 
 				fs.write(t, filepath.Join(dir, key), fs.rewrite(value))
 			}
 		case v.Secret != nil:
+			optional := v.Secret.Optional != nil && *v.Secret.Optional
 			s, ok := secrets[v.Secret.SecretName]
-			if !ok {
+			if !ok && !optional {
 				t.Fatalf("the pod mounts Secret %s, which the operator was not told to create", v.Secret.SecretName)
 			}
 			for _, item := range v.Secret.Items {
 				value, ok := s[item.Key]
-				if !ok {
+				switch {
+				case ok:
+					fs.write(t, filepath.Join(dir, item.Path), value)
+				case !optional:
 					t.Fatalf("the pod mounts key %s of Secret %s, which it does not have", item.Key, v.Secret.SecretName)
 				}
-				fs.write(t, filepath.Join(dir, item.Path), value)
+				// The kubelet leaves the missing keys of an optional Secret out.
 			}
 		case v.PersistentVolumeClaim != nil:
 			if !slices.ContainsFunc(objs, func(o object) bool {

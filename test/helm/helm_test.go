@@ -33,21 +33,40 @@ const (
 	kubeVersion = "1.33.13"
 )
 
-// valueSet is one of the example value files the chart is tested with.
+// valueSet is one of the example value files the chart is tested with, or several given
+// together (later files override earlier ones, as with helm's repeated --values).
 type valueSet struct {
-	name string // also the golden file's name
-	file string // relative to the repository root
+	name  string   // also the golden file's name
+	files []string // relative to the repository root
 }
 
 var valueSets = []valueSet{
-	{"minimal", "deploy/examples/lifeboat-minimal.yaml"},
-	{"full", "deploy/examples/lifeboat-full.yaml"},
-	{"agent", "deploy/examples/lifeboat-agent.yaml"},
+	{"minimal", []string{"deploy/examples/lifeboat-minimal.yaml"}},
+	{"full", []string{"deploy/examples/lifeboat-full.yaml"}},
+	{"agent", []string{"deploy/examples/lifeboat-agent.yaml"}},
+	// The full values during a restore: restore Jobs, backups suspended.
+	{"restore", []string{"deploy/examples/lifeboat-full.yaml", "deploy/examples/lifeboat-restore.yaml"}},
 }
 
 func chartDir() string { return filepath.Join(testenv.RepoRoot(), "deploy", "helm", "lifeboat") }
 
-func (v valueSet) path() string { return filepath.Join(testenv.RepoRoot(), v.file) }
+// paths are the value set's files as absolute paths.
+func (v valueSet) paths() []string {
+	var out []string
+	for _, f := range v.files {
+		out = append(out, filepath.Join(testenv.RepoRoot(), f))
+	}
+	return out
+}
+
+// valuesArgs are helm's --values flags for the set.
+func (v valueSet) valuesArgs() []string {
+	var out []string
+	for _, p := range v.paths() {
+		out = append(out, "--values", p)
+	}
+	return out
+}
 
 // helmBin is the helm binary from .tools/bin, or the test skips (fails under CI=true).
 func helmBin(t testing.TB) string {
@@ -100,5 +119,5 @@ func render(t testing.TB, valueFiles []string, sets ...string) string {
 // renderSet renders one example value set.
 func renderSet(t testing.TB, v valueSet) string {
 	t.Helper()
-	return render(t, []string{v.path()})
+	return render(t, v.paths())
 }

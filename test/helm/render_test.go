@@ -11,7 +11,8 @@ import (
 func TestLint(t *testing.T) {
 	for _, v := range valueSets {
 		t.Run(v.name, func(t *testing.T) {
-			out, errOut, err := runHelm(t, "lint", chartDir(), "--strict", "--kube-version", kubeVersion, "--values", v.path())
+			args := append([]string{"lint", chartDir(), "--strict", "--kube-version", kubeVersion}, v.valuesArgs()...)
+			out, errOut, err := runHelm(t, args...)
 			if err != nil {
 				t.Fatalf("helm lint: %v\n%s%s", err, out, errOut)
 			}
@@ -38,7 +39,7 @@ func TestGolden(t *testing.T) {
 			}
 			if got != string(want) {
 				t.Errorf("rendered %s differs from %s (rerun with -update if the change is intended):\n%s",
-					v.file, golden, firstDiff(string(want), got))
+					strings.Join(v.files, " + "), golden, firstDiff(string(want), got))
 			}
 		})
 	}
@@ -71,7 +72,7 @@ func firstDiff(want, got string) string {
 // types, the chart's own checks (templates/_validate.tpl) what a schema cannot express.
 func TestValuesErrors(t *testing.T) {
 	helmBin(t)
-	minimal := valueSets[0].path()
+	minimal := valueSets[0].paths()[0]
 	for _, tc := range []struct {
 		name   string
 		files  []string
@@ -97,7 +98,7 @@ func TestValuesErrors(t *testing.T) {
 		{"alerts in cronjob mode without a pushgateway", []string{minimal}, []string{"metrics.prometheusRule.enabled=true"}, "metrics.prometheusRule.enabled: in mode cronjob the alerts need the metrics every run pushes: set pushgateway"},
 		{"bad failure window", []string{minimal}, []string{"mode=agent", "agent.tokenSecretRef.name=lifeboat-api", "metrics.prometheusRule.enabled=true", "metrics.prometheusRule.failureWindow=1 hour"}, "at '/metrics/prometheusRule/failureWindow': '1 hour' does not match pattern"},
 		{"auto-restore without nodes", []string{minimal}, []string{"vault.autoRestore.enabled=true"}, "vault.nodes: required with vault.autoRestore"},
-		{"auto-restore of encrypted backups without the identity", []string{valueSets[1].path()}, []string{"vault.autoRestore.identitySecretRef.name="}, "vault.autoRestore.identitySecretRef.name: required when encryption.age is on"},
+		{"auto-restore of encrypted backups without the identity", valueSets[1].paths(), []string{"vault.autoRestore.identitySecretRef.name="}, "vault.autoRestore.identitySecretRef.name: required when encryption.age is on"},
 		{"bad alert age", []string{minimal}, []string{"metrics.prometheusRule.enabled=true", "pushgateway=http://pg:9091", "vault.backup.maxAge=3 hours"}, "at '/vault/backup/maxAge': '3 hours' does not match pattern"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -12,7 +12,7 @@ import (
 // alerts see no metrics; with openReadOnly it sends nothing.
 func TestServiceMonitorAuthorization(t *testing.T) {
 	helmBin(t)
-	agent := valueSets[2].path()
+	agent := valueSets[2].paths()[0]
 	for _, tc := range []struct {
 		name     string
 		sets     []string
@@ -51,7 +51,7 @@ func TestServiceMonitorAuthorization(t *testing.T) {
 // agent); without it the agent runs plain `serve`.
 func TestAgentSecureCookie(t *testing.T) {
 	helmBin(t)
-	agent := valueSets[2].path()
+	agent := valueSets[2].paths()[0]
 	for set, want := range map[string][]string{
 		"agent.secureCookie=false": {"serve"},
 		"agent.secureCookie=true":  {"serve", "--secure-cookie"},

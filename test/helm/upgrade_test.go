@@ -12,7 +12,7 @@ import (
 )
 
 // A restore Job's pod template is immutable, but holds what upgrades change (image,
-// checksum/config, resources...). With the full values (both restores enabled) installed
+// checksum/config, resources...). With the restore values (both restores enabled) installed
 // for real on the test kube-apiserver, an upgrade that changes the pod template must
 // succeed and leave the existing restore Jobs untouched (never re-created: a second
 // restore), another backup id must add a Job, and uninstall must keep them.
@@ -21,7 +21,8 @@ func TestRestoreJobsSurviveUpgrades(t *testing.T) {
 	k := testenv.StartKube(t)
 	installCRDs(t, k)
 	var namespaces []string
-	for _, o := range renderedObjects(t, valueSets[1]) {
+	restoring := valueSets[3]
+	for _, o := range renderedObjects(t, restoring) {
 		if !slices.Contains(namespaces, o.namespace) {
 			namespaces = append(namespaces, o.namespace)
 		}
@@ -55,17 +56,17 @@ func TestRestoreJobsSurviveUpgrades(t *testing.T) {
 		return out
 	}
 
-	full := valueSets[1].path()
-	helm("install", releaseName, chartDir(), "--namespace", namespace, "--values", full)
+	values := restoring.valuesArgs()
+	helm(append([]string{"install", releaseName, chartDir(), "--namespace", namespace}, values...)...)
 	before := restoreJobs()
 	if len(before) != 2 {
-		t.Fatalf("after install: want the 2 restore Jobs of the full values, got %d", len(before))
+		t.Fatalf("after install: want the 2 restore Jobs of the restore values, got %d", len(before))
 	}
 
 	// Changes every pod template: before restore Jobs were left out of upgrades, this
 	// failed with "field is immutable".
-	helm("upgrade", releaseName, chartDir(), "--namespace", namespace, "--values", full,
-		"--set", "podAnnotations.upgraded=yes", "--set", "resources.limits.memory=600Mi")
+	helm(append(append([]string{"upgrade", releaseName, chartDir(), "--namespace", namespace}, values...),
+		"--set", "podAnnotations.upgraded=yes", "--set", "resources.limits.memory=600Mi")...)
 	after := restoreJobs()
 	if len(after) != len(before) {
 		t.Fatalf("after the upgrade: %d restore Jobs, want the %d from before", len(after), len(before))
@@ -83,8 +84,8 @@ func TestRestoreJobsSurviveUpgrades(t *testing.T) {
 	}
 
 	// Another backup id is another restore: a new Job beside the finished one.
-	helm("upgrade", releaseName, chartDir(), "--namespace", namespace, "--values", full,
-		"--set", "vault.restore.snapshot=vault-20261124T000000Z-ffff")
+	helm(append(append([]string{"upgrade", releaseName, chartDir(), "--namespace", namespace}, values...),
+		"--set", "vault.restore.snapshot=vault-20261124T000000Z-ffff")...)
 	third := restoreJobs()
 	if len(third) != len(before)+1 {
 		t.Fatalf("after asking for another snapshot: %d restore Jobs, want %d", len(third), len(before)+1)
