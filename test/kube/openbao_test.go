@@ -326,10 +326,10 @@ func (b *openBao) waitVoters() {
 	})
 }
 
-// enableKubernetesAuth lets the service account sa in ns log in with role "lifeboat" and
+// enableKubernetesAuth lets the service account sa in the namespaces log in with role "lifeboat" and
 // the snapshot policy; OpenBao reviews the token with the API through the kubernetes
 // Service, using its own pod's token.
-func (b *openBao) enableKubernetesAuth(sa, ns string, policies ...string) {
+func (b *openBao) enableKubernetesAuth(sa string, namespaces ...string) {
 	t := b.t
 	root := b.client(0, b.rootToken)
 	if err := root.Sys().EnableAuthWithOptions("kubernetes", &vaultapi.EnableAuthOptions{Type: "kubernetes"}); err != nil {
@@ -343,8 +343,8 @@ func (b *openBao) enableKubernetesAuth(sa, ns string, policies ...string) {
 	}
 	if _, err := root.Logical().Write("auth/kubernetes/role/lifeboat", map[string]any{
 		"bound_service_account_names":      sa,
-		"bound_service_account_namespaces": ns,
-		"token_policies":                   strings.Join(append([]string{"snapshot"}, policies...), ","),
+		"bound_service_account_namespaces": strings.Join(namespaces, ","),
+		"token_policies":                   "snapshot",
 		"token_ttl":                        "10m",
 	}); err != nil {
 		t.Fatal(err)

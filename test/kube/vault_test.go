@@ -32,7 +32,7 @@ func TestVaultOnKubernetes(t *testing.T) {
 	)
 	bao := deployOpenBao(t, c, "openbao", 100)
 	secrets := bao.writeSecrets(5)
-	bao.enableKubernetesAuth(release, ns)
+	bao.enableKubernetesAuth(release, ns, "lb-minimal")
 
 	m := testenv.StartMinIOOn(t, c.HostIP())
 	m.MakeBucket(bucket)
@@ -121,6 +121,32 @@ func TestVaultOnKubernetes(t *testing.T) {
 	if v, ok := gw.Sample("lifeboat_backup_last_success_timestamp_seconds", "source", "vault"); !ok || v < float64(time.Now().Add(-10*time.Minute).Unix()) {
 		t.Fatalf("the Pushgateway has no recent lifeboat_backup_last_success_timestamp_seconds for vault (%v, %v):\n%s", v, ok, gw.Metrics())
 	}
+
+	t.Run("minimal example", func(t *testing.T) {
+		// deploy/examples/lifeboat-minimal.yaml as an operator installs it, with this
+		// cluster's addresses: hourly snapshots into one S3 bucket, Kubernetes auth.
+		const ns, bucket = "lb-minimal", "minimal"
+		m.MakeBucket(bucket)
+		namespace(t, c, ns)
+		secret(t, c, ns, "lifeboat-s3", map[string]string{"access-key-id": m.AccessKey, "secret-access-key": m.SecretKey})
+		secret(t, c, ns, "vault-ca", map[string]string{"ca.crt": string(bao.caPEM)})
+		overrides := map[string]any{
+			"image": map[string]any{"tag": "dev", "pullPolicy": "Never"},
+			"vault": map[string]any{"address": bao.addr(0)},
+			"destinations": []any{map[string]any{
+				"name": "s3-primary", "type": "s3", "bucket": bucket, "prefix": "prod", "endpoint": m.URL(), "pathStyle": true,
+				"region": "us-east-1", "secretRef": map[string]any{"name": "lifeboat-s3"},
+				"retention": map[string]any{"keepWithin": "2d", "keepDaily": 30, "keepMonthly": 12},
+			}},
+		}
+		example := filepath.Join(testenv.RepoRoot(), "deploy", "examples", "lifeboat-minimal.yaml")
+		helm(t, c, "install", release, chartDir(), "--namespace", ns, "--values", example, "--values", writeValues(t, overrides))
+		ok, logs := runJobFromCronJob(t, c, ns, release+"-backup-vault", "minimal-1", 3*time.Minute)
+		mustJob(t, ok, logs)
+		if got := committedBackups(t, m, bucket, "vault"); len(got) != 1 {
+			t.Fatalf("want one committed backup in bucket %s, got %v", bucket, got)
+		}
+	})
 
 	t.Run("drill", func(t *testing.T) {
 		ok, logs := runJobFromCronJob(t, c, ns, release+"-drill-vault", "drill-1", 5*time.Minute)
