@@ -363,6 +363,10 @@ func restoreJobName(t *testing.T, c *testenv.Cluster, ns, component string) stri
 	return name
 }
 
+func minioListOptions(prefix string) minio.ListObjectsOptions {
+	return minio.ListObjectsOptions{Prefix: prefix, Recursive: true}
+}
+
 // committedBackups lists the backup ids of source with a manifest in the bucket, newest first.
 func committedBackups(t *testing.T, m *testenv.MinIO, bucket, source string) []string {
 	t.Helper()

@@ -32,25 +32,7 @@ func TestWorkflowsOnKubernetes(t *testing.T) {
 	m.MakeBucket(bucket)
 
 	namespace(t, c, argoNS)
-	create(t, c, map[string]any{
-		"apiVersion": "apps/v1", "kind": "Deployment",
-		"metadata": map[string]any{"name": "workflow-controller", "namespace": argoNS},
-		"spec": map[string]any{
-			"replicas": 2,
-			"selector": map[string]any{"matchLabels": map[string]string{"app": "workflow-controller"}},
-			"template": map[string]any{
-				"metadata": map[string]any{"labels": map[string]string{"app": "workflow-controller"}},
-				"spec": map[string]any{
-					"terminationGracePeriodSeconds": 1,
-					"containers": []any{map[string]any{
-						"name": "controller", "image": lifeboatImage, "imagePullPolicy": "Never",
-						"command": []string{"/bin/sleep", "infinity"},
-					}},
-				},
-			},
-		},
-	})
-	waitReplicas(t, c, argoNS, "workflow-controller", 2)
+	sleeper(t, c, argoNS, "workflow-controller", 2)
 
 	namespace(t, c, ns)
 	secret(t, c, ns, "argo-db", map[string]string{"password": pg.Password})
