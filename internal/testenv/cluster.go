@@ -346,7 +346,7 @@ func (c *Cluster) waitNodeReady(ctx context.Context) error {
 				if cond.Status == "True" {
 					return nil
 				}
-				return fmt.Errorf("Ready=%s: %s", cond.Status, cond.Message)
+				return fmt.Errorf("condition Ready=%s: %s", cond.Status, cond.Message)
 			}
 		}
 		return errors.New("no Ready condition yet")
