@@ -266,8 +266,12 @@ install_kube_node() {
     && command -v iptables >/dev/null && command -v conntrack >/dev/null; then
     return
   fi
+  local had_containerd=""
+  command -v containerd >/dev/null && had_containerd=yes
   apt_install containerd runc containernetworking-plugins iptables conntrack
-  if [[ -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
+  # A containerd that was here before (Docker's, say) is left alone; a new one is not wanted
+  # running on the machine's socket.
+  if [[ -z $had_containerd && -d /run/systemd/system ]] && command -v systemctl >/dev/null; then
     local SUDO=""
     [[ $(id -u) -eq 0 ]] || SUDO="sudo"
     $SUDO systemctl disable --now containerd >/dev/null 2>&1 || true

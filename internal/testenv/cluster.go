@@ -270,6 +270,8 @@ func (c *Cluster) startAPIServer(ctx context.Context) error {
 		"--allow-privileged=true",
 		// No cluster DNS: reach the kubelet (logs, exec) by the node address.
 		"--kubelet-preferred-address-types", "InternalIP",
+		"--kubelet-client-certificate", c.path("kubelet-client.pem"),
+		"--kubelet-client-key", c.path("kubelet-client-key.pem"),
 		"--cert-dir", c.path("certs"),
 		"--enable-priority-and-fairness=false",
 		"--v", "1")

@@ -55,12 +55,13 @@ port: ` + fmt.Sprint(10250) + `
 readOnlyPort: 0
 healthzBindAddress: 127.0.0.1
 healthzPort: 10248
-# The kubelet listens on the node address on lo only, reachable from this machine alone;
-# the API server reaches it for logs without a client certificate.
+# As on a real node: the API server (logs) authenticates with its client certificate,
+# anything else with a token the API server reviews; pods cannot use the kubelet API.
 authentication:
-  anonymous: {enabled: true}
-  webhook: {enabled: false}
-authorization: {mode: AlwaysAllow}
+  anonymous: {enabled: false}
+  webhook: {enabled: true}
+  x509: {clientCAFile: ` + c.CAFile + `}
+authorization: {mode: Webhook}
 containerRuntimeEndpoint: unix://` + c.ContainerdSoc + `
 # cgroup v1 with cgroupfs on this machine kind; no swap accounting.
 cgroupDriver: cgroupfs
@@ -98,6 +99,8 @@ state = "` + c.path("containerd/state") + `"
       runtime_type = "io.containerd.runc.v2"
       [plugins."io.containerd.grpc.v1.cri".containerd.runtimes.runc.options]
         SystemdCgroup = false
+        # runc's state in the cluster directory, not the machine's /run/containerd/runc.
+        Root = "` + c.path("runc") + `"
   [plugins."io.containerd.grpc.v1.cri".cni]
     bin_dir = "` + cniBinDir + `"
     conf_dir = "` + c.path("cni/net.d") + `"

@@ -22,6 +22,7 @@ import (
 // network namespaces and cgroups behind.
 type hostState struct {
 	Dir          string            // the cluster's directory
+	PID          int               // the test process that owns the cluster
 	Sysctls      map[string]string // name -> value before
 	IPTables     map[string][]byte // iptables-save / ip6tables-save output
 	Netns        map[string]bool
@@ -56,6 +57,9 @@ func recoverAbandoned(logf func(string, ...any)) error {
 	if err := json.Unmarshal(data, &h); err != nil {
 		return fmt.Errorf("%s: %w", hostStateFile, err)
 	}
+	if h.PID != 0 && h.PID != os.Getpid() && syscall.Kill(h.PID, 0) == nil {
+		return fmt.Errorf("another test cluster is running on this machine (process %d, %s): one cluster per machine, since kubelet's ports and host paths are machine-wide", h.PID, h.Dir)
+	}
 	logf("test cluster: cleaning up after an earlier cluster in %s that was not torn down", h.Dir)
 	if err := h.restore(h.Dir); err != nil {
 		return fmt.Errorf("clean up after the earlier test cluster in %s: %w", h.Dir, err)
@@ -75,14 +79,15 @@ var clusterSysctls = []string{
 }
 
 // Machine-global paths the kubelet and CNI write to whatever their configuration says.
-var clusterGlobalPaths = []string{"/var/log/containers", "/var/log/pods", "/var/lib/cni", "/run/netns", "/var/run/netns", "/etc/cni", "/opt/cni", "/var/lib/kubelet"}
+// containerd 1.6 keeps its shim sockets under /run/containerd/s whatever its state dir is.
+var clusterGlobalPaths = []string{"/var/log/containers", "/var/log/pods", "/var/lib/cni", "/run/netns", "/var/run/netns", "/etc/cni", "/opt/cni", "/var/lib/kubelet", "/run/containerd"}
 
 func sysctlPath(name string) string {
 	return filepath.Join("/proc/sys", strings.ReplaceAll(name, ".", "/"))
 }
 
 func captureHost(dir string) (*hostState, error) {
-	h := &hostState{Dir: dir, Sysctls: map[string]string{}, IPTables: map[string][]byte{}, Netns: map[string]bool{}, Cgroups: map[string]bool{}}
+	h := &hostState{Dir: dir, PID: os.Getpid(), Sysctls: map[string]string{}, IPTables: map[string][]byte{}, Netns: map[string]bool{}, Cgroups: map[string]bool{}}
 	for _, name := range clusterSysctls {
 		if data, err := os.ReadFile(sysctlPath(name)); err == nil {
 			h.Sysctls[name] = strings.TrimSpace(string(data))
@@ -151,19 +156,39 @@ func (h *hostState) addLoopbackAddrs(cidrs ...string) error {
 	return h.save()
 }
 
-// listCgroups lists every cgroup directory of every mounted v1 hierarchy (or the v2 tree).
+// listCgroups lists the pod cgroups (the kubelet's kubepods tree, where the cgroupfs
+// driver puts every pod) of every mounted v1 hierarchy or the v2 tree. Nothing else is
+// touched: other cgroups on the machine (a desktop's sessions, systemd's units) are not
+// the cluster's.
 func listCgroups() []string {
+	const root = "/sys/fs/cgroup"
+	v2 := isV2Root()
 	var out []string
-	_ = filepath.WalkDir("/sys/fs/cgroup", func(path string, d os.DirEntry, err error) error {
-		if err != nil {
+	_ = filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil || !d.IsDir() || path == root {
 			return nil
 		}
-		if d.IsDir() {
-			out = append(out, path)
+		parts := strings.Split(strings.TrimPrefix(path, root+"/"), "/")
+		top := 0 // index of the cgroup directly below a hierarchy's root
+		if !v2 {
+			if len(parts) == 1 {
+				return nil // a v1 hierarchy's root (cpu, memory, ...): walk into it
+			}
+			top = 1
 		}
+		if !strings.HasPrefix(parts[top], "kubepods") {
+			return filepath.SkipDir
+		}
+		out = append(out, path)
 		return nil
 	})
 	return out
+}
+
+// isV2Root reports whether /sys/fs/cgroup is a unified (v2) hierarchy.
+func isV2Root() bool {
+	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
+	return err == nil
 }
 
 // killPods SIGKILLs what is still running of the pods: every process in a cgroup that did
@@ -380,6 +405,19 @@ func (h *hostState) verify(dir string) error {
 	}
 	if m := mountsUnder(dir); len(m) > 0 {
 		errs = append(errs, fmt.Errorf("still mounted: %v", m))
+	}
+	for _, d := range []string{"/run/netns", "/var/run/netns"} {
+		entries, _ := os.ReadDir(d)
+		for _, e := range entries {
+			if p := filepath.Join(d, e.Name()); !h.Netns[p] {
+				errs = append(errs, fmt.Errorf("network namespace %s is still there", p))
+			}
+		}
+	}
+	for _, p := range h.PathsCreated {
+		if _, err := os.Lstat(p); err == nil {
+			errs = append(errs, fmt.Errorf("%s is still there", p))
+		}
 	}
 	for _, cg := range listCgroups() {
 		if !h.Cgroups[cg] {

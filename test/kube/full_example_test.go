@@ -4,13 +4,17 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"filippo.io/age"
 	vaultapi "github.com/hashicorp/vault/api"
+	"sigs.k8s.io/yaml"
 
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
@@ -30,7 +34,7 @@ func TestFullExampleOnKubernetes(t *testing.T) {
 		ns      = "lifeboat"
 		release = "lifeboat"
 	)
-	bao := deployOpenBao(t, c, "vault", 102)
+	bao := deployOpenBao(t, c, "vault", 120)
 	secrets := bao.writeSecrets(4)
 	root := bao.client(0, bao.rootToken)
 	if err := root.Sys().EnableAuthWithOptions("approle", &vaultapi.EnableAuthOptions{Type: "approle"}); err != nil {
@@ -82,6 +86,8 @@ func TestFullExampleOnKubernetes(t *testing.T) {
 		secret(t, c, n, "lifeboat-age", map[string]string{"identity": identity.String()})
 	}
 	secret(t, c, ns, "vault-ca", map[string]string{"ca.crt": string(bao.caPEM)})
+	// vault-values.yaml's Secret of the server certificate; its sidecar reads the CA.
+	secret(t, c, bao.ns, "vault-tls", map[string]string{"ca.crt": string(bao.caPEM)})
 	secret(t, c, ns, "lifeboat-vault-approle", map[string]string{"role-id": roleID.Data["role_id"].(string), "secret-id": secretID.Data["secret_id"].(string)})
 	secret(t, c, ns, "lifeboat-postgres", map[string]string{"password": "lifeboat-read-only"})
 	secret(t, c, ns, "postgres-ca", map[string]string{"ca.crt": string(bao.caPEM)}) // unused: sslMode is overridden
@@ -124,21 +130,29 @@ func TestFullExampleOnKubernetes(t *testing.T) {
 
 	ok, logs := runJobFromCronJob(t, c, ns, release+"-backup-vault", "vault-1", 4*time.Minute)
 	mustJob(t, ok, logs)
+	vaultID := backupID(t, logs, "vault")
 	ok, logs = runJobFromCronJob(t, c, ns, release+"-backup-workflows", "workflows-1", 4*time.Minute)
 	mustJob(t, ok, logs)
-	vaultID, dumpID := "", ""
+	dumpID := backupID(t, logs, "workflows")
+	// The example's hourly schedules may add runs of their own; the test's are the ones
+	// it looks at, and every stored copy must be encrypted.
 	for _, bucket := range []string{"primary", "offsite"} {
-		v, w := committedBackups(t, m, bucket, "vault"), committedBackups(t, m, bucket, "workflows")
-		if len(v) != 1 || len(w) != 1 {
-			t.Fatalf("bucket %s: want one backup of each source, got vault %v, workflows %v", bucket, v, w)
-		}
-		vaultID, dumpID = v[0], w[0]
-		if !encrypted(t, m, bucket, vaultID) || !encrypted(t, m, bucket, dumpID) {
-			t.Fatalf("bucket %s holds unencrypted data; the example encrypts with age", bucket)
+		for _, id := range []string{vaultID, dumpID} {
+			if !encrypted(t, m, bucket, id) {
+				t.Fatalf("bucket %s: backup %s is missing or unencrypted; the example encrypts with age", bucket, id)
+			}
 		}
 	}
-	if got := committedOnPVC(t, c, ns, release+"-dest-pvc", "vault"); len(got) != 1 || got[0] != vaultID {
+	if got := committedOnPVC(t, c, ns, release+"-dest-pvc", "vault"); !slices.Contains(got, vaultID) {
 		t.Fatalf("the PVC should hold vault backup %s, has %v", vaultID, got)
+	}
+	if data, _ := filepath.Glob(filepath.Join(pvcPath(t, c, ns, release+"-dest-pvc"), "*", "vault", vaultID, "data.*")); len(data) != 1 || !strings.HasSuffix(data[0], ".age") {
+		t.Fatalf("the PVC's copy of %s is not encrypted: %v", vaultID, data)
+	}
+	for _, source := range []string{"vault", "workflows"} {
+		if v, ok := gw.Sample("lifeboat_backup_last_success_timestamp_seconds", "source", source); !ok || v == 0 {
+			t.Errorf("the Pushgateway has no last-success time for %s", source)
+		}
 	}
 	for _, source := range []string{"vault", "workflows"} {
 		ok, logs := runJobFromCronJob(t, c, ns, release+"-drill-"+source, "drill-"+source, 5*time.Minute)
@@ -156,6 +170,19 @@ func TestFullExampleOnKubernetes(t *testing.T) {
 	if _, err := conn.Exec(ctx, "CREATE DATABASE argo"); err != nil {
 		t.Fatal(err)
 	}
+	var cronJobs struct {
+		Items []struct {
+			Metadata struct{ Name string }
+			Spec     struct{ Suspend bool }
+		}
+	}
+	c.MustDo("GET", objectPath("CronJob", ns, ""), nil, &cronJobs)
+	for _, cj := range cronJobs.Items {
+		if cj.Spec.Suspend {
+			t.Fatalf("CronJob %s is suspended before the restore overlay: the check below would prove nothing", cj.Metadata.Name)
+		}
+	}
+	generation := deploymentGeneration(t, c, "argo", "workflow-controller")
 	secret(t, c, ns, "vault-restore", map[string]string{"token": bao.rootToken})
 	secret(t, c, ns, "argo-postgres-owner", map[string]string{"password": pg.Password})
 	restoreOverrides := map[string]any{
@@ -167,12 +194,6 @@ func TestFullExampleOnKubernetes(t *testing.T) {
 	}
 	helm(t, c, append(append([]string{"upgrade", release, chartDir(), "--namespace", ns}, full...),
 		"--values", filepath.Join(examples, "lifeboat-restore.yaml"), "--values", writeValues(t, restoreOverrides))...)
-	var cronJobs struct {
-		Items []struct {
-			Metadata struct{ Name string }
-			Spec     struct{ Suspend bool }
-		}
-	}
 	c.MustDo("GET", objectPath("CronJob", ns, ""), nil, &cronJobs)
 	for _, cj := range cronJobs.Items {
 		if !cj.Spec.Suspend {
@@ -191,8 +212,71 @@ func TestFullExampleOnKubernetes(t *testing.T) {
 	}
 	waitReplicas(t, c, "argo", "workflow-controller", 1)
 	waitReplicas(t, c, "argo", "argo-server", 1)
+	if got := deploymentGeneration(t, c, "argo", "workflow-controller"); got < generation+2 {
+		t.Errorf("workflow-controller's generation went from %d to %d: the restore did not scale it down and back", generation, got)
+	}
 	// Back to the everyday values, as the overlay's header says.
 	helm(t, c, append([]string{"upgrade", release, chartDir(), "--namespace", ns}, full...)...)
+
+	// The cluster is wiped again, and this time nobody initialises it: the auto-restore
+	// sidecar of vault-values.yaml, as written there, restores the newest backup into
+	// replica 0 and unseals it with the original keys (read from vault-recovery through
+	// the Role the chart's vault.autoRestore renders).
+	bao.destroy()
+	sidecar, volumes := autoRestoreSidecar(t)
+	bao.sidecars, bao.volumes = []any{sidecar}, volumes
+	bao.createStatefulSet()
+	waitUntil(t, 6*time.Minute, "openbao-0 to be restored and unsealed by the sidecar", func() error {
+		st, err := bao.sealStatus(0)
+		if err != nil {
+			return err
+		}
+		if !st.Initialized || st.Sealed {
+			return fmt.Errorf("initialized=%v sealed=%v\n%s", st.Initialized, st.Sealed, podsLog(c, bao.ns, "statefulset.kubernetes.io/pod-name%3Dopenbao-0"))
+		}
+		return bao.checkSecrets(0, original.rootToken, secrets)
+	})
+	// The other replicas rejoin and wait for the original keys (docs/vault-backup-restore.md).
+	bao.keys, bao.rootToken = original.keys, original.rootToken
+	bao.unsealAll()
+}
+
+// autoRestoreSidecar is the auto-restore container of deploy/examples/vault-values.yaml
+// (server.extraInitContainers) and the volumes it mounts (server.volumes), exactly as
+// written there except for the image, which is this checkout's.
+func autoRestoreSidecar(t *testing.T) (sidecar map[string]any, volumes []any) {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "deploy", "examples", "vault-values.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var values struct {
+		Server struct {
+			ExtraInitContainers []map[string]any `json:"extraInitContainers"`
+			Volumes             []map[string]any `json:"volumes"`
+		} `json:"server"`
+	}
+	if err := yaml.Unmarshal(data, &values); err != nil {
+		t.Fatal(err)
+	}
+	if len(values.Server.ExtraInitContainers) != 1 {
+		t.Fatalf("vault-values.yaml has %d extraInitContainers, want the auto-restore one", len(values.Server.ExtraInitContainers))
+	}
+	sidecar = values.Server.ExtraInitContainers[0]
+	sidecar["image"], sidecar["imagePullPolicy"] = lifeboatImage, "Never"
+	mounted := map[string]bool{}
+	for _, m := range sidecar["volumeMounts"].([]any) {
+		mounted[m.(map[string]any)["name"].(string)] = true
+	}
+	for _, v := range values.Server.Volumes {
+		if mounted[v["name"].(string)] {
+			volumes = append(volumes, v)
+		}
+	}
+	if len(volumes) != len(mounted) {
+		t.Fatalf("vault-values.yaml's sidecar mounts %d volumes, server.volumes defines %d of them", len(mounted), len(volumes))
+	}
+	return sidecar, volumes
 }
 
 // sleeper is a Deployment that stands in for an Argo component the restore scales down.
@@ -233,4 +317,14 @@ func encrypted(t *testing.T, m *testenv.MinIO, bucket, id string) bool {
 	}
 	t.Fatalf("no data object for %s in %s", id, bucket)
 	return false
+}
+
+// backupID is the id of the backup a run's log reports.
+func backupID(t *testing.T, logs, source string) string {
+	t.Helper()
+	id := regexp.MustCompile(regexp.QuoteMeta(source) + `-\d{8}T\d{6}Z-[0-9a-f]{4}`).FindString(logs)
+	if id == "" {
+		t.Fatalf("the run's log names no %s backup id:\n%s", source, logs)
+	}
+	return id
 }

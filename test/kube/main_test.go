@@ -20,6 +20,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/lifeboat-backup/lifeboat/internal/ociimage"
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
 
@@ -41,14 +42,15 @@ var (
 )
 
 // cluster returns the shared cluster with the lifeboat image of this checkout imported.
-// The image is built by scripts/test.sh (make image) before the tests; a missing archive
-// is built here, so `go test ./test/kube/` works on its own.
+// The image is built by scripts/test.sh (make image) before the tests; a missing archive,
+// or one stamped with another commit than the checkout's, is built here, so
+// `go test ./test/kube/` works on its own and never tests yesterday's image.
 func cluster(t *testing.T) *testenv.Cluster {
 	t.Helper()
 	c := testenv.SharedCluster(t)
 	imageOnce.Do(func() {
 		archive := filepath.Join(testenv.RepoRoot(), "bin", "lifeboat-image.tar")
-		if _, err := os.Stat(archive); err != nil {
+		if imageVersion(archive) != checkoutVersion() {
 			cmd := exec.Command(filepath.Join(testenv.RepoRoot(), "scripts", "build-image.sh"))
 			cmd.Dir = testenv.RepoRoot()
 			if out, err := cmd.CombinedOutput(); err != nil {
@@ -64,6 +66,25 @@ func cluster(t *testing.T) *testenv.Cluster {
 		t.Fatal(imageErr)
 	}
 	return c
+}
+
+// imageVersion is the version label of the image archive ("" when there is none).
+func imageVersion(archive string) string {
+	img, err := ociimage.Open(archive)
+	if err != nil {
+		return ""
+	}
+	defer img.Close()
+	return img.Config.Config.Labels["org.opencontainers.image.version"]
+}
+
+// checkoutVersion is what scripts/build-image.sh stamps a build of this checkout with.
+func checkoutVersion() string {
+	out, err := exec.Command("git", "-C", testenv.RepoRoot(), "describe", "--tags", "--always", "--dirty").Output()
+	if err != nil {
+		return "dev"
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // resourcePaths maps the kinds the tests create to their API collection.
@@ -278,4 +299,88 @@ func mustJob(t *testing.T, ok bool, logs string) {
 	if !ok {
 		t.Fatalf("the Job failed; its pods' logs:\n%s", logs)
 	}
+}
+
+// waitScheduledJob waits until a Job the CronJob of component started on its schedule
+// succeeded (not one the test made), and returns its name; a failed one fails the test.
+func waitScheduledJob(t *testing.T, c *testenv.Cluster, ns, component string, timeout time.Duration) string {
+	t.Helper()
+	var name string
+	waitUntil(t, timeout, "a scheduled "+component+" Job to succeed", func() error {
+		var jobs struct {
+			Items []struct {
+				Metadata struct {
+					Name            string
+					Annotations     map[string]string
+					OwnerReferences []struct{ Kind string }
+				}
+				Status struct{ Succeeded, Failed int }
+			}
+		}
+		if err := get(c, objectPath("Job", ns, "")+"?labelSelector=app.kubernetes.io/component%3D"+component, &jobs); err != nil {
+			return err
+		}
+		for _, j := range jobs.Items {
+			if len(j.Metadata.OwnerReferences) == 0 || j.Metadata.OwnerReferences[0].Kind != "CronJob" || j.Metadata.Annotations["cronjob.kubernetes.io/instantiate"] == "manual" {
+				continue
+			}
+			if j.Status.Succeeded > 0 {
+				name = j.Metadata.Name
+				return nil
+			}
+			if j.Status.Failed > 0 {
+				t.Fatalf("scheduled Job %s failed:\n%s", j.Metadata.Name, podsLog(c, ns, "job-name="+j.Metadata.Name))
+			}
+		}
+		return fmt.Errorf("none yet (%d Jobs)", len(jobs.Items))
+	})
+	return name
+}
+
+// waitNoActiveJobs waits until no Job in ns is running.
+func waitNoActiveJobs(t *testing.T, c *testenv.Cluster, ns string) {
+	t.Helper()
+	waitUntil(t, 3*time.Minute, "the Jobs in "+ns+" to finish", func() error {
+		var jobs struct {
+			Items []struct {
+				Metadata struct{ Name string }
+				Status   struct{ Active int }
+			}
+		}
+		if err := get(c, objectPath("Job", ns, ""), &jobs); err != nil {
+			return err
+		}
+		for _, j := range jobs.Items {
+			if j.Status.Active > 0 {
+				return fmt.Errorf("job %s is running", j.Metadata.Name)
+			}
+		}
+		return nil
+	})
+}
+
+// jobExitCodes are the exit codes of the Job's terminated containers.
+func jobExitCodes(t *testing.T, c *testenv.Cluster, ns, job string) []int {
+	t.Helper()
+	var pods struct {
+		Items []struct {
+			Status struct {
+				ContainerStatuses []struct {
+					State struct {
+						Terminated *struct{ ExitCode int }
+					}
+				}
+			}
+		}
+	}
+	c.MustDo(http.MethodGet, "/api/v1/namespaces/"+ns+"/pods?labelSelector=job-name%3D"+job, nil, &pods)
+	var codes []int
+	for _, p := range pods.Items {
+		for _, cs := range p.Status.ContainerStatuses {
+			if cs.State.Terminated != nil {
+				codes = append(codes, cs.State.Terminated.ExitCode)
+			}
+		}
+	}
+	return codes
 }

@@ -29,7 +29,7 @@ import (
 // the certificate names.
 type openBao struct {
 	ns        string
-	subnet    int // replica i's Service is 10.96.<subnet>.(10+i)
+	base      int // replica i's Service is 10.96.0.(base+i)
 	caPEM     []byte
 	rootToken string
 	keys      []string // unseal keys (base64)
@@ -41,8 +41,9 @@ type openBao struct {
 
 const openBaoReplicas = 3
 
-// ip is replica i's Service address.
-func (b *openBao) ip(i int) string { return fmt.Sprintf("10.96.%d.%d", b.subnet, 10+i) }
+// ip is replica i's Service address: in the static band of the Service range (its first
+// 256 addresses for a /16), which the API server never hands out on its own.
+func (b *openBao) ip(i int) string { return fmt.Sprintf("10.96.0.%d", b.base+i) }
 
 func (b *openBao) addr(i int) string { return "https://" + b.ip(i) + ":8200" }
 
@@ -114,10 +115,10 @@ func issueTLS(t *testing.T, ips []string) (caPEM, certPEM, keyPEM []byte) {
 // deployOpenBao creates the namespace's OpenBao: TLS Secret, config, per-replica Services,
 // the StatefulSet; then initialises replica 0, unseals every replica (1 and 2 join
 // through retry_join) and waits for three raft voters.
-// Each test's OpenBao has its own subnet of Service addresses.
-func deployOpenBao(t *testing.T, c *testenv.Cluster, ns string, subnet int) *openBao {
+// Each test's OpenBao has its own Service addresses, 10.96.0.(base..base+2).
+func deployOpenBao(t *testing.T, c *testenv.Cluster, ns string, base int) *openBao {
 	t.Helper()
-	b := &openBao{ns: ns, subnet: subnet, t: t, c: c}
+	b := &openBao{ns: ns, base: base, t: t, c: c}
 	var ips []string
 	for i := 0; i < openBaoReplicas; i++ {
 		ips = append(ips, b.ip(i))
@@ -187,7 +188,7 @@ storage "raft" {
 func (b *openBao) createStatefulSet() {
 	t, c := b.t, b.c
 	// Each replica's addresses are its own Service's; the shell maps the ordinal to it.
-	start := `i="${HOSTNAME##*-}"; ip="10.96.` + fmt.Sprint(b.subnet) + `.1$i"
+	start := `i="${HOSTNAME##*-}"; ip="10.96.0.$((` + fmt.Sprint(b.base) + ` + i))"
 export BAO_API_ADDR="https://$ip:8200" BAO_CLUSTER_ADDR="https://$ip:8201"
 exec /usr/local/bin/bao server -config=/openbao/config/bao.hcl`
 	create(t, c, map[string]any{

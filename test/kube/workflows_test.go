@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +21,7 @@ func TestWorkflowsOnKubernetes(t *testing.T) {
 	c := cluster(t)
 	const (
 		ns      = "lb-workflows"
-		argoNS  = "argo"
+		argoNS  = "argo-wf" // the full-example test has "argo"
 		release = "lifeboat"
 		bucket  = "workflow-backups"
 		db      = "argo"
@@ -88,6 +89,11 @@ func TestWorkflowsOnKubernetes(t *testing.T) {
 		if ok {
 			t.Fatalf("a run with a failing destination succeeded; it must exit 2:\n%s", logs)
 		}
+		for _, code := range jobExitCodes(t, c, ns, "backup-missing-secret") {
+			if code != 2 {
+				t.Errorf("a run with one failing destination exited %d; lifeboat promises 2 (partial)", code)
+			}
+		}
 		if !strings.Contains(logs, "offsite") {
 			t.Errorf("the failing run's log does not name the destination:\n%s", logs)
 		}
@@ -113,6 +119,7 @@ func TestWorkflowsOnKubernetes(t *testing.T) {
 			"dump":      "latest",
 			"scaleDown": []any{map[string]any{"namespace": argoNS, "name": "workflow-controller"}},
 		}
+		generation := deploymentGeneration(t, c, argoNS, "workflow-controller")
 		helm(t, c, "upgrade", release, chartDir(), "--namespace", ns, "--values", writeValues(t, values))
 		job := restoreJobName(t, c, ns, "restore-workflows")
 		ok, logs := waitJob(t, c, ns, job, 10*time.Minute)
@@ -121,7 +128,19 @@ func TestWorkflowsOnKubernetes(t *testing.T) {
 			t.Fatalf("restored database differs:\n got %v\nwant %v", got, want)
 		}
 		waitReplicas(t, c, argoNS, "workflow-controller", 2)
+		if got := deploymentGeneration(t, c, argoNS, "workflow-controller"); got < generation+2 {
+			t.Errorf("the Deployment's generation went from %d to %d: the restore did not scale it down and back", generation, got)
+		}
 	})
+}
+
+// deploymentGeneration is the Deployment's metadata.generation: each change of its spec,
+// a scale to 0 and back included, raises it.
+func deploymentGeneration(t *testing.T, c *testenv.Cluster, ns, name string) int {
+	t.Helper()
+	var d struct{ Metadata struct{ Generation int } }
+	c.MustDo(http.MethodGet, objectPath("Deployment", ns, name), nil, &d)
+	return d.Metadata.Generation
 }
 
 // waitReplicas waits until the Deployment wants and has n ready replicas.
