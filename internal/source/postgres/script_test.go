@@ -92,14 +92,7 @@ COMMIT;
 const dropLine = "SET transaction_timeout = 0;\n"
 
 func TestPreambleFilter(t *testing.T) {
-	v := func(s string) Version {
-		t.Helper()
-		out, err := ParseVersion(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
+	v := func(s string) Version { return mustVersion(t, s) }
 	script := preamble17 + body17
 	without := strings.Replace(script, dropLine, "", 1)
 	// No DROPs (nothing to clean): the preamble ends at the first entry's SET lines and
@@ -219,14 +212,7 @@ func TestPreambleFilterWriteError(t *testing.T) {
 }
 
 func TestUseScript(t *testing.T) {
-	v := func(s string) Version {
-		t.Helper()
-		out, err := ParseVersion(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
+	v := func(s string) Version { return mustVersion(t, s) }
 	for _, tc := range []struct {
 		client, server string
 		script         bool

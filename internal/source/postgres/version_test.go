@@ -35,14 +35,7 @@ func TestParseVersion(t *testing.T) {
 }
 
 func TestOlderMajor(t *testing.T) {
-	v := func(s string) Version {
-		t.Helper()
-		out, err := ParseVersion(s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return out
-	}
+	v := func(s string) Version { return mustVersion(t, s) }
 	for _, tc := range []struct {
 		client, server string
 		older          bool
@@ -59,4 +52,14 @@ func TestOlderMajor(t *testing.T) {
 			t.Errorf("%s older than %s = %v, want %v", tc.client, tc.server, got, tc.older)
 		}
 	}
+}
+
+// mustVersion parses a version the test knows is good.
+func mustVersion(t *testing.T, s string) Version {
+	t.Helper()
+	out, err := ParseVersion(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
