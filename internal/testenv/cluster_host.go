@@ -26,6 +26,7 @@ type hostState struct {
 	Sysctls      map[string]string // name -> value before
 	IPTables     map[string][]byte // iptables-save / ip6tables-save output
 	Netns        map[string]bool
+	ShimSockets  map[string]bool // containerd 1.6's /run/containerd/s, whatever its state dir
 	Cgroups      map[string]bool
 	PathsCreated []string // machine-global paths that did not exist before
 	LoAdded      []string
@@ -112,6 +113,10 @@ func captureHost(dir string) (*hostState, error) {
 	for _, cg := range listCgroups() {
 		h.Cgroups[cg] = true
 	}
+	h.ShimSockets = map[string]bool{}
+	for _, p := range shimSockets() {
+		h.ShimSockets[p] = true
+	}
 	for _, p := range clusterGlobalPaths {
 		if _, err := os.Lstat(p); errors.Is(err, os.ErrNotExist) {
 			h.PathsCreated = append(h.PathsCreated, p)
@@ -185,6 +190,15 @@ func listCgroups() []string {
 	return out
 }
 
+func shimSockets() []string {
+	entries, _ := os.ReadDir("/run/containerd/s")
+	var out []string
+	for _, e := range entries {
+		out = append(out, filepath.Join("/run/containerd/s", e.Name()))
+	}
+	return out
+}
+
 // isV2Root reports whether /sys/fs/cgroup is a unified (v2) hierarchy.
 func isV2Root() bool {
 	_, err := os.Stat("/sys/fs/cgroup/cgroup.controllers")
@@ -231,6 +245,13 @@ func (h *hostState) restore(dir string) error {
 	time.Sleep(200 * time.Millisecond)
 	errs = append(errs, unmountUnder(dir))
 	errs = append(errs, h.removeNetns())
+	for _, p := range shimSockets() {
+		if !h.ShimSockets[p] {
+			if err := os.Remove(p); err != nil && !errors.Is(err, os.ErrNotExist) {
+				errs = append(errs, fmt.Errorf("remove containerd shim socket %s: %w", p, err))
+			}
+		}
+	}
 	if err := exec.Command("ip", "link", "show", bridgeName).Run(); err == nil {
 		if out, err := exec.Command("ip", "link", "del", bridgeName).CombinedOutput(); err != nil {
 			errs = append(errs, fmt.Errorf("ip link del %s: %v: %s", bridgeName, err, out))
@@ -417,6 +438,11 @@ func (h *hostState) verify(dir string) error {
 	for _, p := range h.PathsCreated {
 		if _, err := os.Lstat(p); err == nil {
 			errs = append(errs, fmt.Errorf("%s is still there", p))
+		}
+	}
+	for _, p := range shimSockets() {
+		if !h.ShimSockets[p] {
+			errs = append(errs, fmt.Errorf("containerd shim socket %s is still there", p))
 		}
 	}
 	for _, cg := range listCgroups() {
