@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"strings"
 
 	vaultapi "github.com/hashicorp/vault/api"
@@ -82,12 +83,7 @@ func runRecover(cmd *cobra.Command, name string, opts *recoverOptions) error {
 		return err
 	}
 	fmt.Fprintf(out, "restoring %s into a scratch Vault ...\n", b.label)
-	body, err := b.open(ctx)
-	if err != nil {
-		return err
-	}
-	sv, err := drill.OpenScratchVault(ctx, a, src, body)
-	body.Close()
+	sv, err := drill.OpenScratchVault(ctx, a, src, func() (io.ReadCloser, error) { return b.open(ctx) })
 	if err != nil {
 		return err
 	}

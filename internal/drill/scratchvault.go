@@ -25,9 +25,24 @@ type ScratchVault struct {
 func (s *ScratchVault) Stop() { s.server.Stop() }
 
 // OpenScratchVault starts a scratch Vault from src's drill.vault settings (binary,
-// original unseal keys, reading token), restores snapshot into it and unseals it. Drills
-// and single-secret recovery share it.
-func OpenScratchVault(ctx context.Context, a *app.App, src *config.Source, snapshot io.Reader) (*ScratchVault, error) {
+// original unseal keys, reading token), restores the snapshot open returns into it and
+// unseals it. Drills and single-secret recovery share it.
+//
+// HashiCorp Vault 1.19+ sometimes marks a node that just took a snapshot from another
+// cluster as removed from its HA cluster and then refuses to unseal
+// (hashicorp/vault#31933); it depends on timing and shows under load. The scratch server
+// is ours to throw away, so that one failure is retried once with a fresh server and a
+// fresh read of the backup.
+func OpenScratchVault(ctx context.Context, a *app.App, src *config.Source, open func() (io.ReadCloser, error)) (*ScratchVault, error) {
+	sv, err := openScratchVault(ctx, a, src, open)
+	if err != nil && strings.Contains(err.Error(), "node was removed from a HA cluster") {
+		a.Logger.Warn("the scratch Vault refused to unseal after the restore (hashicorp/vault#31933); trying once more with a new scratch server", "error", err)
+		sv, err = openScratchVault(ctx, a, src, open)
+	}
+	return sv, err
+}
+
+func openScratchVault(ctx context.Context, a *app.App, src *config.Source, open func() (io.ReadCloser, error)) (*ScratchVault, error) {
 	if src.Drill == nil || src.Drill.Vault == nil {
 		return nil, fmt.Errorf("sources[%s].drill.vault is not configured: a scratch Vault needs the server binary and the original unseal keys", src.Name)
 	}
@@ -56,7 +71,14 @@ func OpenScratchVault(ctx context.Context, a *app.App, src *config.Source, snaps
 	if err != nil {
 		return nil, err
 	}
-	if err := sv.LoadSnapshot(ctx, snapshot, keys); err != nil {
+	snapshot, err := open()
+	if err != nil {
+		sv.Stop()
+		return nil, err
+	}
+	err = sv.LoadSnapshot(ctx, snapshot, keys)
+	snapshot.Close()
+	if err != nil {
 		sv.Stop()
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package drill
 
 import (
 	"context"
+	"io"
 	"strings"
 	"time"
 
@@ -28,12 +29,9 @@ func vaultDrill(ctx context.Context, a *app.App, src *config.Source, loc app.Loc
 	if err != nil {
 		return err
 	}
-	body, err := pipeline.OpenBackup(ctx, loc.Dest.Store, loc.Manifest, ids)
-	if err != nil {
-		return err
-	}
-	sv, err := OpenScratchVault(ctx, a, src, body)
-	body.Close()
+	sv, err := OpenScratchVault(ctx, a, src, func() (io.ReadCloser, error) {
+		return pipeline.OpenBackup(ctx, loc.Dest.Store, loc.Manifest, ids)
+	})
 	if err != nil {
 		return err
 	}
