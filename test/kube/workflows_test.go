@@ -47,8 +47,10 @@ func TestWorkflowsOnKubernetes(t *testing.T) {
 		"drill":   map[string]any{"enabled": true},
 	}
 	values := map[string]any{
-		"mode":      "cronjob",
-		"image":     map[string]any{"tag": "dev", "pullPolicy": "Never"},
+		"mode":  "cronjob",
+		"image": map[string]any{"tag": "dev", "pullPolicy": "Never"},
+		// Runs are started by the test; the default schedule must not add one.
+		"cronjob":   map[string]any{"suspend": true},
 		"vault":     map[string]any{"backup": map[string]any{"enabled": false}},
 		"workflows": map[string]any{"metadataDatabase": workflows},
 		"destinations": []any{
