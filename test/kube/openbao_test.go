@@ -363,9 +363,12 @@ func (b *openBao) writeSecrets(n int) map[string]string {
 	for i := 0; i < n; i++ {
 		path := fmt.Sprintf("app/%d", i)
 		value := fmt.Sprintf("value-%d-%d", i, time.Now().UnixNano())
-		if _, err := root.KVv2("secret").Put(context.Background(), path, map[string]any{"v": value}); err != nil {
-			t.Fatal(err)
-		}
+		// A new KV v2 mount answers "upgrading from non-versioned to versioned data" for a
+		// moment; writes are retried until it is ready.
+		waitUntil(t, time.Minute, "a write to secret/"+path, func() error {
+			_, err := root.KVv2("secret").Put(context.Background(), path, map[string]any{"v": value})
+			return err
+		})
 		want[path] = value
 	}
 	return want
