@@ -202,28 +202,13 @@ func (c *Cluster) start(name string, argv ...string) *Process {
 }
 
 func (c *Cluster) waitFor(ctx context.Context, p *Process, timeout time.Duration, what string, check func(context.Context) error) error {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
-	defer cancel()
-	var last error
-	for {
-		if p == nil {
-			return fmt.Errorf("%s: process did not start", what)
-		}
-		if exited, err := p.Exited(); exited {
-			return fmt.Errorf("%s exited while waiting for %s: %v; log %s:\n%s", p.Name, what, err, p.LogPath, tail(p.LogPath, 3000))
-		}
-		attempt, cancelAttempt := context.WithTimeout(ctx, 5*time.Second)
-		last = check(attempt)
-		cancelAttempt()
-		if last == nil {
-			return nil
-		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("timed out after %s waiting for %s: %v; log %s:\n%s", timeout, what, last, p.LogPath, tail(p.LogPath, 3000))
-		case <-time.After(250 * time.Millisecond):
-		}
+	if p == nil {
+		return fmt.Errorf("%s: process did not start", what)
 	}
+	if err := poll(ctx, p, timeout, what, check); err != nil {
+		return fmt.Errorf("%w; log %s:\n%s", err, p.LogPath, tail(p.LogPath, 3000))
+	}
+	return nil
 }
 
 func tail(path string, n int) string {

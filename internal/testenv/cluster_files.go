@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"path/filepath"
-	"strings"
 )
 
 // writeFiles writes the PKI, credentials and the components' configuration. The settings
@@ -32,7 +30,7 @@ func (c *Cluster) writeFiles() error {
 	c.ContainerdSoc = c.path("containerd.sock")
 	files := map[string]string{
 		"tokens.csv":       c.Token + ",lifeboat-admin,lifeboat-admin,system:masters\n",
-		"admin.kubeconfig": c.kubeconfig(),
+		"admin.kubeconfig": c.KubeconfigYAML(""),
 		"kube-proxy.yaml": `apiVersion: kubeproxy.config.k8s.io/v1alpha1
 kind: KubeProxyConfiguration
 clientConnection: {kubeconfig: ` + c.Kubeconfig + `}
@@ -140,21 +138,3 @@ const bridgeName = "lbk0"
 // PauseImage is the sandbox image containerd runs in every pod; the harness imports its
 // own (a binary that sleeps until signalled) under this name so nothing is pulled.
 const PauseImage = "registry.k8s.io/pause:3.10"
-
-func (c *Cluster) kubeconfig() string {
-	return strings.Join([]string{
-		"apiVersion: v1",
-		"kind: Config",
-		"clusters:",
-		"- name: lifeboat-test",
-		"  cluster: {server: \"" + c.URL + "\", certificate-authority: " + filepath.Join(c.dir, "ca.pem") + "}",
-		"users:",
-		"- name: admin",
-		"  user: {token: " + c.Token + "}",
-		"contexts:",
-		"- name: lifeboat-test",
-		"  context: {cluster: lifeboat-test, user: admin}",
-		"current-context: lifeboat-test",
-		"",
-	}, "\n")
-}

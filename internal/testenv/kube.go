@@ -197,6 +197,28 @@ func writeKubePKI(dir string, ips ...net.IP) ([]byte, error) {
 	return caPEM, nil
 }
 
+// KubeconfigYAML is a kubeconfig for the admin token (helm, kubelet and the control plane
+// use it), with namespace as the context's default when not empty.
+func (k *Kube) KubeconfigYAML(namespace string) string {
+	ns := ""
+	if namespace != "" {
+		ns = ", namespace: " + namespace
+	}
+	return fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+  - name: test
+    cluster: {server: %q, certificate-authority: %q}
+users:
+  - name: admin
+    user: {token: %q}
+contexts:
+  - name: test
+    context: {cluster: test, user: admin%s}
+current-context: test
+`, k.URL, k.CAFile, k.Token, ns)
+}
+
 // HTTPClient trusts the API server's CA.
 func (k *Kube) HTTPClient() *http.Client {
 	pool := x509.NewCertPool()

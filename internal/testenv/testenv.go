@@ -11,7 +11,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -84,12 +83,11 @@ func Binary(t testing.TB, name string) string {
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("find a free port: %v", err)
+	port := freePortOn("127.0.0.1")
+	if port == 0 {
+		t.Fatal("find a free port on 127.0.0.1: none could be bound")
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	return port
 }
 
 // Process is a server started by the harness. Its output goes to a log file that is
@@ -201,28 +199,35 @@ func (p *Process) DumpLog(t testing.TB) {
 // WaitFor polls check until it returns nil, the process dies, or the timeout passes.
 func WaitFor(t testing.TB, p *Process, timeout time.Duration, what string, check func(ctx context.Context) error) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	if err := poll(context.Background(), p, timeout, what, check); err != nil {
+		if p != nil {
+			p.DumpLog(t)
+		}
+		t.Fatal(err)
+	}
+}
+
+// poll is WaitFor's loop, returning the failure instead of ending a test: each check gets
+// 5 s, and a process that exits ends the wait at once.
+func poll(ctx context.Context, p *Process, timeout time.Duration, what string, check func(ctx context.Context) error) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 	var last error
 	for {
 		if p != nil {
 			if exited, err := p.Exited(); exited {
-				p.DumpLog(t)
-				t.Fatalf("%s exited while waiting for %s: %v", p.Name, what, err)
+				return fmt.Errorf("%s exited while waiting for %s: %v", p.Name, what, err)
 			}
 		}
 		attempt, cancelAttempt := context.WithTimeout(ctx, 5*time.Second)
 		last = check(attempt)
 		cancelAttempt()
 		if last == nil {
-			return
+			return nil
 		}
 		select {
 		case <-ctx.Done():
-			if p != nil {
-				p.DumpLog(t)
-			}
-			t.Fatalf("timed out after %s waiting for %s: %v", timeout, what, last)
+			return fmt.Errorf("timed out after %s waiting for %s: %v", timeout, what, last)
 		case <-time.After(200 * time.Millisecond):
 		}
 	}

@@ -316,20 +316,7 @@ func accessReview(t *testing.T, k *testenv.Kube, user, verb, ns, resource, sub, 
 func writeKubeconfig(t *testing.T, k *testenv.Kube) string {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "kubeconfig")
-	cfg := fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-  - name: test
-    cluster: {server: %q, certificate-authority: %q}
-users:
-  - name: admin
-    user: {token: %q}
-contexts:
-  - name: test
-    context: {cluster: test, user: admin, namespace: %s}
-current-context: test
-`, k.URL, k.CAFile, k.Token, namespace)
-	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(path, []byte(k.KubeconfigYAML(namespace)), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return path

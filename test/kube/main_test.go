@@ -145,20 +145,10 @@ func secret(t *testing.T, c *testenv.Cluster, ns, name string, data map[string]s
 	})
 }
 
-// waitUntil polls check every second until it returns nil or the timeout passes.
+// waitUntil is testenv.WaitFor for checks that need no context.
 func waitUntil(t *testing.T, timeout time.Duration, what string, check func() error) {
 	t.Helper()
-	deadline := time.Now().Add(timeout)
-	for {
-		err := check()
-		if err == nil {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out after %s waiting for %s: %v", timeout, what, err)
-		}
-		time.Sleep(time.Second)
-	}
+	testenv.WaitFor(t, nil, timeout, what, func(context.Context) error { return check() })
 }
 
 func get(c *testenv.Cluster, path string, out any) error {
