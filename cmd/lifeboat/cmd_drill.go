@@ -69,6 +69,7 @@ func runDrill(cmd *cobra.Command, name string, opts *drillOptions) error {
 	fmt.Fprintf(cmd.OutOrStdout(), "drilling %s of %s ...\n", opts.backup, name)
 	report, err := drill.Run(cmd.Context(), a, name, drill.Options{
 		Backup: opts.backup, From: opts.from, IdentityFile: opts.identityFile, NoRecord: opts.noRecord,
+		Out: cmd.OutOrStdout(),
 	})
 	if err != nil {
 		return classify(err)

@@ -1,18 +1,11 @@
 package main
 
 import (
-	"context"
-	"fmt"
-	"io"
-	"strings"
-
-	vaultapi "github.com/hashicorp/vault/api"
 	"github.com/spf13/cobra"
 
-	"github.com/lifeboat-backup/lifeboat/internal/app"
-	"github.com/lifeboat-backup/lifeboat/internal/config"
-	"github.com/lifeboat-backup/lifeboat/internal/drill"
-	"github.com/lifeboat-backup/lifeboat/internal/recovery"
+	"github.com/lifeboat-backup/lifeboat/internal/restore"
+	"github.com/lifeboat-backup/lifeboat/internal/source"
+	"github.com/lifeboat-backup/lifeboat/internal/source/vault"
 )
 
 type recoverOptions struct {
@@ -73,67 +66,13 @@ func runRecover(cmd *cobra.Command, name string, opts *recoverOptions) error {
 	if err != nil {
 		return err
 	}
-	if src.Drill == nil || src.Drill.Vault == nil {
-		return usageError("recover needs sources[%s].drill.vault (scratch binary and the original unseal keys)", name)
-	}
-	ctx := cmd.Context()
-	out := cmd.OutOrStdout()
-	b, err := chooseBackup(ctx, a, src.Name, opts.backup, opts.from, opts.identityFile)
+	env := source.Env{Logger: a.Logger, Out: cmd.OutOrStdout()}
+	r, err := vault.NewRecover(src, vault.RecoverOptions{Path: opts.path, ToPath: opts.toPath, Apply: opts.apply, TokenFile: opts.tokenFile}, env)
 	if err != nil {
-		return err
+		return classify(err)
 	}
-	fmt.Fprintf(out, "restoring %s into a scratch Vault ...\n", b.label)
-	sv, err := drill.OpenScratchVault(ctx, a, src, func() (io.ReadCloser, error) { return b.open(ctx) })
-	if err != nil {
-		return err
-	}
-	defer sv.Stop()
-	restored := sv.Client
-	live, err := liveVault(ctx, src, opts.tokenFile)
-	if err != nil {
-		return err
-	}
-	changes, err := recovery.Plan(ctx, restored, live, opts.path, opts.toPath)
-	if err != nil {
-		return err
-	}
-	pending := 0
-	for _, ch := range changes {
-		if ch.Note != "" {
-			fmt.Fprintf(out, "  %-9s %s: %s", ch.Action, ch.From, ch.Note)
-		} else {
-			fmt.Fprintf(out, "  %-9s %s (keys: %s)", ch.Action, ch.To, strings.Join(ch.Keys, ", "))
-			if ch.To != ch.From {
-				fmt.Fprintf(out, " from %s", ch.From)
-			}
-		}
-		fmt.Fprintln(out)
-		if ch.Writes() {
-			pending++
-		}
-	}
-	if !opts.apply {
-		fmt.Fprintf(out, "dry run: %d of %d secrets would be written; rerun with --apply\n", pending, len(changes))
-		return nil
-	}
-	if err := recovery.Apply(ctx, live, changes); err != nil {
-		return err
-	}
-	fmt.Fprintf(out, "recovered %d secrets from %s\n", pending, b.label)
-	return nil
-}
-
-// liveVault is an API client for the live cluster's leader, logged in.
-func liveVault(ctx context.Context, src *config.Source, tokenFile string) (*vaultapi.Client, error) {
-	vcfg := *src.Vault
-	if tokenFile != "" {
-		vcfg.Auth = config.VaultAuth{Method: config.AuthToken, Token: config.Secret{File: tokenFile}}
-	}
-	vsrc := *src
-	vsrc.Vault = &vcfg
-	c, err := app.VaultClient(&vsrc)
-	if err != nil {
-		return nil, usageError("%w", err)
-	}
-	return c.LeaderAPI(ctx)
+	_, err = restore.Run(cmd.Context(), a, restore.Request{
+		Source: src.Name, Ref: opts.backup, From: opts.from, IdentityFile: opts.identityFile, Restore: r, Env: env,
+	})
+	return classify(err)
 }

@@ -1,14 +1,13 @@
 package main
 
 import (
-	"context"
-	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/lifeboat-backup/lifeboat/internal/config"
-	"github.com/lifeboat-backup/lifeboat/internal/hooks"
+	"github.com/lifeboat-backup/lifeboat/internal/kinds"
+	"github.com/lifeboat-backup/lifeboat/internal/restore"
+	"github.com/lifeboat-backup/lifeboat/internal/source"
 	"github.com/lifeboat-backup/lifeboat/internal/source/vault"
 )
 
@@ -111,35 +110,32 @@ func runRestore(cmd *cobra.Command, name string, opts *restoreOptions) error {
 	if err != nil {
 		return usageError("%w", err)
 	}
-	var restore func(ctx context.Context) error
-	switch src.Kind {
-	case config.KindVault:
-		if opts.snapshot == "" || opts.dump != "" {
-			return usageError("restore of a vault source takes --snapshot <backup-id|latest|path>")
-		}
-		restore, err = prepareVaultRestore(cmd, a, src, opts)
-	case config.KindPostgres:
-		if opts.dump == "" || opts.snapshot != "" {
-			return usageError("restore of a postgres source takes --dump <backup-id|latest|path>")
-		}
-		restore, err = preparePostgresRestore(cmd, a, src, opts)
-	default:
-		return usageError("restore of %s sources is not implemented in this version of lifeboat", src.Kind)
-	}
+	k, err := kinds.Of(src)
 	if err != nil {
-		return err
+		return classify(err)
 	}
-	if src.Restore == nil {
-		return restore(cmd.Context())
+	refs := map[string]string{"snapshot": opts.snapshot, "dump": opts.dump}
+	ref := refs[k.RestoreFlag()]
+	for flag, v := range refs {
+		if v != "" && flag != k.RestoreFlag() {
+			ref = ""
+		}
 	}
-	return hooks.Around(cmd.Context(), src.Restore, hooks.ClientFrom(src.Restore.Kubernetes), a.Logger, restore)
-}
-
-// verifyFirst reads the chosen backup once in full and refuses one that does not verify,
-// after falling back to the other copies (and, for "latest", older backups).
-func verifyFirst(cmd *cobra.Command, src *config.Source, b *chosenBackup) error {
-	if err := b.verify(cmd.Context(), cmd.OutOrStdout(), src); err != nil {
-		return fmt.Errorf("refusing to restore: %w", err)
+	if ref == "" {
+		return usageError("restore of a %s source takes --%s <backup-id|latest|path>", src.Kind, k.RestoreFlag())
 	}
-	return nil
+	env := source.Env{Logger: a.Logger, Out: cmd.OutOrStdout()}
+	r, err := k.Restore(src, source.RestoreOptions{
+		Force: opts.force, Address: opts.address, TokenFile: opts.tokenFile, UnsealKeysFile: opts.unsealKeysFile,
+		Timeout: opts.timeout, TargetDSN: opts.targetDSN, TargetPasswordFile: opts.targetPasswordFile,
+		Globals: opts.globals, NoOwner: opts.noOwner,
+	}, env)
+	if err != nil {
+		return classify(err)
+	}
+	_, err = restore.Run(cmd.Context(), a, restore.Request{
+		Source: name, Ref: ref, LocalFiles: true, From: opts.from, IdentityFile: opts.identityFile,
+		Hooks: true, Restore: r, Env: env,
+	})
+	return classify(err)
 }

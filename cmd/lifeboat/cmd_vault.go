@@ -1,12 +1,12 @@
 package main
 
 import (
-	"fmt"
-
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-backup/lifeboat/internal/app"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
+	"github.com/lifeboat-backup/lifeboat/internal/restore"
+	"github.com/lifeboat-backup/lifeboat/internal/source"
 	"github.com/lifeboat-backup/lifeboat/internal/source/vault"
 )
 
@@ -85,65 +85,20 @@ func runAutoRestore(cmd *cobra.Command, opts *autoRestoreOptions) error {
 	if err != nil {
 		return err
 	}
-	ctx := cmd.Context()
-	out := cmd.OutOrStdout()
-	client, err := app.VaultClient(src)
+	env := source.Env{Logger: a.Logger, Out: cmd.OutOrStdout()}
+	r, err := vault.NewAutoRestore(src, vault.AutoRestoreOptions{
+		Node:       opts.node,
+		Keys:       vault.UnsealKeys{File: opts.unsealKeysFile, Secret: opts.unsealKeysSec},
+		RequireAll: opts.requireAll,
+	}, env)
 	if err != nil {
-		return usageError("%w", err)
+		return classify(err)
 	}
-	states := client.NodeStates(ctx)
-	for _, st := range states {
-		if st.Initialized {
-			fmt.Fprintf(out, "vault at %s is initialised: nothing to do\n", st.Address)
-			return nil
-		}
-	}
-	for _, st := range states {
-		fmt.Fprintf(out, "vault at %s: %s\n", st.Address, st.Describe())
-	}
-	for _, st := range states {
-		// A node that may be running but does not answer could hold the cluster's data:
-		// initialising node 0 now could split the cluster in two.
-		if !st.Reachable && (!st.NotRunning || opts.requireAll) {
-			return fmt.Errorf("refusing to initialise Vault: node %s is %s; it may hold the cluster's data. Retry when every node answers (or remove it from vault.nodes if it is gone)", st.Address, st.Describe())
-		}
-	}
-	var api *config.KubernetesAPI
-	if src.Restore != nil {
-		api = src.Restore.Kubernetes
-	}
-	keys, err := app.UnsealKeysRef{File: opts.unsealKeysFile, Secret: opts.unsealKeysSec, API: api}.Load(ctx)
-	if err != nil {
-		return classify(fmt.Errorf("refusing to initialise Vault: %w", err))
-	}
-	b, err := chooseBackup(ctx, a, src.Name, opts.backup, opts.from, opts.identityFile)
-	if err != nil {
-		return fmt.Errorf("refusing to initialise Vault: no usable backup: %w", err)
-	}
-	// Falls back to another copy, then to an older backup: the newest that verifies.
-	if err := b.verify(ctx, out, src); err != nil {
-		return fmt.Errorf("refusing to initialise Vault: no backup verifies: %w", err)
-	}
-	open, label := b.open, b.label
-	node := opts.node
-	if node == "" {
-		node = firstNode(src.Vault)
-	}
-	fmt.Fprintf(out, "initialising %s with a temporary key (kept in memory only) and restoring %s ...\n", node, label)
-	body, err := open(ctx)
-	if err != nil {
-		return err
-	}
-	defer body.Close()
-	vopts := vaultOptionsFor(src.Vault)
-	vopts.Address = node
-	outcome, err := vault.RestoreIntoUninitialised(ctx, vopts, body, keys)
-	if err != nil {
-		return fmt.Errorf("auto-restore of %s failed: %w", node, err)
-	}
-	fmt.Fprintf(out, "restored %s into %s: unsealed with the original keys, active (leader %s). Unseal the other nodes with the original keys once they rejoin.\n",
-		label, node, outcome.LeaderAddr)
-	return nil
+	_, err = restore.Run(cmd.Context(), a, restore.Request{
+		Source: src.Name, Ref: opts.backup, From: opts.from, IdentityFile: opts.identityFile,
+		Restore: r, Env: env, Refusal: "refusing to initialise Vault",
+	})
+	return classify(err)
 }
 
 // vaultSource returns the named vault source, or the only one.
@@ -153,14 +108,14 @@ func vaultSource(a *app.App, name string) (*config.Source, error) {
 		if err != nil {
 			return nil, usageError("%w", err)
 		}
-		if src.Kind != config.KindVault {
+		if src.Kind != (vault.Kind{}).Name() {
 			return nil, usageError("source %s is a %s source, not vault", name, src.Kind)
 		}
 		return src, nil
 	}
 	var found []*config.Source
 	for i := range a.Config.Sources {
-		if a.Config.Sources[i].Kind == config.KindVault {
+		if a.Config.Sources[i].Kind == (vault.Kind{}).Name() {
 			found = append(found, &a.Config.Sources[i])
 		}
 	}
@@ -168,21 +123,4 @@ func vaultSource(a *app.App, name string) (*config.Source, error) {
 		return nil, usageError("%d vault sources are configured: name one with --source", len(found))
 	}
 	return found[0], nil
-}
-
-func firstNode(v *config.Vault) string {
-	if len(v.Nodes) > 0 {
-		return v.Nodes[0]
-	}
-	return v.Address
-}
-
-func vaultOptionsFor(v *config.Vault) vault.Options {
-	return vault.Options{
-		Address: v.Address,
-		Nodes:   v.Nodes,
-		TLS: vault.TLS{CACert: v.CACert, ClientCert: v.ClientCert, ClientKey: v.ClientKey,
-			ServerName: v.TLSServerName, SkipVerify: v.TLSSkipVerify},
-		Timeout: v.Timeout.Duration,
-	}
 }

@@ -9,12 +9,13 @@ import (
 
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
+	"github.com/lifeboat-backup/lifeboat/internal/source"
 	"github.com/lifeboat-backup/lifeboat/internal/store"
 )
 
 // ErrUsage is wrapped by errors caused by what the caller asked for (an unknown source, a
 // malformed id), as opposed to failures while doing it.
-var ErrUsage = errors.New("invalid request")
+var ErrUsage = source.ErrUsage
 
 // Located is one copy of a backup in one destination.
 type Located struct {

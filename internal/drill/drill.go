@@ -1,64 +1,83 @@
-// Package drill rehearses restores: it restores a backup into a scratch instance, checks
-// that what should be there is there, records the outcome in the backup's manifest, and
-// throws the scratch instance away. A drill never touches the live system.
+// Package drill rehearses restores: it restores a backup into a scratch instance through
+// the restore core (internal/restore) with the kind's drill, checks that what should be
+// there is there, records the outcome in the backup's manifest, and throws the scratch
+// instance away. A drill never touches the live system.
 package drill
 
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
-	"strings"
+	"io"
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/app"
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/kinds"
+	"github.com/lifeboat-backup/lifeboat/internal/restore"
+	"github.com/lifeboat-backup/lifeboat/internal/source"
 )
+
+// Options choose what a drill restores.
+type Options struct {
+	Backup       string // id or "latest" (default)
+	From         string // destination; default the first holding the backup
+	IdentityFile string
+	NoRecord     bool      // do not append the outcome to the manifest
+	Out          io.Writer // progress lines; nil discards them
+}
 
 // Report is the outcome of one drill.
 type Report struct {
-	Source      string
-	BackupID    string
-	Destination string
-	Started     time.Time
-	Duration    time.Duration
-	Checks      []Check
-	Err         error // the drill failed: restore impossible, or a check failed
-}
-
-// Check is one verified expectation.
-type Check struct {
-	Name   string
-	OK     bool
-	Detail string
-}
-
-// OK reports whether the restore worked and every check passed.
-func (r *Report) OK() bool { return r.Err == nil }
-
-func (r *Report) check(name string, ok bool, format string, args ...any) {
-	r.Checks = append(r.Checks, Check{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)})
-}
-
-// failedChecks turns failed checks into the report's error.
-func (r *Report) failedChecks() error {
-	var bad []string
-	for _, c := range r.Checks {
-		if !c.OK {
-			bad = append(bad, c.Name+": "+c.Detail)
-		}
-	}
-	if len(bad) == 0 {
-		return nil
-	}
-	return fmt.Errorf("%d of %d checks failed: %s", len(bad), len(r.Checks), strings.Join(bad, "; "))
+	*restore.Report
 }
 
 // Summary is a one-line description for logs and the CLI.
 func (r *Report) Summary() string {
-	if r.Err != nil {
-		return fmt.Sprintf("drill of %s (%s from %s) FAILED after %s: %v", r.Source, r.BackupID, r.Destination, r.Duration.Round(time.Second), r.Err)
+	skipped := ""
+	if n := len(r.Skipped); n > 0 {
+		skipped = fmt.Sprintf(" (%d damaged copies skipped: see `lifeboat verify %s`)", n, r.BackupID)
 	}
-	return fmt.Sprintf("drill of %s (%s from %s) passed %d checks in %s", r.Source, r.BackupID, r.Destination, len(r.Checks), r.Duration.Round(time.Second))
+	if r.Err != nil {
+		return fmt.Sprintf("drill of %s (%s from %s) FAILED after %s: %v%s", r.Source, r.BackupID, r.Destination, r.Duration.Round(time.Second), r.Err, skipped)
+	}
+	return fmt.Sprintf("drill of %s (%s from %s) passed %d checks in %s%s", r.Source, r.BackupID, r.Destination, len(r.Checks), r.Duration.Round(time.Second), skipped)
+}
+
+// Run drills one source: the backup is chosen and verified (falling back only over the
+// copies of that backup: a drill proves one backup), restored into a scratch instance by
+// the source's kind and checked, and the outcome is recorded in the manifest of the copy
+// it read. The error is for problems before a drill could start (unknown source, no
+// backup, no drill settings); the drill's own outcome is in the Report.
+func Run(ctx context.Context, a *app.App, name string, o Options) (*Report, error) {
+	src, err := a.Config.Source(name)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", source.ErrUsage, err)
+	}
+	k, err := kinds.Of(src)
+	if err != nil {
+		return nil, err
+	}
+	env := source.Env{Logger: a.Logger, Out: o.Out}
+	d, err := k.Drill(src, env)
+	if err != nil {
+		return nil, err
+	}
+	rep, err := restore.Run(ctx, a, restore.Request{
+		Source: name, Ref: o.Backup, From: o.From, IdentityFile: o.IdentityFile,
+		SameBackup: true, Restore: d, Env: env,
+	})
+	if err != nil && (rep.Stage == restore.StageChoose || errors.Is(err, source.ErrUsage)) {
+		return nil, err
+	}
+	r := &Report{rep}
+	if !o.NoRecord && rep.Copy != nil {
+		if err := Record(ctx, *rep.Copy, r); err != nil {
+			a.Logger.Warn("drill outcome not recorded", "source", name, "backup", rep.BackupID, "err", err)
+		}
+	}
+	return r, nil
 }
 
 // Record appends the drill's outcome to the backup's manifest in the destination it was

@@ -117,13 +117,13 @@ func (v *Vault) waitListening(ctx context.Context) error {
 		select {
 		case werr := <-v.done:
 			v.done <- werr
-			return fmt.Errorf("scratch Vault exited: %v; %s", werr, v.logTail())
+			return fmt.Errorf("scratch Vault exited: %v; %s", werr, v.LogTail())
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(200 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
-			return fmt.Errorf("scratch Vault did not answer within 60s: %v; %s", err, v.logTail())
+			return fmt.Errorf("scratch Vault did not answer within 60s: %v; %s", err, v.LogTail())
 		}
 	}
 }
@@ -156,7 +156,8 @@ func (v *Vault) Stop() {
 	}
 }
 
-func (v *Vault) logTail() string {
+// LogTail is the end of the server's log, for errors.
+func (v *Vault) LogTail() string {
 	data, err := os.ReadFile(v.logPath)
 	if err != nil {
 		return "no server log"

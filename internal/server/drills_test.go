@@ -14,6 +14,7 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/drill"
+	"github.com/lifeboat-backup/lifeboat/internal/restore"
 )
 
 // Drills run on their own schedule and feed lifeboat_drill_* metrics; a failing drill
@@ -25,7 +26,7 @@ func TestDrillsRunOnTheirSchedule(t *testing.T) {
 		o.Baseline = false
 		o.Drill = func(_ context.Context, source string) (*drill.Report, error) {
 			calls.Add(1)
-			r := &drill.Report{Source: source, BackupID: "workflows-x", Started: o.Clock.Now(), Duration: 2 * time.Second}
+			r := &drill.Report{Report: &restore.Report{Source: source, BackupID: "workflows-x", Started: o.Clock.Now(), Duration: 2 * time.Second}}
 			if fail.Load() {
 				r.Err = errors.New("table public.t has 1 rows, the backup recorded 2")
 			}
@@ -82,9 +83,9 @@ func TestDrillSuccessSeededFromManifests(t *testing.T) {
 		dest, id string
 		report   *drill.Report
 	}{
-		{"local", first.ID, &drill.Report{Started: start.Add(time.Minute), Duration: time.Minute}},
-		{"second", second.ID, &drill.Report{Started: passed.Add(-time.Minute), Duration: time.Minute}},
-		{"local", second.ID, &drill.Report{Started: start.Add(9 * time.Minute), Duration: time.Minute, Err: errors.New("row counts differ")}},
+		{"local", first.ID, &drill.Report{Report: &restore.Report{Started: start.Add(time.Minute), Duration: time.Minute}}},
+		{"second", second.ID, &drill.Report{Report: &restore.Report{Started: passed.Add(-time.Minute), Duration: time.Minute}}},
+		{"local", second.ID, &drill.Report{Report: &restore.Report{Started: start.Add(9 * time.Minute), Duration: time.Minute, Err: errors.New("row counts differ")}}},
 	} {
 		d, err := e.app.Destination(c.dest, false)
 		if err != nil {

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
-	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
+	"github.com/lifeboat-backup/lifeboat/internal/kinds"
 )
 
 //go:embed web
@@ -62,16 +62,11 @@ func (s *Server) templates() *template.Template {
 // kind names the backup with its own flag (cmd/lifeboat refuses the other one), and
 // cmd/lifeboat's tests run this line through its parser.
 func RestoreCommand(source, kind, id string) string {
-	var flag string
-	switch kind {
-	case config.KindVault:
-		flag = "--snapshot"
-	case config.KindPostgres:
-		flag = "--dump"
-	default:
+	k, err := kinds.Get(kind)
+	if err != nil {
 		return ""
 	}
-	return "lifeboat restore " + source + " " + flag + " " + id
+	return "lifeboat restore " + source + " --" + k.RestoreFlag() + " " + id
 }
 
 func (s *Server) page(w http.ResponseWriter, r *http.Request) {

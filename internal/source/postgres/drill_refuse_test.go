@@ -1,4 +1,4 @@
-package drill
+package postgres
 
 import (
 	"context"
@@ -6,9 +6,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/lifeboat-backup/lifeboat/internal/app"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
-	"github.com/lifeboat-backup/lifeboat/internal/source/postgres"
+	"github.com/lifeboat-backup/lifeboat/internal/source"
 )
 
 // The drill drops its scratch database: it must refuse one that is the live database,
@@ -35,16 +34,9 @@ func TestRefuseLive(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			src := &config.Source{Name: "workflows", Postgres: tc.live,
 				Drill: &config.Drill{Postgres: &config.PgDrill{Database: tc.scratch, Target: tc.target}}}
-			targetCfg := src.Postgres
-			if tc.target != nil {
-				targetCfg = tc.target
-			}
-			target := app.PostgresOptions(targetCfg, "sources[workflows].drill.postgres.target")
-			target.Database = ScratchDatabase(src)
-			live := app.PostgresOptions(src.Postgres, "sources[workflows].postgres")
-			err := refuseLive(context.Background(), src.Name, target, live)
+			err := newDrill(src, source.Env{}).Prepare(context.Background())
 			if tc.refuse != (err != nil) {
-				t.Fatalf("refuseLive = %v, want refused %v", err, tc.refuse)
+				t.Fatalf("drill Prepare = %v, want refused %v", err, tc.refuse)
 			}
 			if err != nil && !strings.Contains(err.Error(), "set sources[workflows].drill.postgres.database to another name") {
 				t.Errorf("message: %v", err)
@@ -52,9 +44,9 @@ func TestRefuseLive(t *testing.T) {
 		})
 	}
 	// A source whose connection cannot be read is never assumed safe.
-	broken := app.PostgresOptions(&config.Postgres{DSN: config.Secret{File: filepath.Join(t.TempDir(), "missing")}}, "sources[workflows].postgres")
-	scratch := postgres.Options{Host: "db.internal", Database: "lifeboat_drill_workflows"}
-	if err := refuseLive(context.Background(), "workflows", scratch, broken); err == nil || !strings.Contains(err.Error(), "is not touched") {
+	broken := &config.Source{Name: "workflows", Postgres: &config.Postgres{DSN: config.Secret{File: filepath.Join(t.TempDir(), "missing")}},
+		Drill: &config.Drill{Postgres: &config.PgDrill{Target: &config.Postgres{Host: "db.internal"}}}}
+	if err := newDrill(broken, source.Env{}).Prepare(context.Background()); err == nil || !strings.Contains(err.Error(), "is not touched") {
 		t.Errorf("unreadable live DSN: %v", err)
 	}
 }

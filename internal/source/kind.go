@@ -1,0 +1,169 @@
+package source
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/config"
+)
+
+// ErrUsage is wrapped by errors caused by what the caller asked for (an unknown source, a
+// malformed id, a missing setting), as opposed to failures while doing it; the CLI exits
+// 3 for them.
+var ErrUsage = errors.New("invalid request")
+
+// ErrNothingToDo is returned by Restore.Prepare when the restore is not needed (a Vault
+// that is already initialised, for auto-restore): the caller stops there, successfully.
+var ErrNothingToDo = errors.New("nothing to do")
+
+// Kind is one kind of source through its whole life cycle: backup, the check of a stored
+// artifact, restore and drill. Each kind is one package (vault/, postgres/) listed in
+// internal/kinds; nothing else switches on a source's kind.
+type Kind interface {
+	// Name is the config's `kind`, e.g. "vault".
+	Name() string
+	// RestoreFlag is the flag `lifeboat restore` names this kind's backup with, without
+	// dashes ("snapshot", "dump").
+	RestoreFlag() string
+	// NewSource builds the backup stream of a configured source.
+	NewSource(src *config.Source) (Source, error)
+	// Check reads a whole artifact (as restore would read it) and says what it holds; an
+	// error when it is not a valid artifact of this kind.
+	Check(ctx context.Context, src *config.Source, r io.Reader) (string, error)
+	// Describe is a short account of what a backup holds, from its manifest.
+	Describe(m *catalog.Manifest) string
+	// Restore prepares a restore of src into its live system, or into the target o names.
+	Restore(src *config.Source, o RestoreOptions, env Env) (Restore, error)
+	// Drill prepares a rehearsal into a scratch instance; it never touches the live system.
+	Drill(src *config.Source, env Env) (Restore, error)
+}
+
+// Restore is one prepared restore (or drill, or recovery) of one source. internal/restore
+// calls Prepare, chooses a backup, calls Check with it when it has a manifest, verifies it
+// (falling back to other copies and, for "latest", older backups), calls Check with the
+// verified backup unless it was checked already, runs the restore hooks and then Run.
+// Check runs once per backup. Everything that can refuse a restore belongs in Prepare
+// and Check: they run before the hooks stop the writers.
+type Restore interface {
+	// Prepare checks what needs no backup (settings, the target's state) before one is
+	// looked for.
+	Prepare(ctx context.Context) error
+	// Check refuses a restore of b (a schema downgrade, a missing extra). b.Manifest is
+	// nil for a loose local file.
+	Check(ctx context.Context, b *Backup) error
+	// Run restores b, confirms the result and returns the checks it made; a failed check
+	// fails the restore.
+	Run(ctx context.Context, b *Backup) ([]Check, error)
+}
+
+// RestoreOptions are the operator's choices for one restore. Each kind reads the fields
+// of its own section and ignores the others.
+type RestoreOptions struct {
+	// Force: Vault, restore a snapshot of another cluster or from before a
+	// re-initialisation; PostgreSQL, allow a schema downgrade.
+	Force bool
+
+	// Vault.
+	Address        string        // restore into this address instead of the configured one
+	TokenFile      string        // the token to restore with, instead of the source's auth
+	UnsealKeysFile string        // the snapshot's original unseal keys, to unseal afterwards
+	Timeout        time.Duration // how long to wait for the cluster to be active again
+
+	// PostgreSQL.
+	TargetDSN          string // restore into this database (no password in it)
+	TargetPasswordFile string // the password for TargetDSN
+	Globals            bool   // apply globals.sql first
+	NoOwner            bool   // restore every object as owned by the connecting user
+}
+
+// Env is what a kind's restore needs from the process.
+type Env struct {
+	Logger *slog.Logger
+	// Out receives the lines an operator follows a restore by.
+	Out io.Writer
+	// Now is the clock; nil is time.Now.
+	Now func() time.Time
+}
+
+// Printf writes one progress line to Out.
+func (e Env) Printf(format string, args ...any) {
+	if e.Out != nil {
+		fmt.Fprintf(e.Out, format, args...)
+	}
+}
+
+// Log is the logger, never nil.
+func (e Env) Log() *slog.Logger {
+	if e.Logger == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return e.Logger
+}
+
+// Time is the clock's current time in UTC.
+func (e Env) Time() time.Time {
+	if e.Now == nil {
+		return time.Now().UTC()
+	}
+	return e.Now().UTC()
+}
+
+// Backup is the backup a restore works from, chosen (and verified) by internal/restore.
+type Backup struct {
+	// Label names it for an operator: "backup <id> from <destination>" or "local file …".
+	Label string
+	// ID and Destination are empty for a loose local file.
+	ID          string
+	Destination string
+	// Manifest is nil for a loose local file without one.
+	Manifest *catalog.Manifest
+	// Open returns the artifact's bytes, decrypted and decompressed, fresh each call; a
+	// reader from the destinations fails at its end when the size or sha256 differs from
+	// the manifest.
+	Open func(ctx context.Context) (io.ReadCloser, error)
+	// OpenExtra opens a side object (e.g. "globals.sql"); nil, nil when there is none.
+	OpenExtra func(ctx context.Context, base string) (io.ReadCloser, error)
+}
+
+// HasExtra reports whether the backup holds a side object named base (with any suffix).
+func (b *Backup) HasExtra(base string) bool {
+	if b.Manifest == nil {
+		return false
+	}
+	return slices.ContainsFunc(b.Manifest.Extras, func(x catalog.ExtraObject) bool {
+		return x.Name == base || strings.HasPrefix(x.Name, base+".")
+	})
+}
+
+// Check is one verified expectation of a restore or drill.
+type Check struct {
+	Name   string `json:"name"`
+	OK     bool   `json:"ok"`
+	Detail string `json:"detail,omitempty"`
+}
+
+// NewCheck builds a check with a formatted detail.
+func NewCheck(name string, ok bool, format string, args ...any) Check {
+	return Check{Name: name, OK: ok, Detail: fmt.Sprintf(format, args...)}
+}
+
+// FailedChecks is nil when every check passed, else an error naming the failed ones.
+func FailedChecks(checks []Check) error {
+	var bad []string
+	for _, c := range checks {
+		if !c.OK {
+			bad = append(bad, c.Name+": "+c.Detail)
+		}
+	}
+	if len(bad) == 0 {
+		return nil
+	}
+	return fmt.Errorf("%d of %d checks failed: %s", len(bad), len(checks), strings.Join(bad, "; "))
+}
