@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
-	"time"
 
 	"github.com/klauspost/compress/zstd"
+	"github.com/lifeboat-backup/lifeboat/internal/clock"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 )
@@ -18,6 +18,9 @@ type App struct {
 	Config  *config.Config
 	Version string
 	Logger  *slog.Logger
+	// Clock is the time of backups (ids, manifests, stall timeouts, retention) and of a
+	// server built on this App. Nil means clock.Real.
+	Clock clock.Clock
 }
 
 // Pipeline builds the backup pipeline for one source kind.
@@ -36,7 +39,7 @@ func (a *App) Pipeline(src *config.Source) (*pipeline.Pipeline, error) {
 		StallTimeout:     src.StallTimeout.Duration,
 		Version:          a.Version,
 		Logger:           a.Logger,
-		Now:              func() time.Time { return time.Now().UTC() },
+		Clock:            clock.Or(a.Clock),
 	}, nil
 }
 

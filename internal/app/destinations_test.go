@@ -26,7 +26,7 @@ const localAndBrokenS3 = `
 // still get the backup, and the run says which one failed and why.
 func TestBackupGoesOnWhenADestinationCannotBeOpened(t *testing.T) {
 	a := testApp(t, localAndBrokenS3, false)
-	res := backUp(t, a, snapshotSource{})
+	res := backUp(t, a, snapshotSource())
 	if res.Status() != pipeline.StatusPartial {
 		t.Fatalf("status = %s, want partial: %v", res.Status(), res.Error())
 	}
@@ -82,7 +82,7 @@ func TestDestinationsOpensOnlyThoseAskedFor(t *testing.T) {
 			}
 		})
 	}
-	res := backUp(t, a, snapshotSource{}, "local")
+	res := backUp(t, a, snapshotSource(), "local")
 	if res.Status() != pipeline.StatusOK {
 		t.Fatalf("--destination local: status %s: %v", res.Status(), res.Error())
 	}

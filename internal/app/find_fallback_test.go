@@ -28,7 +28,7 @@ func TestCandidatesOrderAndUnlisted(t *testing.T) {
 	// follow the creation time, as list and prune do, not the id's suffix.
 	const older, newer = "vault-20261201T101500Z-ffff", "vault-20261201T101500Z-0000"
 	for _, id := range []string{older, newer} {
-		if res := backUpAs(t, a, snapshotSource{}, id, "a", "b"); res.Status() != pipeline.StatusOK {
+		if res := backUpAs(t, a, snapshotSource(), id, "a", "b"); res.Status() != pipeline.StatusOK {
 			t.Fatal(res.Error())
 		}
 	}

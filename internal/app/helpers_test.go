@@ -1,7 +1,6 @@
 package app
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -17,22 +16,17 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 	"github.com/lifeboat-backup/lifeboat/internal/source"
+	"github.com/lifeboat-backup/lifeboat/internal/source/sourcetest"
 	"github.com/lifeboat-backup/lifeboat/internal/source/vault/vaulttest"
 )
 
 // snapshotSource streams an archive shaped like a Vault raft snapshot (the real ones are
 // exercised against real servers in test/e2e), with optional side objects, so verify's
 // own checks run on real bytes in real file stores.
-type snapshotSource struct{ extras []source.Extra }
-
-func (s snapshotSource) Name() string { return "vault" }
-func (s snapshotSource) Kind() string { return config.KindVault }
-func (s snapshotSource) Open(context.Context) (*source.Artifact, error) {
-	art := &source.Artifact{Body: io.NopCloser(bytes.NewReader(vaulttest.Snapshot())), Ext: "snap"}
-	if s.extras != nil {
-		art.Extras = func(context.Context) ([]source.Extra, error) { return s.extras, nil }
-	}
-	return art, nil
+func snapshotSource(extras ...source.Extra) *sourcetest.Source {
+	src := sourcetest.Vault(vaulttest.Snapshot())
+	src.Extras = extras
+	return src
 }
 
 // testApp is an App over a config with a vault source (never contacted) and the given

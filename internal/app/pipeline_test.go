@@ -1,9 +1,11 @@
 package app
 
 import (
+	"strings"
 	"testing"
 	"time"
 
+	"github.com/lifeboat-backup/lifeboat/internal/clock/clocktest"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 )
@@ -30,5 +32,19 @@ destinations:
 		if p.StallTimeout != want {
 			t.Errorf("%q: StallTimeout = %s, want %s (default %s)", yaml, p.StallTimeout, want, pipeline.DefaultStallTimeout)
 		}
+	}
+}
+
+// App.Clock is the time of its backups: ids and manifests carry it.
+func TestPipelineUsesTheAppClock(t *testing.T) {
+	a := testApp(t, localOnly, false)
+	at := time.Date(2031, 2, 3, 4, 5, 6, 0, time.UTC)
+	a.Clock = clocktest.New(at)
+	res := backUp(t, a, snapshotSource())
+	if res.Status() != pipeline.StatusOK {
+		t.Fatal(res.Error())
+	}
+	if !res.Started.Equal(at) || !res.Manifest.Created.Equal(at) || !strings.Contains(res.ID, "20310203T040506Z") {
+		t.Fatalf("run %s started %s, manifest created %s; want the app clock's %s", res.ID, res.Started, res.Manifest.Created, at)
 	}
 }

@@ -83,7 +83,7 @@ func TestVerifyChecksEveryStoredByte(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := testApp(t, localOnly, tt.encrypt)
-			res := backUp(t, a, snapshotSource{extras: globals})
+			res := backUp(t, a, snapshotSource(globals...))
 			if res.Status() != pipeline.StatusOK {
 				t.Fatal(res.Error())
 			}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/lifeboat-backup/lifeboat/internal/store"
+	"github.com/lifeboat-backup/lifeboat/internal/store/faulty"
 )
 
 func put(t *testing.T, st *memStore, key, data string) {
@@ -101,18 +102,19 @@ func TestListStoreErrors(t *testing.T) {
 	st := newMemStore(t0)
 	m := putBackup(t, st, "vault", at(20, 1))
 
-	st.failGet[m.Key()] = fmt.Errorf("get %s: %w", m.Key(), store.ErrNotFound)
-	if backups, problems, err := List(ctx, st, "vault"); err != nil || len(backups)+len(problems) != 0 {
+	f := faulty.New(st)
+	f.Add(faulty.Fault{Op: faulty.Get, Key: m.Key(), Err: store.ErrNotFound, Times: 1})
+	if backups, problems, err := List(ctx, f, "vault"); err != nil || len(backups)+len(problems) != 0 {
 		t.Errorf("manifest deleted after listing: %v, %v, %v", backups, problems, err)
 	}
 
-	st.failGet[m.Key()] = errInjected
-	if _, _, err := List(ctx, st, "vault"); !errors.Is(err, errInjected) || !strings.Contains(err.Error(), "mem://test") {
+	f.Add(faulty.Fault{Op: faulty.Get, Key: m.Key(), Err: errInjected})
+	if _, _, err := List(ctx, f, "vault"); !errors.Is(err, errInjected) || !strings.Contains(err.Error(), "mem://test") {
 		t.Errorf("read error: %v", err)
 	}
 
-	st.listErr = errInjected
-	if _, _, err := List(ctx, st, "vault"); !errors.Is(err, errInjected) ||
+	f.Add(faulty.Fault{Op: faulty.List, Err: errInjected})
+	if _, _, err := List(ctx, f, "vault"); !errors.Is(err, errInjected) ||
 		!strings.Contains(err.Error(), `list backups of source "vault" in mem://test`) {
 		t.Errorf("list error: %v", err)
 	}
@@ -159,8 +161,9 @@ func TestUnfinished(t *testing.T) {
 	if want := []string{"vault/vault-20261118T000000Z-0001/data.snap"}; !reflect.DeepEqual(keys, want) {
 		t.Errorf("Unfinished = %v, want %v", keys, want)
 	}
-	st.listErr = errInjected
-	if _, err := Unfinished(ctx, st, "vault", at(20, 0)); !errors.Is(err, errInjected) {
+	f := faulty.New(st)
+	f.Add(faulty.Fault{Op: faulty.List, Err: errInjected})
+	if _, err := Unfinished(ctx, f, "vault", at(20, 0)); !errors.Is(err, errInjected) {
 		t.Errorf("list error: %v", err)
 	}
 }

@@ -14,16 +14,14 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/store"
 )
 
-// memStore is a map-backed store.Store for catalog's tests. It keeps the store contract
-// (atomic put, not-found errors, idempotent delete) and can inject failures.
+// memStore is a map-backed store.Store for catalog's tests: it keeps the store contract
+// (atomic put, not-found errors, idempotent delete), sets the modification times and
+// records the order of deletes. Faults come from wrapping it in faulty.Store.
 type memStore struct {
 	mu      sync.Mutex
 	objs    map[string]memObj
-	now     time.Time        // modification time given to the next Put
-	failDel map[string]error // Delete of these keys fails
-	failGet map[string]error // Get of these keys fails
-	deleted []string         // keys deleted, in order
-	listErr error
+	now     time.Time // modification time given to the next Put
+	deleted []string  // keys deleted, in order
 }
 
 type memObj struct {
@@ -32,7 +30,7 @@ type memObj struct {
 }
 
 func newMemStore(now time.Time) *memStore {
-	return &memStore{objs: map[string]memObj{}, now: now, failDel: map[string]error{}, failGet: map[string]error{}}
+	return &memStore{objs: map[string]memObj{}, now: now}
 }
 
 func (s *memStore) Put(ctx context.Context, key string, r io.Reader) error {
@@ -49,9 +47,6 @@ func (s *memStore) Put(ctx context.Context, key string, r io.Reader) error {
 func (s *memStore) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.failGet[key]; err != nil {
-		return nil, err
-	}
 	o, ok := s.objs[key]
 	if !ok {
 		return nil, fmt.Errorf("get %s: %w", key, store.ErrNotFound)
@@ -72,9 +67,6 @@ func (s *memStore) Stat(ctx context.Context, key string) (store.ObjectInfo, erro
 func (s *memStore) List(ctx context.Context, prefix string) ([]store.ObjectInfo, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if s.listErr != nil {
-		return nil, s.listErr
-	}
 	var out []store.ObjectInfo
 	for k, o := range s.objs {
 		if strings.HasPrefix(k, prefix) {
@@ -88,9 +80,6 @@ func (s *memStore) List(ctx context.Context, prefix string) ([]store.ObjectInfo,
 func (s *memStore) Delete(ctx context.Context, key string) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if err := s.failDel[key]; err != nil {
-		return err
-	}
 	delete(s.objs, key)
 	s.deleted = append(s.deleted, key)
 	return nil

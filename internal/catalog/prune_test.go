@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lifeboat-backup/lifeboat/internal/store/faulty"
 )
 
 // pruneFixture stores five daily backups of "vault" (the 16th to the 20th), an old and a
@@ -133,9 +135,10 @@ func TestPruneDeleteFailures(t *testing.T) {
 	ctx := context.Background()
 	st, ms := pruneFixture(t)
 	decisions := planFor(t, st, Policy{KeepLast: 2})
-	st.failDel[ms[2].Key()] = errInjected           // manifest: backup stays whole
-	st.failDel[ms[1].DataObjectKey()] = errInjected // data: becomes an unfinished upload
-	res, err := Prune(ctx, st, "vault", decisions, PruneOptions{})
+	f := faulty.New(st)
+	f.Add(faulty.Fault{Op: faulty.Delete, Key: ms[2].Key(), Err: errInjected})           // manifest: backup stays whole
+	f.Add(faulty.Fault{Op: faulty.Delete, Key: ms[1].DataObjectKey(), Err: errInjected}) // data: becomes an unfinished upload
+	res, err := Prune(ctx, f, "vault", decisions, PruneOptions{})
 	if !errors.Is(err, errInjected) {
 		t.Fatalf("Prune error = %v", err)
 	}

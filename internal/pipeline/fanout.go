@@ -7,6 +7,8 @@ import (
 	"io"
 	"sync"
 	"time"
+
+	"github.com/lifeboat-backup/lifeboat/internal/clock"
 )
 
 // sink is one destination receiving the data stream through a pipe into store.Put.
@@ -27,14 +29,15 @@ type sink struct {
 type fanout struct {
 	sinks []*sink
 	stall time.Duration
+	clock clock.Clock
 }
 
-func startSinks(ctx context.Context, dests []Destination, key string, stall time.Duration) *fanout {
-	f := &fanout{stall: stall}
+func startSinks(ctx context.Context, dests []Destination, key string, stall time.Duration, clk clock.Clock) *fanout {
+	f := &fanout{stall: stall, clock: clk}
 	for _, d := range dests {
 		sctx, cancel := context.WithCancel(ctx)
 		pr, pw := io.Pipe()
-		s := &sink{dest: d, key: key, pr: pr, pw: pw, cancel: cancel, done: make(chan struct{}), start: time.Now()}
+		s := &sink{dest: d, key: key, pr: pr, pw: pw, cancel: cancel, done: make(chan struct{}), start: clk.Now()}
 		f.sinks = append(f.sinks, s)
 		if d.OpenErr != nil {
 			// Never started: it stays in the results as failed, and writers skip it.
@@ -102,9 +105,9 @@ func (f *fanout) writeOne(s *sink, p []byte) error {
 	}()
 	var timeout <-chan time.Time
 	if f.stall > 0 {
-		timer := time.NewTimer(f.stall)
-		defer timer.Stop()
-		timeout = timer.C
+		c, stop := f.clock.Timer(f.stall)
+		defer stop()
+		timeout = c
 	}
 	select {
 	case err := <-written:

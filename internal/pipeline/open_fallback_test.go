@@ -5,20 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"github.com/lifeboat-backup/lifeboat/internal/source"
 )
-
-// openCounter records whether a run read the source at all.
-type openCounter struct {
-	fakeSource
-	opened int
-}
-
-func (o *openCounter) Open(ctx context.Context) (*source.Artifact, error) {
-	o.opened++
-	return o.fakeSource.Open(ctx)
-}
 
 // A destination that could not be opened (missing credentials file, unmounted volume) is
 // that destination's failure in the run, never the whole run's.
@@ -41,13 +28,13 @@ func TestRunReportsADestinationThatCouldNotBeOpened(t *testing.T) {
 				dests = append(dests, Destination{Name: "local", Store: st})
 			}
 			dests = append(dests, Destination{Name: "minio", OpenErr: openErr, Where: "s3://backups (127.0.0.1:9)"})
-			src := &openCounter{fakeSource: fakeSource{data: randomBytes(1 << 20)}}
+			src := vaultSource(randomBytes(1 << 20))
 			res := (&Pipeline{BufferSize: 64 << 10}).Run(context.Background(), src, dests)
 			if res.Status() != tt.want {
 				t.Fatalf("status = %s, want %s (%v)", res.Status(), tt.want, res.Error())
 			}
-			if src.opened != tt.wantOpened {
-				t.Fatalf("source opened %d times, want %d", src.opened, tt.wantOpened)
+			if src.Opens() != tt.wantOpened {
+				t.Fatalf("source opened %d times, want %d", src.Opens(), tt.wantOpened)
 			}
 			bad := res.Destinations[len(res.Destinations)-1]
 			if bad.OK || !errors.Is(bad.Err, openErr) || bad.Store != "s3://backups (127.0.0.1:9)" {

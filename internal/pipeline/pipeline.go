@@ -13,6 +13,7 @@ import (
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/clock"
 	"github.com/lifeboat-backup/lifeboat/internal/store"
 )
 
@@ -39,8 +40,9 @@ func (d Destination) String() string {
 
 // Pipeline holds what is the same for every run.
 type Pipeline struct {
-	// Now is the clock; tests pass a fake one. Nil means time.Now.
-	Now func() time.Time
+	// Clock times runs, stamps backup ids and drives the stall timeouts. Nil means
+	// clock.Real.
+	Clock clock.Clock
 	// Encryption, when non-nil, age-encrypts every backup.
 	Encryption *Encryption
 	// CompressionLevel applies to artifacts the source asks to compress.
@@ -64,12 +66,10 @@ const (
 	DefaultBufferSize      = 1 << 20
 )
 
-func (p *Pipeline) now() time.Time {
-	if p.Now != nil {
-		return p.Now().UTC()
-	}
-	return time.Now().UTC()
-}
+func (p *Pipeline) clock() clock.Clock { return clock.Or(p.Clock) }
+
+// now is in UTC whatever the clock's zone: backup ids and manifests are UTC.
+func (p *Pipeline) now() time.Time { return p.clock().Now().UTC() }
 
 func (p *Pipeline) logger() *slog.Logger {
 	if p.Logger != nil {

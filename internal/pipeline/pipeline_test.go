@@ -15,70 +15,49 @@ import (
 	"filippo.io/age"
 	"github.com/klauspost/compress/zstd"
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/clock/clocktest"
 	"github.com/lifeboat-backup/lifeboat/internal/source"
+	"github.com/lifeboat-backup/lifeboat/internal/source/sourcetest"
 	"github.com/lifeboat-backup/lifeboat/internal/store"
+	"github.com/lifeboat-backup/lifeboat/internal/store/faulty"
 	"github.com/lifeboat-backup/lifeboat/internal/store/file"
 )
 
-// fakeSource streams fixed bytes; the real Vault and PostgreSQL sources are exercised
-// end to end in their own packages and in test/.
-type fakeSource struct {
-	data       []byte
-	compress   bool
-	readErrAt  int   // >0: the stream fails after this many bytes
-	inspectErr error // returned by Inspect after reading everything
-	finishErr  error
+// vaultSource streams data as a vault source whose Finish records a raft index.
+func vaultSource(data []byte) *sourcetest.Source {
+	src := sourcetest.Vault(data)
+	src.Record = func(m *catalog.Manifest) { m.Vault = &catalog.VaultInfo{RaftIndex: 7} }
+	return src
 }
 
-func (f *fakeSource) Name() string { return "vault" }
-func (f *fakeSource) Kind() string { return "vault" }
-func (f *fakeSource) Open(context.Context) (*source.Artifact, error) {
-	var r io.Reader = bytes.NewReader(f.data)
-	if f.readErrAt > 0 {
-		r = io.MultiReader(bytes.NewReader(f.data[:f.readErrAt]), errReader{errors.New("connection reset by peer")})
+// wait is the result of a run the test let go on, or fails the test if the run is stuck.
+func wait(t *testing.T, done <-chan *Result) *Result {
+	t.Helper()
+	select {
+	case res := <-done:
+		return res
+	case <-time.After(10 * time.Second):
+		t.Fatal("the run did not end after the clock passed the stall timeout")
+		return nil
 	}
-	return &source.Artifact{
-		Body:     io.NopCloser(r),
-		Ext:      "snap",
-		Compress: f.compress,
-		Inspect: func(r io.Reader) error {
-			if _, err := io.Copy(io.Discard, r); err != nil {
-				return err
-			}
-			return f.inspectErr
-		},
-		Finish: func(_ context.Context, m *catalog.Manifest) error {
-			m.Vault = &catalog.VaultInfo{RaftIndex: 7}
-			return f.finishErr
-		},
-	}, nil
 }
 
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
-
-// failingStore fails Put after reading `after` bytes, like a destination that dies mid-upload.
-type failingStore struct {
-	store.Store
-	after int64
+func with(s *sourcetest.Source, set func(*sourcetest.Source)) *sourcetest.Source {
+	set(s)
+	return s
 }
 
-func (f failingStore) Put(ctx context.Context, key string, r io.Reader) error {
-	if !strings.HasSuffix(key, catalog.ManifestName) {
-		_, _ = io.CopyN(io.Discard, r, f.after)
-		return errors.New("connection refused: destination died")
-	}
-	return f.Store.Put(ctx, key, r)
+// dataKeys are the data objects of every backup, not their manifests or extras.
+const dataKeys = "*/*/data.*"
+
+// dying is a destination that dies after taking `after` bytes of the data object.
+func dying(st store.Store, after int64) *faulty.Store {
+	f := faulty.New(st)
+	f.Add(faulty.Fault{Op: faulty.Put, Key: dataKeys, AfterBytes: after, Err: errors.New("connection refused: destination died")})
+	return f
 }
 
-// stallingStore accepts nothing until its context ends, like a black-holed endpoint.
-type stallingStore struct{ store.Store }
-
-func (s stallingStore) Put(ctx context.Context, _ string, _ io.Reader) error {
-	<-ctx.Done()
-	return ctx.Err()
-}
+var t0 = time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
 
 func newFileStore(t *testing.T) store.Store {
 	t.Helper()
@@ -116,7 +95,7 @@ func TestRunFansOutFromOneRead(t *testing.T) {
 	data := randomBytes(5<<20 + 123)
 	dests := []Destination{{Name: "a", Store: newFileStore(t)}, {Name: "b", Store: newFileStore(t)}, {Name: "c", Store: newFileStore(t)}}
 	p := &Pipeline{BufferSize: 64 << 10}
-	res := p.Run(context.Background(), &fakeSource{data: data}, dests)
+	res := p.Run(context.Background(), vaultSource(data), dests)
 	if res.Status() != StatusOK {
 		t.Fatalf("status %s: %v", res.Status(), res.Error())
 	}
@@ -142,8 +121,8 @@ func TestRunFailingDestinationDoesNotStopOthers(t *testing.T) {
 	data := randomBytes(3 << 20)
 	good := newFileStore(t)
 	bad := newFileStore(t)
-	dests := []Destination{{Name: "good", Store: good}, {Name: "bad", Store: failingStore{Store: bad, after: 1 << 20}}}
-	res := (&Pipeline{BufferSize: 32 << 10}).Run(context.Background(), &fakeSource{data: data}, dests)
+	dests := []Destination{{Name: "good", Store: good}, {Name: "bad", Store: dying(bad, 1<<20)}}
+	res := (&Pipeline{BufferSize: 32 << 10}).Run(context.Background(), vaultSource(data), dests)
 	if res.Status() != StatusPartial {
 		t.Fatalf("status = %s, want partial", res.Status())
 	}
@@ -164,12 +143,12 @@ func TestRunFailingDestinationDoesNotStopOthers(t *testing.T) {
 func TestRunCommitsNothingWhenTheArtifactIsBad(t *testing.T) {
 	tests := []struct {
 		name string
-		src  *fakeSource
+		src  *sourcetest.Source
 		want string
 	}{
-		{"inspect rejects", &fakeSource{data: randomBytes(2 << 20), inspectErr: errors.New("corrupt raft snapshot: truncated")}, "truncated"},
-		{"stream breaks", &fakeSource{data: randomBytes(2 << 20), readErrAt: 1 << 20}, "connection reset"},
-		{"late failure", &fakeSource{data: randomBytes(1 << 20), finishErr: errors.New("pg_dump exited with status 1")}, "pg_dump exited"},
+		{"inspect rejects", with(vaultSource(randomBytes(2<<20)), func(s *sourcetest.Source) { s.InspectErr = errors.New("corrupt raft snapshot: truncated") }), "truncated"},
+		{"stream breaks", with(vaultSource(randomBytes(2<<20)), func(s *sourcetest.Source) { s.ReadErr, s.FailAt = sourcetest.ErrReset, 1<<20 }), "connection reset"},
+		{"late failure", with(vaultSource(randomBytes(1<<20)), func(s *sourcetest.Source) { s.FinishErr = errors.New("pg_dump exited with status 1") }), "pg_dump exited"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -190,21 +169,36 @@ func TestRunCommitsNothingWhenTheArtifactIsBad(t *testing.T) {
 	}
 }
 
+// A destination that takes nothing for the stall timeout is detached and the others go on.
+// The clock is fake: the test advances it once the healthy destination took the first
+// buffer and only the hung one's timer is left.
 func TestRunDetachesAStalledDestination(t *testing.T) {
 	good := newFileStore(t)
-	dests := []Destination{{Name: "hung", Store: stallingStore{newFileStore(t)}}, {Name: "good", Store: good}}
-	res := (&Pipeline{StallTimeout: 300 * time.Millisecond}).Run(context.Background(), &fakeSource{data: randomBytes(3 << 20)}, dests)
+	hung := faulty.New(newFileStore(t))
+	hung.Add(faulty.Fault{Op: faulty.Put, Key: dataKeys, Block: make(chan struct{})})
+	dests := []Destination{{Name: "hung", Store: hung}, {Name: "good", Store: good}}
+	clk := clocktest.New(t0)
+	p := &Pipeline{StallTimeout: time.Minute, Clock: clk}
+	done := make(chan *Result)
+	go func() { done <- p.Run(context.Background(), vaultSource(randomBytes(3<<20)), dests) }()
+
+	// Stopped timers: the stall guard's over the first read and the good destination's
+	// over the first write; the hung destination's is the one left.
+	clk.BlockUntilStopped(t, 2)
+	clk.BlockUntil(t, 1)
+	clk.Advance(time.Minute)
+	res := wait(t, done)
 	if res.Status() != StatusPartial || !res.Destinations[1].OK {
 		t.Fatalf("status %s, results %+v", res.Status(), res.Destinations)
 	}
-	if !strings.Contains(res.Destinations[0].Err.Error(), "accepted no data") {
+	if !strings.Contains(res.Destinations[0].Err.Error(), "accepted no data for 1m0s") {
 		t.Fatalf("stall error = %v", res.Destinations[0].Err)
 	}
 }
 
 func TestRunAllDestinationsFail(t *testing.T) {
-	dests := []Destination{{Name: "x", Store: failingStore{Store: newFileStore(t), after: 100}}}
-	res := (&Pipeline{}).Run(context.Background(), &fakeSource{data: randomBytes(4 << 20)}, dests)
+	dests := []Destination{{Name: "x", Store: dying(newFileStore(t), 100)}}
+	res := (&Pipeline{}).Run(context.Background(), vaultSource(randomBytes(4<<20)), dests)
 	if res.Status() != StatusFailed {
 		t.Fatalf("status = %s", res.Status())
 	}
@@ -218,7 +212,7 @@ func TestRunCompressesAndEncrypts(t *testing.T) {
 	data := randomBytes(2 << 20)
 	st := newFileStore(t)
 	p := &Pipeline{CompressionLevel: zstd.SpeedDefault, Encryption: &Encryption{Recipients: []age.Recipient{id.Recipient()}, Fingerprints: []string{id.Recipient().String()}}}
-	res := p.Run(context.Background(), &fakeSource{data: data, compress: true}, []Destination{{Name: "a", Store: st}})
+	res := p.Run(context.Background(), with(vaultSource(data), func(s *sourcetest.Source) { s.Compress = true }), []Destination{{Name: "a", Store: st}})
 	if res.Status() != StatusOK {
 		t.Fatal(res.Error())
 	}
@@ -249,18 +243,17 @@ func TestRunCompressesAndEncrypts(t *testing.T) {
 
 func TestRunAppliesRetentionAfterCommit(t *testing.T) {
 	st := newFileStore(t)
-	now := time.Date(2026, 11, 23, 12, 0, 0, 0, time.UTC)
-	clock := now.Add(-72 * time.Hour)
-	p := &Pipeline{Now: func() time.Time { return clock }}
+	clk := clocktest.New(t0.Add(-72 * time.Hour))
+	p := &Pipeline{Clock: clk}
 	dest := []Destination{{Name: "a", Store: st, Retention: catalog.Policy{KeepLast: 2}}}
 	var ids []string
 	for i := 0; i < 4; i++ {
-		res := p.Run(context.Background(), &fakeSource{data: randomBytes(1000)}, dest)
+		res := p.Run(context.Background(), vaultSource(randomBytes(1000)), dest)
 		if res.Status() != StatusOK {
 			t.Fatal(res.Error())
 		}
 		ids = append(ids, res.ID)
-		clock = clock.Add(time.Hour)
+		clk.Advance(time.Hour)
 	}
 	backups, _, err := catalog.List(context.Background(), st, "vault")
 	if err != nil {
@@ -271,40 +264,24 @@ func TestRunAppliesRetentionAfterCommit(t *testing.T) {
 	}
 }
 
-// hangingBody sends some bytes, then blocks until closed, like a hung server.
-type hangingBody struct {
-	sent   bool
-	closed chan struct{}
-}
-
-func (h *hangingBody) Read(p []byte) (int, error) {
-	if !h.sent {
-		h.sent = true
-		return copy(p, "some bytes"), nil
-	}
-	<-h.closed
-	return 0, errors.New("use of closed connection")
-}
-
-func (h *hangingBody) Close() error {
-	select {
-	case <-h.closed:
-	default:
-		close(h.closed)
-	}
-	return nil
-}
-
-type hangingSource struct{ fakeSource }
-
-func (h *hangingSource) Open(context.Context) (*source.Artifact, error) {
-	return &source.Artifact{Body: &hangingBody{closed: make(chan struct{})}, Ext: "snap"}, nil
-}
-
+// A source that stops sending is abandoned after the stall timeout, and nothing is
+// committed. The clock is fake, as above.
 func TestRunAbandonsAHungSource(t *testing.T) {
 	st := newFileStore(t)
-	res := (&Pipeline{StallTimeout: 200 * time.Millisecond}).Run(context.Background(), &hangingSource{}, []Destination{{Name: "a", Store: st}})
-	if res.Status() != StatusFailed || !strings.Contains(res.Error().Error(), "sent no data") {
+	src := vaultSource(randomBytes(1000))
+	src.Gate = make(chan struct{}) // never opens: the source hangs after GateAfter bytes
+	clk := clocktest.New(t0)
+	p := &Pipeline{StallTimeout: time.Minute, Clock: clk}
+	done := make(chan *Result)
+	go func() { done <- p.Run(context.Background(), src, []Destination{{Name: "a", Store: st}}) }()
+
+	// Stopped timers: the stall guard's over the first read and the destination's over
+	// the first write; the guard's over the second read is the one left.
+	clk.BlockUntilStopped(t, 2)
+	clk.BlockUntil(t, 1)
+	clk.Advance(time.Minute)
+	res := wait(t, done)
+	if res.Status() != StatusFailed || !strings.Contains(res.Error().Error(), "sent no data for 1m0s") {
 		t.Fatalf("status %s: %v", res.Status(), res.Error())
 	}
 	if objs, _ := st.List(context.Background(), ""); len(objs) != 0 {
@@ -312,24 +289,14 @@ func TestRunAbandonsAHungSource(t *testing.T) {
 	}
 }
 
-type extrasSource struct{ fakeSource }
-
-func (e *extrasSource) Open(ctx context.Context) (*source.Artifact, error) {
-	art, err := e.fakeSource.Open(ctx)
-	if err != nil {
-		return nil, err
-	}
-	art.Extras = func(context.Context) ([]source.Extra, error) {
-		return []source.Extra{{Name: "globals.sql", Data: []byte("CREATE ROLE app PASSWORD 'md5secret';")}}, nil
-	}
-	return art, nil
-}
-
 func TestRunStoresExtrasWithTheSameEncryption(t *testing.T) {
 	id, _ := age.GenerateX25519Identity()
 	st := newFileStore(t)
 	p := &Pipeline{Encryption: &Encryption{Recipients: []age.Recipient{id.Recipient()}, Fingerprints: []string{id.Recipient().String()}}}
-	res := p.Run(context.Background(), &extrasSource{fakeSource{data: randomBytes(1000), compress: true}}, []Destination{{Name: "a", Store: st}})
+	res := p.Run(context.Background(), with(vaultSource(randomBytes(1000)), func(s *sourcetest.Source) {
+		s.Compress = true
+		s.Extras = []source.Extra{{Name: "globals.sql", Data: []byte("CREATE ROLE app PASSWORD 'md5secret';")}}
+	}), []Destination{{Name: "a", Store: st}})
 	if res.Status() != StatusOK {
 		t.Fatal(res.Error())
 	}

@@ -48,7 +48,7 @@ func (p *Pipeline) Run(ctx context.Context, src source.Source, dests []Destinati
 	key := catalog.DataKey(src.Name(), res.ID, ext)
 	log.Info("backup started", "destinations", len(dests), "key", key)
 
-	fan := startSinks(ctx, dests, key, p.stallTimeout())
+	fan := startSinks(ctx, dests, key, p.stallTimeout(), p.clock())
 	sum := newCountingHash(fan)
 	stk, err := buildStack(sum, art.Compress, p.CompressionLevel, p.Encryption)
 	if err != nil {
@@ -136,7 +136,7 @@ func (p *Pipeline) stream(ctx context.Context, art *source.Artifact, stk *stack)
 		writers = append([]io.Writer{ipw}, writers...)
 	}
 	buf := make([]byte, p.bufferSize())
-	body := newStallGuard(art.Body, p.stallTimeout())
+	body := newStallGuard(art.Body, p.stallTimeout(), p.clock())
 	_, copyErr := io.CopyBuffer(io.MultiWriter(writers...), ctxReader{ctx, body}, buf)
 	if copyErr == nil {
 		copyErr = stk.Close()
@@ -219,7 +219,7 @@ func (p *Pipeline) prune(ctx context.Context, d Destination, source string) ([]s
 func (p *Pipeline) results(fan *fanout, m *catalog.Manifest) []DestinationResult {
 	out := make([]DestinationResult, len(fan.sinks))
 	for i, s := range fan.sinks {
-		out[i] = DestinationResult{Name: s.dest.Name, Store: s.dest.String(), Err: s.failed, Duration: time.Since(s.start)}
+		out[i] = DestinationResult{Name: s.dest.Name, Store: s.dest.String(), Err: s.failed, Duration: p.clock().Now().Sub(s.start)}
 		if m != nil && s.failed == nil {
 			out[i].Size = m.Size
 		}

@@ -5,6 +5,8 @@ import (
 	"io"
 	"sync/atomic"
 	"time"
+
+	"github.com/lifeboat-backup/lifeboat/internal/clock"
 )
 
 // stallGuard gives up on a source that sends nothing for too long — a hung Vault leader or
@@ -13,24 +15,21 @@ import (
 type stallGuard struct {
 	r       io.ReadCloser
 	d       time.Duration
-	timer   *time.Timer
+	clock   clock.Clock
 	stalled atomic.Bool
 }
 
-func newStallGuard(r io.ReadCloser, d time.Duration) *stallGuard {
-	g := &stallGuard{r: r, d: d}
-	g.timer = time.AfterFunc(time.Hour, func() {
-		g.stalled.Store(true)
-		r.Close() // unblocks the pending Read
-	})
-	g.timer.Stop()
-	return g
+func newStallGuard(r io.ReadCloser, d time.Duration, clk clock.Clock) *stallGuard {
+	return &stallGuard{r: r, d: d, clock: clk}
 }
 
 func (g *stallGuard) Read(p []byte) (int, error) {
-	g.timer.Reset(g.d)
+	stop := g.clock.AfterFunc(g.d, func() {
+		g.stalled.Store(true)
+		g.r.Close() // unblocks the pending Read
+	})
 	n, err := g.r.Read(p)
-	g.timer.Stop()
+	stop()
 	if err != nil && g.stalled.Load() {
 		err = fmt.Errorf("the source sent no data for %s and was abandoned (is the server hung or the network down?)", g.d)
 	}

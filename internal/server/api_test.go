@@ -221,7 +221,7 @@ func TestVerifyEndpoint(t *testing.T) {
 
 func TestStatusEndpoint(t *testing.T) {
 	e := newEnv(t, "").start()
-	e.clock.WaitTimers(t, 2) // vault's schedule and the refresher
+	e.clock.BlockUntil(t, 2) // vault's schedule and the refresher
 	var st StatusResponse
 	e.do("GET", "/api/v1/status", testToken, nil, &st)
 	if len(st.Sources) != 2 || st.Sources[0].Health != HealthNever || st.Sources[0].IntervalSeconds != 3600 ||

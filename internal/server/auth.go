@@ -9,6 +9,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/lifeboat-backup/lifeboat/internal/clock"
 )
 
 // auth guards the endpoints. The token is compared in constant time (over sha256 sums,
@@ -16,7 +18,7 @@ import (
 type auth struct {
 	token        string
 	openReadOnly bool
-	clock        Clock
+	clock        clock.Clock
 	sessionKey   []byte // sessionKeyFor(token)
 	secureCookie bool   // Secure on every session cookie, not only over TLS
 }

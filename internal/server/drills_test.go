@@ -35,7 +35,7 @@ func TestDrillsRunOnTheirSchedule(t *testing.T) {
 	})
 	e.cfg.Sources[1].Drill = &config.Drill{Schedule: "0 3 * * *"}
 	e.start()
-	e.clock.WaitTimers(t, 3)                       // vault's backup tick, the drill tick, the refresher
+	e.clock.BlockUntil(t, 3)                       // vault's backup tick, the drill tick, the refresher
 	e.clock.Advance(16*time.Hour + 30*time.Minute) // 03:00 next day
 	waitFor(t, func() bool { return calls.Load() == 1 })
 	out := scrape(t, e)
@@ -44,7 +44,7 @@ func TestDrillsRunOnTheirSchedule(t *testing.T) {
 		t.Fatalf("drill metrics after a passing drill:\n%s", out)
 	}
 	fail.Store(true)
-	e.clock.WaitTimers(t, 3)
+	e.clock.BlockUntil(t, 3)
 	e.clock.Advance(24 * time.Hour)
 	waitFor(t, func() bool { return calls.Load() == 2 })
 	waitFor(t, func() bool {

@@ -75,7 +75,7 @@ func (r *statusRecorder) WriteHeader(code int) {
 // logRequests logs method, path and outcome; never headers (the token) or query values.
 func (s *Server) logRequests(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
+		start := s.clock.Now()
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		h.ServeHTTP(rec, r)
 		level := slog.LevelDebug
@@ -83,6 +83,6 @@ func (s *Server) logRequests(h http.Handler) http.Handler {
 			level = slog.LevelInfo
 		}
 		s.log.Log(r.Context(), level, "http request", "method", r.Method, "path", r.URL.Path,
-			"status", rec.code, "duration", time.Since(start).Round(time.Millisecond), "remote", r.RemoteAddr)
+			"status", rec.code, "duration", s.clock.Now().Sub(start).Round(time.Millisecond), "remote", r.RemoteAddr)
 	})
 }

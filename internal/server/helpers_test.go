@@ -1,7 +1,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -17,10 +16,12 @@ import (
 
 	"github.com/lifeboat-backup/lifeboat/internal/app"
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/clock"
+	"github.com/lifeboat-backup/lifeboat/internal/clock/clocktest"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
-	"github.com/lifeboat-backup/lifeboat/internal/source"
+	"github.com/lifeboat-backup/lifeboat/internal/source/sourcetest"
 	"github.com/lifeboat-backup/lifeboat/internal/source/vault/vaulttest"
 )
 
@@ -34,7 +35,7 @@ var start = time.Date(2026, 11, 23, 10, 30, 0, 0, time.UTC)
 type env struct {
 	t     *testing.T
 	dir   string
-	clock *fakeClock
+	clock *clocktest.Clock
 	srv   *Server
 	ts    *httptest.Server
 	gate  chan struct{} // when non-nil, source reads block until it is closed
@@ -52,7 +53,7 @@ const defaultServer = "server: {token: {file: TOKEN}}"
 // and options may change the Options before start.
 func newEnv(t *testing.T, extraYAML string, options ...func(*Options)) *env {
 	t.Helper()
-	e := &env{t: t, dir: t.TempDir(), clock: newFakeClock(start)}
+	e := &env{t: t, dir: t.TempDir(), clock: clocktest.New(start)}
 	tokenFile := filepath.Join(e.dir, "token")
 	if err := os.WriteFile(tokenFile, []byte(testToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -143,51 +144,20 @@ func (e *env) backup(ctx context.Context, name string, only []string) (*pipeline
 	if err != nil {
 		return nil, err
 	}
-	p := &pipeline.Pipeline{Now: e.clock.Now, Logger: e.app.Logger}
-	return p.Run(ctx, &fakeSource{name: name, kind: src.Kind, gate: e.gate}, dests), nil
-}
-
-type fakeSource struct {
-	name, kind string
-	gate       chan struct{}
-}
-
-func (f *fakeSource) Name() string { return f.name }
-func (f *fakeSource) Kind() string { return f.kind }
-func (f *fakeSource) Open(ctx context.Context) (*source.Artifact, error) {
-	var r io.Reader = bytes.NewReader(snapshot)
-	if f.gate != nil {
-		r = &gatedReader{ctx: ctx, gate: f.gate, r: r}
-	}
-	return &source.Artifact{Body: io.NopCloser(r), Ext: "snap"}, nil
+	p := &pipeline.Pipeline{Clock: fakeNow{e.clock}, Logger: e.app.Logger}
+	fake := sourcetest.New(name, src.Kind, snapshot)
+	fake.Gate = e.gate
+	return p.Run(ctx, fake, dests), nil
 }
 
 var snapshot = vaulttest.Snapshot()
 
-// gatedReader holds the stream in the middle (after some bytes) until the gate opens or
-// the run is cancelled, like a long snapshot.
-type gatedReader struct {
-	ctx  context.Context
-	gate chan struct{}
-	r    io.Reader
-	n    int
-}
+// fakeNow gives runs the test's time but real stall timers: the tests count and fire the
+// schedule's timers, and a run held at its gate must not add its own to them.
+type fakeNow struct{ *clocktest.Clock }
 
-func (g *gatedReader) Read(p []byte) (int, error) {
-	if g.n > 0 {
-		select {
-		case <-g.gate:
-		case <-g.ctx.Done():
-			return 0, g.ctx.Err()
-		}
-	}
-	if len(p) > 100 {
-		p = p[:100]
-	}
-	n, err := g.r.Read(p)
-	g.n += n
-	return n, err
-}
+func (fakeNow) Timer(d time.Duration) (<-chan time.Time, func() bool) { return clock.Real.Timer(d) }
+func (fakeNow) AfterFunc(d time.Duration, f func()) func() bool       { return clock.Real.AfterFunc(d, f) }
 
 // do sends a request with the token ("" for none) and decodes a JSON answer into out.
 func (e *env) do(method, path, token string, body io.Reader, out any) *http.Response {

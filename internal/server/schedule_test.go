@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeboat-backup/lifeboat/internal/clock/clocktest"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/robfig/cron/v3"
 )
@@ -32,7 +33,7 @@ func TestInterval(t *testing.T) {
 // is still running is skipped rather than queued.
 func TestScheduleRunsOnTheFakeClock(t *testing.T) {
 	e := newEnv(t, "", func(o *Options) { o.Baseline = false }).start()
-	e.clock.WaitTimers(t, 2) // vault's next tick and the refresher
+	e.clock.BlockUntil(t, 2) // vault's next tick and the refresher
 	if next := e.srv.sched["vault"].Next(); !next.Equal(time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC)) {
 		t.Fatalf("next run %s", next)
 	}
@@ -50,12 +51,12 @@ func TestScheduleRunsOnTheFakeClock(t *testing.T) {
 
 	// Hold the 12:00 run; the 13:00 tick finds it running and is skipped.
 	e.gate = make(chan struct{})
-	e.clock.WaitTimers(t, 2)
+	e.clock.BlockUntil(t, 2)
 	e.clock.Advance(time.Hour)
 	held := waitRunning(t, e, "vault")
-	e.clock.WaitTimers(t, 2)
+	e.clock.BlockUntil(t, 2)
 	e.clock.Advance(time.Hour)
-	e.clock.WaitTimers(t, 2) // the loop planned 14:00 after skipping 13:00
+	e.clock.BlockUntil(t, 2) // the loop planned 14:00 after skipping 13:00
 	e.release()
 	e.wait(held)
 	if runs := e.runs("vault", 2); len(runs) != 2 {
@@ -128,7 +129,7 @@ func TestJitteredRunStartsAtNextScheduled(t *testing.T) {
 	e := newEnv(t, "", func(o *Options) { o.Baseline = false })
 	e.cfg.Sources[0].Jitter.Duration = 10 * time.Minute
 	e.start()
-	e.clock.WaitTimers(t, 2) // vault's next run and the refresher
+	e.clock.BlockUntil(t, 2) // vault's next run and the refresher
 	tick := time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC)
 	var st StatusResponse
 	e.do("GET", "/api/v1/status", testToken, nil, &st)
@@ -140,7 +141,7 @@ func TestJitteredRunStartsAtNextScheduled(t *testing.T) {
 		t.Errorf("staleAfterSeconds %v, want two intervals plus the jitter", st.Sources[0].StaleAfterSeconds)
 	}
 	e.clock.Advance(tick.Sub(start)) // the tick itself
-	e.clock.WaitTimers(t, 2)
+	e.clock.BlockUntil(t, 2)
 	if runs, _ := e.hist.List(context.Background(), "vault", 0); len(runs) != 0 {
 		t.Fatalf("a run started at the tick, before its jittered time %s: %+v", next, runs)
 	}
@@ -162,7 +163,7 @@ func TestBaseline(t *testing.T) {
 			e.app, e.cfg = e.opts.App, e.opts.App.Config
 		}
 		dir = e.dir
-		e.clock = newFakeClock(now)
+		e.clock = clocktest.New(now)
 		e.opts.Clock = e.clock
 		return e.start()
 	}
@@ -176,7 +177,7 @@ func TestBaseline(t *testing.T) {
 	}
 
 	e = mk(start.Add(50 * time.Minute)) // newest backup 50m old, interval 1h
-	e.clock.WaitTimers(t, 2)
+	e.clock.BlockUntil(t, 2)
 	if runs, _ := e.hist.List(context.Background(), "", 0); len(runs) != 0 {
 		t.Fatalf("baseline although the newest backup is fresh: %+v", runs)
 	}

@@ -15,6 +15,7 @@ import (
 	"github.com/robfig/cron/v3"
 
 	"github.com/lifeboat-backup/lifeboat/internal/app"
+	"github.com/lifeboat-backup/lifeboat/internal/clock"
 	"github.com/lifeboat-backup/lifeboat/internal/drill"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/metrics"
@@ -34,7 +35,7 @@ type Options struct {
 	// Drill defaults to drill.Run on the newest backup; used for sources[].drill.schedule.
 	Drill   DrillFunc
 	Metrics *metrics.Metrics // default metrics.New()
-	Clock   Clock            // default RealClock
+	Clock   clock.Clock      // default App.Clock, else clock.Real
 	Logger  *slog.Logger     // default App.Logger
 	// Token is the resolved server.token; empty disables every state-changing endpoint.
 	// It must be at least MinTokenLen bytes.
@@ -57,7 +58,7 @@ type Server struct {
 	opts   Options
 	app    *app.App
 	log    *slog.Logger
-	clock  Clock
+	clock  clock.Clock
 	hist   history.Store
 	met    *metrics.Metrics
 	inv    *inventory
@@ -100,7 +101,7 @@ func New(opts Options) (*Server, error) {
 		opts.Metrics = metrics.New()
 	}
 	if opts.Clock == nil {
-		opts.Clock = RealClock{}
+		opts.Clock = clock.Or(opts.App.Clock)
 	}
 	if opts.Logger == nil {
 		opts.Logger = opts.App.Logger

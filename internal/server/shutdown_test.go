@@ -56,7 +56,7 @@ func TestShutdownCancelsAfterGrace(t *testing.T) {
 	r := e.trigger("workflows")
 	done := shutdownAsync(e)
 	stillWaiting(t, done)
-	e.clock.WaitTimers(t, 1) // the grace timer
+	e.clock.BlockUntil(t, 1) // the grace timer
 	e.clock.Advance(time.Minute)
 	<-done
 	got, _ := e.hist.Get(context.Background(), r.ID)

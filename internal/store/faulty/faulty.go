@@ -1,6 +1,7 @@
 // Package faulty wraps a store.Store to inject faults, for tests of what sits above stores
-// (the pipeline, prune, mirror): a destination that refuses, fills up, dies mid-upload,
-// truncates a download, or hangs until the test lets it go. The shape follows kopia's
+// (the pipeline, the catalog, restore): a destination that refuses, fills up, dies
+// mid-upload, truncates or corrupts an object, breaks a download, or hangs until the test
+// lets it go. The shape follows kopia's
 // internal/blobtesting/faulty.go. The wrapped store is real: faults happen around it.
 package faulty
 
@@ -55,7 +56,16 @@ type Fault struct {
 	// Err is what matching calls (or their streams, with AfterBytes) fail with. With Block
 	// and no Err, a call is only delayed.
 	Err error
+	// Truncate, for Put and Get, ends the stream cleanly after AfterBytes: a short object
+	// that reads as whole, which only a size or checksum check catches. Err is unused.
+	Truncate bool
+	// Corrupt, for Put and Get, inverts the byte at offset AfterBytes and passes the rest
+	// through: bit rot that keeps the size, which only a checksum catches. Err is unused.
+	Corrupt bool
 }
+
+// altersStream reports whether the fault acts on a Put's or Get's bytes, not on the call.
+func (f *Fault) altersStream() bool { return f.Err != nil || f.Truncate || f.Corrupt }
 
 func (f *Fault) matches(op Op, key string) bool {
 	if f.Op != op {
@@ -131,7 +141,7 @@ func (s *Store) fault(ctx context.Context, op Op, key string) (*Fault, error) {
 			return nil, fmt.Errorf("faulty: %s %s held until the context ended: %w", op, key, ctx.Err())
 		}
 	}
-	if hit.Err != nil && hit.AfterBytes == 0 {
+	if hit.Err != nil && hit.AfterBytes == 0 && !hit.Truncate && !hit.Corrupt {
 		return nil, fmt.Errorf("%s %s in %s: %w", op, key, s, hit.Err)
 	}
 	return hit, nil

@@ -127,3 +127,68 @@ func TestBlock(t *testing.T) {
 		t.Fatalf("blocked Stat after cancel = %v, want context.Canceled", err)
 	}
 }
+
+// A truncated or corrupted read looks like a good one; only the size or the checksum
+// tells, which is what a restore must check.
+func TestGetTruncateAndCorrupt(t *testing.T) {
+	s := newFaulty(t)
+	ctx := context.Background()
+	want := strings.Repeat("x", 5000)
+	if err := s.Put(ctx, "k", strings.NewReader(want)); err != nil {
+		t.Fatal(err)
+	}
+	read := func() string {
+		t.Helper()
+		rc, err := s.Get(ctx, "k")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rc.Close()
+		data, err := io.ReadAll(rc)
+		if err != nil {
+			t.Fatalf("a silent fault failed the read: %v", err)
+		}
+		return string(data)
+	}
+
+	s.Add(Fault{Op: Get, Key: "k", AfterBytes: 1234, Truncate: true, Times: 1})
+	if got := read(); got != want[:1234] {
+		t.Fatalf("truncated read is %d bytes, want 1234", len(got))
+	}
+	s.Add(Fault{Op: Get, Key: "k", AfterBytes: 4321, Corrupt: true, Times: 1})
+	got := read()
+	if len(got) != len(want) || got[4321] != 'x'^0xff || got[:4321] != want[:4321] || got[4322:] != want[4322:] {
+		t.Fatalf("corrupted read differs elsewhere than at byte 4321 (%d bytes)", len(got))
+	}
+	if got := read(); got != want {
+		t.Fatal("the stored object changed")
+	}
+}
+
+// A destination that silently stores a short or altered object: the store commits it.
+func TestPutTruncateAndCorrupt(t *testing.T) {
+	s := newFaulty(t)
+	ctx := context.Background()
+	want := strings.Repeat("y", 3000)
+	s.Add(Fault{Op: Put, Key: "short", AfterBytes: 10, Truncate: true})
+	s.Add(Fault{Op: Put, Key: "rotten", AfterBytes: 0, Corrupt: true})
+	for _, k := range []string{"short", "rotten"} {
+		if err := s.Put(ctx, k, strings.NewReader(want)); err != nil {
+			t.Fatalf("Put %s = %v", k, err)
+		}
+	}
+	for k, size := range map[string]int64{"short": 10, "rotten": 3000} {
+		if info, err := s.Stat(ctx, k); err != nil || info.Size != size {
+			t.Fatalf("Stat %s = %+v, %v; want %d bytes", k, info, err, size)
+		}
+	}
+	rc, err := s.Get(ctx, "rotten")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	stored, err := io.ReadAll(rc)
+	if err != nil || len(stored) != len(want) || stored[0] != 'y'^0xff || string(stored[1:]) != want[1:] {
+		t.Fatalf("stored %d bytes, %v; want the first byte inverted and the rest unchanged", len(stored), err)
+	}
+}

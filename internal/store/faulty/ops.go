@@ -12,8 +12,8 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	if f != nil && f.Err != nil {
-		r = &failAfter{r: r, n: f.AfterBytes, err: f.Err}
+	if f != nil && f.altersStream() {
+		r = f.stream(r)
 	}
 	return s.inner.Put(ctx, key, r)
 }
@@ -24,13 +24,13 @@ func (s *Store) Get(ctx context.Context, key string) (io.ReadCloser, error) {
 		return nil, err
 	}
 	rc, err := s.inner.Get(ctx, key)
-	if err != nil || f == nil || f.Err == nil {
+	if err != nil || f == nil || !f.altersStream() {
 		return rc, err
 	}
 	return struct {
 		io.Reader
 		io.Closer
-	}{&failAfter{r: rc, n: f.AfterBytes, err: f.Err}, rc}, nil
+	}{f.stream(rc), rc}, nil
 }
 
 func (s *Store) Stat(ctx context.Context, key string) (store.ObjectInfo, error) {
@@ -52,6 +52,34 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 		return err
 	}
 	return s.inner.Delete(ctx, key)
+}
+
+// stream applies the fault to the bytes of r.
+func (f *Fault) stream(r io.Reader) io.Reader {
+	switch {
+	case f.Truncate:
+		return io.LimitReader(r, f.AfterBytes)
+	case f.Corrupt:
+		return &corruptAt{r: r, at: f.AfterBytes}
+	default:
+		return &failAfter{r: r, n: f.AfterBytes, err: f.Err}
+	}
+}
+
+// corruptAt inverts the byte at offset at of r.
+type corruptAt struct {
+	r   io.Reader
+	at  int64
+	off int64
+}
+
+func (c *corruptAt) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if i := c.at - c.off; i >= 0 && i < int64(n) {
+		p[i] ^= 0xff
+	}
+	c.off += int64(n)
+	return n, err
 }
 
 // failAfter passes n bytes of r through, then fails with err.
