@@ -47,9 +47,12 @@ destinations: [{name: local, kind: file, file: {path: %s}}]
 }
 
 func outcome(okDests, failedDests int, sourceErr error) server.BackupFunc {
-	return func(ctx context.Context, source string, _ []string) (*pipeline.Result, error) {
+	return func(ctx context.Context, source string, _ []string, id string) (*pipeline.Result, error) {
 		now := time.Now().UTC()
-		res := &pipeline.Result{Source: source, ID: catalog.NewBackupID(source, now), Started: now, Finished: now, Err: sourceErr}
+		if id == "" {
+			id = catalog.NewBackupID(source, now)
+		}
+		res := &pipeline.Result{Source: source, ID: id, Started: now, Finished: now, Err: sourceErr}
 		for i := range okDests {
 			res.Destinations = append(res.Destinations, pipeline.DestinationResult{Name: fmt.Sprintf("ok%d", i), OK: true})
 		}
@@ -93,9 +96,9 @@ func TestBackupOverServerRefusals(t *testing.T) {
 	pollEvery = 10 * time.Millisecond
 	release := make(chan struct{})
 	defer close(release)
-	url := apiServer(t, func(ctx context.Context, source string, only []string) (*pipeline.Result, error) {
+	url := apiServer(t, func(ctx context.Context, source string, only []string, id string) (*pipeline.Result, error) {
 		<-release
-		return outcome(1, 0, nil)(ctx, source, only)
+		return outcome(1, 0, nil)(ctx, source, only, id)
 	})
 
 	t.Setenv("LIFEBOAT_TOKEN", "")

@@ -70,7 +70,7 @@ func runBackup(cmd *cobra.Command, name string, opts *backupOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := a.Backup(cmd.Context(), name, opts.destinations)
+	res, err := a.Backup(cmd.Context(), name, opts.destinations, "")
 	if err != nil {
 		return classify(err)
 	}

@@ -66,7 +66,7 @@ func runRecover(cmd *cobra.Command, name string, opts *recoverOptions) error {
 	if err != nil {
 		return err
 	}
-	env := source.Env{Logger: a.Logger, Out: cmd.OutOrStdout()}
+	env := source.Env{Logger: a.Logger, Out: cmd.OutOrStdout(), Clock: a.Clock}
 	r, err := vault.NewRecover(src, vault.RecoverOptions{Path: opts.path, ToPath: opts.toPath, Apply: opts.apply, TokenFile: opts.tokenFile}, env)
 	if err != nil {
 		return classify(err)

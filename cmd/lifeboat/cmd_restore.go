@@ -124,7 +124,7 @@ func runRestore(cmd *cobra.Command, name string, opts *restoreOptions) error {
 	if ref == "" {
 		return usageError("restore of a %s source takes --%s <backup-id|latest|path>", src.Kind, k.RestoreFlag())
 	}
-	env := source.Env{Logger: a.Logger, Out: cmd.OutOrStdout()}
+	env := source.Env{Logger: a.Logger, Out: cmd.OutOrStdout(), Clock: a.Clock}
 	r, err := k.Restore(src, source.RestoreOptions{
 		Force: opts.force, Address: opts.address, TokenFile: opts.tokenFile, UnsealKeysFile: opts.unsealKeysFile,
 		Timeout: opts.timeout, TargetDSN: opts.targetDSN, TargetPasswordFile: opts.targetPasswordFile,

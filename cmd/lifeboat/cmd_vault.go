@@ -85,7 +85,7 @@ func runAutoRestore(cmd *cobra.Command, opts *autoRestoreOptions) error {
 	if err != nil {
 		return err
 	}
-	env := source.Env{Logger: a.Logger, Out: cmd.OutOrStdout()}
+	env := source.Env{Logger: a.Logger, Out: cmd.OutOrStdout(), Clock: a.Clock}
 	r, err := vault.NewAutoRestore(src, vault.AutoRestoreOptions{
 		Node:       opts.node,
 		Keys:       vault.UnsealKeys{File: opts.unsealKeysFile, Secret: opts.unsealKeysSec},

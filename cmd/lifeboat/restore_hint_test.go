@@ -19,7 +19,7 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 	"github.com/lifeboat-backup/lifeboat/internal/server"
-	"github.com/lifeboat-backup/lifeboat/internal/source"
+	"github.com/lifeboat-backup/lifeboat/internal/source/sourcetest"
 	"github.com/lifeboat-backup/lifeboat/internal/source/vault/vaulttest"
 )
 
@@ -50,7 +50,7 @@ func TestPageRestoreHintRunsInTheCLI(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := (&pipeline.Pipeline{Logger: a.Logger}).Run(context.Background(), hintSource{s.Name, s.Kind}, dests)
+		res := (&pipeline.Pipeline{Logger: a.Logger}).Run(context.Background(), sourcetest.New(s.Name, s.Kind, vaulttest.Snapshot()), dests)
 		if res.Status() != pipeline.StatusOK {
 			t.Fatalf("backup of %s: %v", s.Name, res.Error())
 		}
@@ -98,14 +98,4 @@ func TestPageRestoreHintRunsInTheCLI(t *testing.T) {
 			}
 		})
 	}
-}
-
-// hintSource stands in for a source of the given kind: the bytes are a valid raft
-// snapshot, which is all the pipeline and the page need here.
-type hintSource struct{ name, kind string }
-
-func (s hintSource) Name() string { return s.name }
-func (s hintSource) Kind() string { return s.kind }
-func (s hintSource) Open(context.Context) (*source.Artifact, error) {
-	return &source.Artifact{Body: io.NopCloser(bytes.NewReader(vaulttest.Snapshot())), Ext: "snap"}, nil
 }

@@ -9,8 +9,9 @@ import (
 
 // Backup runs one backup of the named source to its destinations (or the subset only).
 // The error is for problems before the run starts (unknown source, bad config); the run's
-// own outcome, including failures, is in the Result.
-func (a *App) Backup(ctx context.Context, name string, only []string) (*pipeline.Result, error) {
+// own outcome, including failures, is in the Result. id is the backup's id, made by
+// catalog.NewBackupID for the same source, or "" for a fresh one.
+func (a *App) Backup(ctx context.Context, name string, only []string, id string) (*pipeline.Result, error) {
 	src, source, err := a.Source(name)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
@@ -23,5 +24,6 @@ func (a *App) Backup(ctx context.Context, name string, only []string) (*pipeline
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
 	}
+	p.BackupID = id
 	return p.Run(ctx, source, dests), nil
 }

@@ -74,9 +74,6 @@ func backUp(t *testing.T, a *App, src source.Source, only ...string) *pipeline.R
 func backUpAs(t *testing.T, a *App, src source.Source, id string, only ...string) *pipeline.Result {
 	t.Helper()
 	ctx := context.Background()
-	if id != "" {
-		ctx = pipeline.WithBackupID(ctx, id)
-	}
 	cfgSrc, err := a.Config.Source("vault")
 	if err != nil {
 		t.Fatal(err)
@@ -89,6 +86,7 @@ func backUpAs(t *testing.T, a *App, src source.Source, id string, only ...string
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.BackupID = id
 	return p.Run(ctx, src, dests)
 }
 

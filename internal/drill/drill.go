@@ -59,7 +59,7 @@ func Run(ctx context.Context, a *app.App, name string, o Options) (*Report, erro
 	if err != nil {
 		return nil, err
 	}
-	env := source.Env{Logger: a.Logger, Out: o.Out}
+	env := source.Env{Logger: a.Logger, Out: o.Out, Clock: a.Clock}
 	d, err := k.Drill(src, env)
 	if err != nil {
 		return nil, err

@@ -52,6 +52,10 @@ type Pipeline struct {
 	StallTimeout time.Duration
 	// UnfinishedGrace is how old an unfinished upload must be before prune removes it.
 	UnfinishedGrace time.Duration
+	// BackupID, when set, is the run's backup id (made by catalog.NewBackupID for the
+	// same source) instead of a fresh one: the server answers a trigger with the id of
+	// the run it has just queued.
+	BackupID string
 	// BufferSize is the read size from the source. Zero means DefaultBufferSize.
 	BufferSize int
 	// Version is lifeboat's version, recorded in each manifest.

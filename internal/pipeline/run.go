@@ -21,7 +21,7 @@ var errInspectorStopped = errors.New("the artifact check stopped reading before 
 // source's own checks passed and its late status (Finish) is good.
 func (p *Pipeline) Run(ctx context.Context, src source.Source, dests []Destination) *Result {
 	started := p.now()
-	id := backupIDFrom(ctx)
+	id := p.BackupID
 	if id == "" {
 		id = catalog.NewBackupID(src.Name(), started)
 	}

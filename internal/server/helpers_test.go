@@ -135,7 +135,7 @@ func (e *env) release() {
 	}
 }
 
-func (e *env) backup(ctx context.Context, name string, only []string) (*pipeline.Result, error) {
+func (e *env) backup(ctx context.Context, name string, only []string, id string) (*pipeline.Result, error) {
 	src, err := e.cfg.Source(name)
 	if err != nil {
 		return nil, err
@@ -144,7 +144,7 @@ func (e *env) backup(ctx context.Context, name string, only []string) (*pipeline
 	if err != nil {
 		return nil, err
 	}
-	p := &pipeline.Pipeline{Clock: fakeNow{e.clock}, Logger: e.app.Logger}
+	p := &pipeline.Pipeline{Clock: fakeNow{e.clock}, Logger: e.app.Logger, BackupID: id}
 	fake := sourcetest.New(name, src.Kind, snapshot)
 	fake.Gate = e.gate
 	return p.Run(ctx, fake, dests), nil

@@ -87,8 +87,7 @@ func (s *Server) checkRequest(source string, only []string) ([]string, error) {
 
 func (s *Server) execute(r history.Run, only []string) {
 	defer s.runs.Done()
-	ctx := pipeline.WithBackupID(s.runCtx, r.ID)
-	res, err := s.opts.Backup(ctx, r.Source, only)
+	res, err := s.opts.Backup(s.runCtx, r.Source, only, r.ID)
 	done := r
 	switch {
 	case err != nil:
@@ -112,7 +111,7 @@ func (s *Server) execute(r history.Run, only []string) {
 		cancel()
 	}
 	// Recording must not depend on runCtx: a run cancelled at shutdown is still recorded.
-	ctx = context.WithoutCancel(ctx)
+	ctx := context.WithoutCancel(s.runCtx)
 	if err := s.hist.Put(ctx, done); err != nil {
 		s.log.Error("could not record a finished run in the history", "run", done.ID, "status", done.Status, "err", err)
 	}

@@ -23,8 +23,8 @@ import (
 )
 
 // BackupFunc runs one backup of source (to the destinations only, or all of them when
-// empty). The server passes the run's id in ctx (pipeline.WithBackupID).
-type BackupFunc func(ctx context.Context, source string, only []string) (*pipeline.Result, error)
+// empty) with the backup id id, which the server has handed out before the run starts.
+type BackupFunc func(ctx context.Context, source string, only []string, id string) (*pipeline.Result, error)
 
 // Options configures a Server. App and History are required.
 type Options struct {

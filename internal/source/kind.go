@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/clock"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 )
 
@@ -88,8 +89,8 @@ type Env struct {
 	Logger *slog.Logger
 	// Out receives the lines an operator follows a restore by.
 	Out io.Writer
-	// Now is the clock; nil is time.Now.
-	Now func() time.Time
+	// Clock is the clock; nil is the wall clock.
+	Clock clock.Clock
 }
 
 // Printf writes one progress line to Out.
@@ -108,12 +109,7 @@ func (e Env) Log() *slog.Logger {
 }
 
 // Time is the clock's current time in UTC.
-func (e Env) Time() time.Time {
-	if e.Now == nil {
-		return time.Now().UTC()
-	}
-	return e.Now().UTC()
-}
+func (e Env) Time() time.Time { return clock.Or(e.Clock).Now().UTC() }
 
 // Backup is the backup a restore works from, chosen (and verified) by internal/restore.
 type Backup struct {
