@@ -24,6 +24,11 @@ func newDrillCmd() *cobra.Command {
 		Short: "Restore a backup into a scratch instance and check it",
 		Long: `Rehearse a restore without touching the live system.
 
+The backup is first read in full and verified, like every restore (size and sha256
+against the manifest, decryption, the artifact's own checks, the extras). A copy that does
+not verify is reported and skipped for another copy of the same backup; a drill never
+falls back to an older backup, since it proves the backup it names.
+
 Vault/OpenBao: a throwaway raft server is started from drill.vault.binary on 127.0.0.1,
 initialised with a temporary key, the backup is force-restored into it and unsealed with
 the ORIGINAL unseal keys (drill.vault.unsealKeys), and drill.vault.mounts and
