@@ -132,9 +132,9 @@ func TestInventory(t *testing.T) {
 		},
 		{
 			name: "an id reports its own damaged copies only", dests: []string{"a", "b"},
-			stored:  []stored{{"a", day(1), false}, {"b", day(1), false}, {"a", day(2), true}},
-			ref:     day(1),
-			copies:  []string{day(1) + "@a", day(1) + "@b"},
+			stored: []stored{{"a", day(1), false}, {"b", day(1), false}, {"a", day(2), true}},
+			ref:    day(1),
+			copies: []string{day(1) + "@a", day(1) + "@b"},
 		},
 		{
 			name: "missing by absence: b holds older backups and keeps everything", dests: []string{"a", "b"},
