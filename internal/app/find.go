@@ -105,3 +105,12 @@ func (a *App) warnUnlisted(source string, unlisted []error) {
 		a.Logger.Warn("a destination could not be searched; a newer backup may be there", "source", source, "err", err)
 	}
 }
+
+// SourceNames are the configured sources' names, in config order.
+func (a *App) SourceNames() []string {
+	names := make([]string, 0, len(a.Config.Sources))
+	for _, s := range a.Config.Sources {
+		names = append(names, s.Name)
+	}
+	return names
+}

@@ -261,3 +261,22 @@ func (l Listing) Newest() *catalog.Backup {
 	}
 	return &l.Backups[0]
 }
+
+// TakeAll takes the inventory of each source, in the order given.
+func TakeAll(ctx context.Context, o Opener, sources []string, only string, now time.Time) ([]*Inventory, error) {
+	var out []*Inventory
+	for _, src := range sources {
+		inv, err := Take(ctx, o, src, only, now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, inv)
+	}
+	return out, nil
+}
+
+// Plan is what the destination's retention decides at now over its committed backups
+// (damaged copies are never planned, so never pruned).
+func (l Listing) Plan(now time.Time) []catalog.Decision {
+	return catalog.Plan(now, l.Backups, l.Dest.Retention)
+}
