@@ -2,11 +2,13 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"text/tabwriter"
 	"time"
 
-	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/api"
+	"github.com/lifeboat-backup/lifeboat/internal/inventory"
 	"github.com/spf13/cobra"
 )
 
@@ -22,8 +24,10 @@ func newListCmd() *cobra.Command {
 		Use:   "list [source]",
 		Short: "List committed backups per destination",
 		Long: `List the committed backups (those with a manifest) of one source, or of every source,
-in every destination the source uses, newest first. Unfinished uploads are not listed;
-backups whose manifest is unreadable are listed as problems. With --server URL the
+in every destination the source uses, newest first. Unfinished uploads are not listed.
+Each damaged copy (its manifest unreadable or naming another backup, its data missing or
+of another size) is a warning naming the backup, the destination and the reason; with
+--json it is a row with "damaged" set to the reason. With --server URL the
 listing comes from a running ` + "`lifeboat serve`" + ` (token from --token-file or LIFEBOAT_TOKEN).
 
 Exit codes:
@@ -39,14 +43,17 @@ Exit codes:
 	return cmd
 }
 
+// listedBackup is one row of `list --json`: a committed copy, or a damaged one (Damaged
+// set to the reason, and nothing else known).
 type listedBackup struct {
 	Source      string    `json:"source"`
 	Destination string    `json:"destination"`
 	ID          string    `json:"id"`
-	Created     time.Time `json:"created"`
-	Size        int64     `json:"size"`
-	SHA256      string    `json:"sha256"`
-	Encrypted   bool      `json:"encrypted"`
+	Created     time.Time `json:"created,omitzero"`
+	Size        int64     `json:"size,omitempty"`
+	SHA256      string    `json:"sha256,omitempty"`
+	Encrypted   bool      `json:"encrypted,omitempty"`
+	Damaged     string    `json:"damaged,omitempty"`
 }
 
 func runList(cmd *cobra.Command, only string, opts *listOptions) error {
@@ -61,49 +68,39 @@ func runList(cmd *cobra.Command, only string, opts *listOptions) error {
 	if err != nil {
 		return err
 	}
-	var rows []listedBackup
-	var problems []string
-	var failed error
-	for _, src := range sources {
-		dests, err := destinationNames(a, src, opts.destination)
-		if err != nil {
-			return err
-		}
-		for _, name := range dests {
-			d, err := a.Destination(name, false)
-			if err != nil {
-				failed = err
-				fmt.Fprintf(cmd.ErrOrStderr(), "lifeboat: %v\n", err)
-				continue
-			}
-			backups, probs, err := catalog.List(cmd.Context(), d.Store, src)
-			if err != nil {
-				failed = fmt.Errorf("list %s in %s: %w", src, name, err)
-				fmt.Fprintf(cmd.ErrOrStderr(), "lifeboat: %v\n", failed)
-				continue
-			}
-			for _, b := range backups {
-				rows = append(rows, listedBackup{Source: src, Destination: name, ID: b.ID, Created: b.Created,
-					Size: b.Manifest.Size, SHA256: b.Manifest.SHA256, Encrypted: b.Manifest.Encryption != nil})
-			}
-			for _, p := range probs {
-				problems = append(problems, fmt.Sprintf("%s: %v", name, p))
-			}
-		}
+	invs, err := inventory.TakeAll(cmd.Context(), a, sources, opts.destination, time.Now().UTC())
+	if err != nil {
+		return classify(err)
 	}
-	if err := printListing(cmd, rows, problems, opts.json); err != nil {
-		return err
-	}
-	return failed
+	return printListing(cmd, api.Listings(invs), opts.json)
 }
 
-func printListing(cmd *cobra.Command, rows []listedBackup, problems []string, asJSON bool) error {
+// printListing prints the backups, warns about each damaged copy and fails when a
+// destination could not be listed.
+func printListing(cmd *cobra.Command, resp api.BackupsResponse, asJSON bool) error {
+	rows := []listedBackup{}
+	var damaged []api.DamagedCopy
+	var failed []error
+	for _, l := range resp.Listings {
+		if l.Error != "" {
+			err := fmt.Errorf("list %s in %s: %s", l.Source, l.Destination, l.Error)
+			fmt.Fprintf(cmd.ErrOrStderr(), "lifeboat: %v\n", err)
+			failed = append(failed, err)
+		}
+		for _, b := range l.Backups {
+			rows = append(rows, listedBackup{Source: l.Source, Destination: l.Destination, ID: b.ID, Created: b.Created,
+				Size: b.Size, SHA256: b.SHA256, Encrypted: b.Encrypted})
+		}
+		damaged = append(damaged, l.Damaged...)
+	}
 	if asJSON {
+		for _, l := range resp.Listings {
+			for _, d := range l.Damaged {
+				rows = append(rows, listedBackup{Source: l.Source, Destination: d.Destination, ID: d.ID, Damaged: d.Reason})
+			}
+		}
 		enc := json.NewEncoder(cmd.OutOrStdout())
 		enc.SetIndent("", "  ")
-		if rows == nil {
-			rows = []listedBackup{}
-		}
 		if err := enc.Encode(rows); err != nil {
 			return err
 		}
@@ -122,8 +119,6 @@ func printListing(cmd *cobra.Command, rows []listedBackup, problems []string, as
 			fmt.Fprintln(cmd.OutOrStdout(), "(no backups)")
 		}
 	}
-	for _, p := range problems {
-		fmt.Fprintf(cmd.ErrOrStderr(), "lifeboat: warning: unusable backup %s\n", p)
-	}
-	return nil
+	printDamaged(cmd, damaged)
+	return errors.Join(failed...)
 }

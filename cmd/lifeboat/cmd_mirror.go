@@ -1,16 +1,14 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"time"
 
 	"github.com/spf13/cobra"
 
-	"github.com/lifeboat-backup/lifeboat/internal/catalog"
-	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
+	"github.com/lifeboat-backup/lifeboat/internal/api"
+	"github.com/lifeboat-backup/lifeboat/internal/mirror"
 )
 
 type mirrorOptions struct {
@@ -28,7 +26,8 @@ in --to, for example to catch a bucket up after it was down during a backup. Eac
 data and any extras, such as a PostgreSQL backup's globals.sql) is
 streamed, checked against the manifest's sha256 while it is copied, and committed in the
 target by writing the manifest last. Nothing is ever deleted; retention stays with prune
-and backup.
+and backup. A damaged copy (its data missing or of another size) in --to is copied over;
+one in --from cannot be copied, and both are reported as warnings.
 
 Exit codes:
   0  every missing backup was copied (or none was missing)
@@ -72,36 +71,23 @@ func runMirror(cmd *cobra.Command, only string, opts *mirrorOptions) error {
 	var errs []error
 	copied := 0
 	for _, src := range sources {
-		have, _, err := catalog.List(cmd.Context(), to.Store, src)
-		if err != nil {
-			return fmt.Errorf("list %s in %s: %w", src, opts.to, err)
-		}
-		present := map[string]bool{}
-		for _, b := range have {
-			present[b.ID] = true
-		}
-		backups, _, err := catalog.List(cmd.Context(), from.Store, src)
-		if err != nil {
-			return fmt.Errorf("list %s in %s: %w", src, opts.from, err)
-		}
-		for i := len(backups) - 1; i >= 0; i-- { // oldest first, so the newest lands last
-			b := backups[i]
-			if present[b.ID] {
-				continue
-			}
-			if opts.dryRun {
+		damaged, err := mirror.Source(cmd.Context(), from, to, src, opts.dryRun, func(c mirror.Copy) {
+			b := c.Backup
+			switch {
+			case opts.dryRun:
 				fmt.Fprintf(out, "would copy %s (%s) %s -> %s\n", b.ID, humanBytes(b.Manifest.Size), opts.from, opts.to)
-				continue
+			case c.Err != nil:
+				errs = append(errs, fmt.Errorf("copy %s: %w", b.ID, c.Err))
+				fmt.Fprintf(out, "FAILED %s: %v\n", b.ID, c.Err)
+			default:
+				copied++
+				fmt.Fprintf(out, "copied %s (%s) %s -> %s in %s\n", b.ID, humanBytes(b.Manifest.Size), opts.from, opts.to, c.Took.Round(time.Millisecond))
 			}
-			start := time.Now()
-			if err := copyBackup(cmd.Context(), from, to, b.Manifest); err != nil {
-				errs = append(errs, fmt.Errorf("copy %s: %w", b.ID, err))
-				fmt.Fprintf(out, "FAILED %s: %v\n", b.ID, err)
-				continue
-			}
-			copied++
-			fmt.Fprintf(out, "copied %s (%s) %s -> %s in %s\n", b.ID, humanBytes(b.Manifest.Size), opts.from, opts.to, time.Since(start).Round(time.Millisecond))
+		})
+		if err != nil {
+			return err
 		}
+		printDamaged(cmd, api.Damaged(damaged))
 	}
 	if !opts.dryRun {
 		fmt.Fprintf(out, "%d backups copied, %d failed\n", copied, len(errs))
@@ -114,45 +100,4 @@ func runMirror(cmd *cobra.Command, only string, opts *mirrorOptions) error {
 	default:
 		return errors.Join(errs...)
 	}
-}
-
-// copyBackup streams the stored bytes unchanged (still encrypted, if they were), checking
-// them against the manifest on the way: a mismatch fails the upload before it completes,
-// so a corrupt source copy is never committed in the target. The extras (e.g. a dump's
-// globals.sql) go before the manifest too: the manifest commits the backup, and a
-// committed backup must be restorable in full.
-func copyBackup(ctx context.Context, from, to pipeline.Destination, m *catalog.Manifest) error {
-	if err := copyObject(ctx, from, to, m.DataObjectKey(), m.SHA256, m.Size); err != nil {
-		return err
-	}
-	for _, x := range m.Extras {
-		if err := copyObject(ctx, from, to, m.ExtraKey(x.Name), x.SHA256, x.Size); err != nil {
-			return fmt.Errorf("%s: %w", x.Name, err)
-		}
-	}
-	body, err := catalog.Encode(m)
-	if err != nil {
-		return err
-	}
-	if err := to.Store.Put(ctx, m.Key(), bytes.NewReader(body)); err != nil {
-		return fmt.Errorf("write the manifest to %s (the backup is not committed there; run mirror again): %w", to.Name, err)
-	}
-	return nil
-}
-
-func copyObject(ctx context.Context, from, to pipeline.Destination, key, sha256 string, size int64) error {
-	rc, err := from.Store.Get(ctx, key)
-	if err != nil {
-		return fmt.Errorf("read from %s: %w", from.Name, err)
-	}
-	checked, err := pipeline.UnwrapReader(rc, pipeline.Unwrap{SHA256: sha256, Size: size}, nil)
-	if err != nil {
-		rc.Close()
-		return err
-	}
-	defer checked.Close()
-	if err := to.Store.Put(ctx, key, checked); err != nil {
-		return fmt.Errorf("upload to %s: %w", to.Name, err)
-	}
-	return nil
 }

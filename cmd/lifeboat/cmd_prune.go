@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/inventory"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -25,7 +26,8 @@ func newPruneCmd() *cobra.Command {
 		Long: `Apply each destination's retention policy (keepLast, keepWithin, keepDaily, keepWeekly,
 keepMonthly) to one source or every source, and remove unfinished uploads older than the
 grace period. The newest backup is always kept; an empty destination is never pruned, and
-a destination with no retention rules keeps everything. Use --dry-run to see every
+a destination with no retention rules keeps everything. Damaged copies are listed and
+never deleted. Use --dry-run to see every
 decision and its reason first.
 
 Exit codes:
@@ -56,28 +58,25 @@ func runPrune(cmd *cobra.Command, only string, opts *pruneOptions) error {
 	var errs []error
 	attempts := 0
 	for _, src := range sources {
-		dests, err := destinationNames(a, src, opts.destination)
+		inv, err := inventory.Take(cmd.Context(), a, src, opts.destination, now)
 		if err != nil {
-			return err
+			return classify(err)
 		}
-		for _, name := range dests {
+		for _, l := range inv.Listings {
 			attempts++
-			d, err := a.Destination(name, false)
-			if err != nil {
-				errs = append(errs, err)
+			if l.Err != nil {
+				errs = append(errs, l.Err)
 				continue
 			}
-			fmt.Fprintf(out, "%s in %s (%s), retention %s:\n", src, name, d.Store, d.Retention)
-			backups, _, err := catalog.List(cmd.Context(), d.Store, src)
-			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
-				continue
+			fmt.Fprintf(out, "%s in %s (%s), retention %s:\n", src, l.Name, l.Dest.Store, l.Dest.Retention)
+			for _, d := range l.Damaged {
+				fmt.Fprintf(out, "  damaged %s: %s (never pruned: look at it)\n", d.ID, d.Reason())
 			}
-			if len(backups) == 0 {
+			if len(l.Backups) == 0 {
 				fmt.Fprintln(out, "  no backups: nothing to prune")
 				continue
 			}
-			decisions := catalog.Plan(now, backups, d.Retention)
+			decisions := l.Plan(now)
 			for _, dec := range decisions {
 				verb := "keep  "
 				if !dec.Keep {
@@ -85,12 +84,12 @@ func runPrune(cmd *cobra.Command, only string, opts *pruneOptions) error {
 				}
 				fmt.Fprintf(out, "  %s %s  %s\n", verb, dec.Backup.ID, strings.Join(dec.Reasons, ", "))
 			}
-			res, err := catalog.Prune(cmd.Context(), d.Store, src, decisions, catalog.PruneOptions{DryRun: opts.dryRun, UnfinishedBefore: now.Add(-opts.grace)})
+			res, err := catalog.Prune(cmd.Context(), l.Dest.Store, src, decisions, catalog.PruneOptions{DryRun: opts.dryRun, UnfinishedBefore: now.Add(-opts.grace)})
 			for _, k := range res.Unfinished {
 				fmt.Fprintf(out, "  %s unfinished upload %s\n", map[bool]string{true: "would remove", false: "removed"}[opts.dryRun], k)
 			}
 			if err != nil {
-				errs = append(errs, fmt.Errorf("%s: %w", name, err))
+				errs = append(errs, fmt.Errorf("%s: %w", l.Name, err))
 				continue
 			}
 			if opts.dryRun {

@@ -9,6 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/lifeboat-backup/lifeboat/internal/api"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/server"
 	"github.com/spf13/cobra"
@@ -32,8 +33,10 @@ comes from a running ` + "`lifeboat serve`" + `, with the last runs and the next
 its token comes from --token-file or LIFEBOAT_TOKEN.
 
 Health: ok; stale (a destination's newest backup is older than two schedule intervals
-plus the jitter); failing (the last run failed or was partial, or a destination cannot
-be listed); never (no backup in any destination).
+plus the jitter); failing (the last run failed or was partial, a destination cannot be
+listed, or a destination holds a damaged copy: its data missing or of another size, its
+manifest unreadable); never (no usable backup in any destination). Each damaged copy is
+shown by backup, destination and reason.
 
 Exit codes:
   0  every shown source is ok
@@ -56,7 +59,7 @@ Exit codes:
 }
 
 func runStatus(cmd *cobra.Command, only string, opts *statusOptions) error {
-	var resp server.StatusResponse
+	var resp api.StatusResponse
 	if opts.server != "" {
 		c, err := opts.client()
 		if err != nil {
@@ -80,9 +83,12 @@ func runStatus(cmd *cobra.Command, only string, opts *statusOptions) error {
 			sources = append(sources, *src)
 		}
 		resp.Now = time.Now().UTC()
-		resp.Sources = server.LocalStatus(cmd.Context(), server.NewLister(a), sources, resp.Now)
+		resp.Sources, err = server.LocalStatus(cmd.Context(), a, sources, resp.Now)
+		if err != nil {
+			return classify(err)
+		}
 	}
-	var shown []server.SourceStatus
+	var shown []api.SourceStatus
 	for _, s := range resp.Sources {
 		if only == "" || s.Name == only {
 			shown = append(shown, s)
@@ -113,7 +119,7 @@ func runStatus(cmd *cobra.Command, only string, opts *statusOptions) error {
 	return nil
 }
 
-func printStatus(w io.Writer, now time.Time, sources []server.SourceStatus) {
+func printStatus(w io.Writer, now time.Time, sources []api.SourceStatus) {
 	for i, s := range sources {
 		if i > 0 {
 			fmt.Fprintln(w)
@@ -133,18 +139,23 @@ func printStatus(w io.Writer, now time.Time, sources []server.SourceStatus) {
 			fmt.Fprintf(w, "  running now: %s\n", s.Running)
 		}
 		tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "  DESTINATION\tBACKUPS\tNEWEST\tCREATED (UTC)\tAGE")
+		fmt.Fprintln(tw, "  DESTINATION\tBACKUPS\tDAMAGED\tNEWEST\tCREATED (UTC)\tAGE")
 		for _, d := range s.Destinations {
 			switch {
 			case d.Error != "":
-				fmt.Fprintf(tw, "  %s\t-\tcannot list: %s\t\t\n", d.Name, d.Error)
+				fmt.Fprintf(tw, "  %s\t-\t-\tcannot list: %s\t\t\n", d.Name, d.Error)
 			case d.Latest == nil:
-				fmt.Fprintf(tw, "  %s\t0\t(none)\t\t\n", d.Name)
+				fmt.Fprintf(tw, "  %s\t0\t%d\t(none)\t\t\n", d.Name, len(d.Damaged))
 			default:
-				fmt.Fprintf(tw, "  %s\t%d\t%s\t%s\t%s\n", d.Name, d.Backups, d.Latest.ID,
+				fmt.Fprintf(tw, "  %s\t%d\t%d\t%s\t%s\t%s\n", d.Name, d.Backups, len(d.Damaged), d.Latest.ID,
 					d.Latest.Created.Format("2006-01-02 15:04:05"), now.Sub(d.Latest.Created).Round(time.Second))
 			}
 		}
 		tw.Flush()
+		for _, d := range s.Destinations {
+			for _, c := range d.Damaged {
+				fmt.Fprintf(w, "  %s in %s: DAMAGED: %s\n", c.ID, c.Destination, c.Reason)
+			}
+		}
 	}
 }

@@ -26,10 +26,20 @@ Extras stored with the backup (e.g. a PostgreSQL backup's globals.sql) are read 
 the same way. A destination that cannot be opened or listed is reported as NOT CHECKED:
 for "latest" it may hold a newer backup.
 
+Copies that cannot be read at all are never skipped silently:
+  DAMAGED  the copy's manifest is unreadable or names another backup, or its data
+           object is missing or of another size than the manifest records (truncated or
+           replaced). For "latest", damaged copies of newer backups are reported too.
+  MISSING  a destination should hold the backup and does not: it was listed, it holds
+           an older backup of the source (so it was in use when this one was taken), and
+           its retention policy would keep this backup today. A destination added
+           later, or whose retention has pruned the backup, is not missing it.
+
 Exit codes:
   0  every copy verified, in every destination searched
   1  no copy verified
-  2  some copies failed verification, or a destination could not be listed
+  2  some copies failed verification, are damaged or missing, or a destination could
+     not be listed
   3  bad flags, arguments or configuration`,
 		Example: `  lifeboat verify latest
   lifeboat verify vault-20261123T101500Z-1a2b --destination s3-primary`,
@@ -67,6 +77,14 @@ func runVerify(cmd *cobra.Command, ref string, opts *verifyOptions) error {
 		}
 		ok++
 		fmt.Fprintf(out, "%s in %s: OK (%s, sha256 %s; %s)\n", m.ID, r.Dest.Name, humanBytes(m.Size), m.SHA256, r.Detail)
+	}
+	for _, d := range v.Damaged {
+		fmt.Fprintf(out, "%s in %s: DAMAGED: %s\n", d.ID, d.Destination, d.Reason())
+		errs = append(errs, fmt.Errorf("%s in %s is damaged: %w", d.ID, d.Destination, d.Err))
+	}
+	for _, m := range v.Missing {
+		fmt.Fprintf(out, "%s in %s: MISSING: %s\n", m.ID, m.Destination, m.Reason)
+		errs = append(errs, fmt.Errorf("%s is missing in %s", m.ID, m.Destination))
 	}
 	// A destination that did not answer may hold a newer backup or the only good copy:
 	// the verification is partial at best.

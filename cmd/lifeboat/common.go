@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 
+	"github.com/lifeboat-backup/lifeboat/internal/api"
 	"github.com/lifeboat-backup/lifeboat/internal/app"
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
@@ -41,12 +42,6 @@ func sourceNames(a *app.App, only string) ([]string, error) {
 	return names, nil
 }
 
-// destinationNames returns the named destination, or every one the source uses.
-func destinationNames(a *app.App, source, only string) ([]string, error) {
-	names, err := a.DestinationNames(source, only)
-	return names, classify(err)
-}
-
 // classify maps app errors to exit codes: a bad request is a usage error (exit 3).
 func classify(err error) error {
 	if err != nil && errors.Is(err, app.ErrUsage) {
@@ -63,4 +58,11 @@ func optionalArg(args []string) string {
 		return args[0]
 	}
 	return ""
+}
+
+// printDamaged warns about each damaged copy: never hidden, whatever the command.
+func printDamaged(cmd *cobra.Command, damaged []api.DamagedCopy) {
+	for _, d := range damaged {
+		fmt.Fprintf(cmd.ErrOrStderr(), "lifeboat: warning: unusable backup %s in %s: DAMAGED: %s\n", d.ID, d.Destination, d.Reason)
+	}
 }

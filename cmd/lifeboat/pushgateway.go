@@ -3,13 +3,11 @@ package main
 import (
 	"cmp"
 	"fmt"
-	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/app"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/metrics"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
-	"github.com/lifeboat-backup/lifeboat/internal/server"
 	"github.com/spf13/cobra"
 )
 
@@ -32,25 +30,20 @@ func pushgatewayURL(flag string, a *app.App) (string, error) {
 // code describes, and a staleness alert on the pushed last-success time still fires.
 func pushRunMetrics(cmd *cobra.Command, a *app.App, res *pipeline.Result, url string) {
 	m := metrics.New()
-	listings := server.ListDestinations(cmd.Context(), server.NewLister(a), res.Source, res.Finished)
+	inv, err := a.Inventory(cmd.Context(), res.Source, "")
+	if err != nil {
+		fmt.Fprintf(cmd.ErrOrStderr(), "lifeboat: warning: %v\n", err)
+		return
+	}
 	var names []string
-	for _, l := range listings {
+	for _, l := range inv.Listings {
 		names = append(names, l.Name)
 	}
 	// Zero counters too: a push replaces its metric names in the gateway, so an earlier
 	// run's failure count must be overwritten by this run's.
 	m.Init(res.Source, names)
 	m.Observe(history.FromResult(res, history.TriggerCLI))
-	for _, l := range listings {
-		if l.Error != "" {
-			continue // the run's own result already reports that destination
-		}
-		var newest time.Time
-		if l.Newest != nil {
-			newest = l.Newest.Manifest.Finished
-		}
-		m.SetStored(res.Source, l.Name, l.Backups, newest)
-	}
+	m.ObserveInventory(inv)
 	if err := m.Push(cmd.Context(), url, res.Source); err != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "lifeboat: warning: %v\n", err)
 	}

@@ -6,9 +6,9 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/lifeboat-backup/lifeboat/internal/api"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
-	"github.com/lifeboat-backup/lifeboat/internal/server"
 	"github.com/spf13/cobra"
 )
 
@@ -28,7 +28,7 @@ func runRemoteBackup(cmd *cobra.Command, source string, opts *backupOptions) err
 	}
 	ctx := cmd.Context()
 	var run history.Run
-	err = c.call(ctx, "POST", "/api/v1/sources/"+url.PathEscape(source)+"/backup", server.TriggerRequest{Destinations: opts.destinations}, &run)
+	err = c.call(ctx, "POST", "/api/v1/sources/"+url.PathEscape(source)+"/backup", api.TriggerRequest{Destinations: opts.destinations}, &run)
 	if se, ok := isConflict(err); ok {
 		return withExitCode(exitFailure, fmt.Errorf("%s; follow it with `lifeboat status --server %s`", se.Message, opts.server))
 	}

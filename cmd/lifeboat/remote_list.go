@@ -1,11 +1,9 @@
 package main
 
 import (
-	"errors"
-	"fmt"
 	"net/url"
 
-	"github.com/lifeboat-backup/lifeboat/internal/server"
+	"github.com/lifeboat-backup/lifeboat/internal/api"
 	"github.com/spf13/cobra"
 )
 
@@ -22,29 +20,9 @@ func runRemoteList(cmd *cobra.Command, source string, opts *listOptions) error {
 	if opts.destination != "" {
 		q.Set("destination", opts.destination)
 	}
-	var resp server.BackupsResponse
+	var resp api.BackupsResponse
 	if err := c.call(cmd.Context(), "GET", "/api/v1/backups?"+q.Encode(), nil, &resp); err != nil {
 		return err
 	}
-	var rows []listedBackup
-	var problems []string
-	var failed []error
-	for _, l := range resp.Listings {
-		if l.Error != "" {
-			err := fmt.Errorf("list %s in %s: %s", l.Source, l.Destination, l.Error)
-			fmt.Fprintf(cmd.ErrOrStderr(), "lifeboat: %v\n", err)
-			failed = append(failed, err)
-		}
-		for _, b := range l.Backups {
-			rows = append(rows, listedBackup{Source: l.Source, Destination: l.Destination, ID: b.ID, Created: b.Created,
-				Size: b.Size, SHA256: b.SHA256, Encrypted: b.Encrypted})
-		}
-		for _, p := range l.Problems {
-			problems = append(problems, l.Destination+": "+p)
-		}
-	}
-	if err := printListing(cmd, rows, problems, opts.json); err != nil {
-		return err
-	}
-	return errors.Join(failed...)
+	return printListing(cmd, resp, opts.json)
 }

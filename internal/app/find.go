@@ -2,15 +2,12 @@ package app
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"slices"
-	"strings"
+	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
-	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
+	"github.com/lifeboat-backup/lifeboat/internal/inventory"
 	"github.com/lifeboat-backup/lifeboat/internal/source"
-	"github.com/lifeboat-backup/lifeboat/internal/store"
 )
 
 // ErrUsage is wrapped by errors caused by what the caller asked for (an unknown source, a
@@ -18,10 +15,7 @@ import (
 var ErrUsage = source.ErrUsage
 
 // Located is one copy of a backup in one destination.
-type Located struct {
-	Dest     pipeline.Destination
-	Manifest *catalog.Manifest
-}
+type Located = inventory.Copy
 
 // ResolveSource picks the source a backup reference belongs to: the id's own prefix, the
 // explicit source, or the only configured source.
@@ -78,63 +72,29 @@ func (a *App) FindBackups(ctx context.Context, source, ref, only string) ([]Loca
 // opened, not listed): found can be non-empty while unlisted is not, and then the answer
 // is partial — a newer backup may be in a destination that did not answer.
 func (a *App) Search(ctx context.Context, source, ref, only string) (found []Located, unlisted []error, err error) {
-	all, unlisted, err := a.Candidates(ctx, source, ref, only)
-	if err != nil || ref != "latest" {
-		return all, unlisted, err
-	}
-	for _, c := range all {
-		if c.Manifest.ID == all[0].Manifest.ID {
-			found = append(found, c)
-		}
-	}
-	return found, unlisted, nil
-}
-
-// Candidates returns every copy a restore of ref may use, in the order to try them: for
-// an id, its copies in each destination; for "latest", every backup of source, newest
-// first, each with its copies in destination order. The error is set only when nothing
-// was found; unlisted says which destinations could not be searched.
-func (a *App) Candidates(ctx context.Context, source, ref, only string) ([]Located, []error, error) {
-	names, err := a.DestinationNames(source, only)
+	inv, err := a.Inventory(ctx, source, only)
 	if err != nil {
 		return nil, nil, err
 	}
-	var found []Located
-	var unlisted []error
-	for _, name := range names {
-		d, err := a.Destination(name, false)
-		if err != nil {
-			unlisted = append(unlisted, fmt.Errorf("could not search %w", err))
-			continue
-		}
-		backups, _, err := catalog.List(ctx, d.Store, source)
-		if err != nil {
-			unlisted = append(unlisted, fmt.Errorf("could not list destination %s (%s): %w", name, d.Store, err))
-			continue
-		}
-		for _, b := range backups {
-			if ref == "latest" || b.ID == ref {
-				found = append(found, Located{Dest: d, Manifest: b.Manifest})
-			}
-		}
+	found, err = inv.Copies(ref)
+	return found, inv.Unlisted(), err
+}
+
+// Candidates returns every copy a restore of ref may use, in the order to try them (see
+// inventory.Inventory.Candidates). The error is set only when nothing was found;
+// unlisted says which destinations could not be searched.
+func (a *App) Candidates(ctx context.Context, source, ref, only string) ([]Located, []error, error) {
+	inv, err := a.Inventory(ctx, source, only)
+	if err != nil {
+		return nil, nil, err
 	}
-	// Newest first the way catalog.List orders (ids only have whole seconds); the stable
-	// sort keeps destination order among the copies of one backup.
-	slices.SortStableFunc(found, func(x, y Located) int {
-		if c := y.Manifest.Created.Compare(x.Manifest.Created); c != 0 {
-			return c
-		}
-		return strings.Compare(y.Manifest.ID, x.Manifest.ID)
-	})
-	if len(found) == 0 {
-		where := "any destination of " + source
-		if only != "" {
-			where = "destination " + only
-		}
-		errs := append([]error{fmt.Errorf("backup %q not found in %s: %w (see `lifeboat list %s`)", ref, where, store.ErrNotFound, source)}, unlisted...)
-		return nil, unlisted, errors.Join(errs...)
-	}
-	return found, unlisted, nil
+	found, err := inv.Candidates(ref)
+	return found, inv.Unlisted(), err
+}
+
+// Inventory lists source in its destinations (or only in destination only) now.
+func (a *App) Inventory(ctx context.Context, source, only string) (*inventory.Inventory, error) {
+	return inventory.Take(ctx, a, source, only, time.Now().UTC())
 }
 
 func (a *App) warnUnlisted(source string, unlisted []error) {
@@ -144,4 +104,13 @@ func (a *App) warnUnlisted(source string, unlisted []error) {
 	for _, err := range unlisted {
 		a.Logger.Warn("a destination could not be searched; a newer backup may be there", "source", source, "err", err)
 	}
+}
+
+// SourceNames are the configured sources' names, in config order.
+func (a *App) SourceNames() []string {
+	names := make([]string, 0, len(a.Config.Sources))
+	for _, s := range a.Config.Sources {
+		names = append(names, s.Name)
+	}
+	return names
 }

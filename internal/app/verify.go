@@ -9,6 +9,7 @@ import (
 	"filippo.io/age"
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
+	"github.com/lifeboat-backup/lifeboat/internal/inventory"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 )
 
@@ -19,23 +20,43 @@ type VerifyResult struct {
 	Err    error
 }
 
-// Verification is the outcome of verifying a backup: each copy found, and each
-// destination that could not be searched, which a caller must report as a failure (it
-// may hold a newer or the only good copy).
+// Verification is the outcome of verifying a backup: each copy found, and what a caller
+// must report as a failure besides: each damaged copy (see inventory.Inventory.Damaged),
+// each destination that should hold the backup and does not (inventory's Missing), and
+// each destination that could not be searched (it may hold a newer or the only good
+// copy).
 type Verification struct {
+	ID       string // the backup verified
 	Copies   []VerifyResult
+	Damaged  []inventory.Damaged
+	Missing  []inventory.Missing
 	Unlisted []error
+}
+
+// OK reports whether every copy verified and nothing else is wrong.
+func (v *Verification) OK() bool {
+	for _, c := range v.Copies {
+		if c.Err != nil {
+			return false
+		}
+	}
+	return len(v.Damaged) == 0 && len(v.Missing) == 0 && len(v.Unlisted) == 0
 }
 
 // VerifyAll re-reads every copy of ref (or the one in destination only) in full: size and
 // sha256 against the manifest, decryption, decompression, the artifact's own checks, and
 // the same for each of the backup's extras.
 func (a *App) VerifyAll(ctx context.Context, source, ref, only, identityFile string) (*Verification, error) {
-	copies, unlisted, err := a.Search(ctx, source, ref, only)
+	inv, err := a.Inventory(ctx, source, only)
 	if err != nil {
 		return nil, err
 	}
-	v := &Verification{Unlisted: unlisted}
+	copies, err := inv.Copies(ref)
+	if err != nil {
+		return nil, err
+	}
+	id := copies[0].Manifest.ID
+	v := &Verification{ID: id, Damaged: inv.Damaged(ref, id), Missing: inv.Missing(id), Unlisted: inv.Unlisted()}
 	for _, c := range copies {
 		r := VerifyResult{Located: c}
 		r.Detail, r.Err = a.VerifyCopy(ctx, c, identityFile)

@@ -27,6 +27,9 @@ type Backup struct {
 // manifest copied into the wrong directory, a missing or truncated data object. Such a
 // backup is neither listed nor ever deleted by prune; an operator should look at it.
 type Problem struct {
+	// ID is the name of the backup's directory: the id its copies share in every
+	// destination, so a damaged copy can be tied to the backup whatever its manifest says.
+	ID  string
 	Key string // the manifest's key
 	Err error
 }
@@ -58,7 +61,7 @@ func List(ctx context.Context, st store.Store, source string) ([]Backup, []Probl
 			err = d.check(source, m)
 		}
 		if errors.Is(err, ErrInvalidManifest) {
-			problems = append(problems, Problem{Key: d.manifest.Key, Err: err})
+			problems = append(problems, Problem{ID: d.id, Key: d.manifest.Key, Err: err})
 			continue
 		}
 		if err != nil {

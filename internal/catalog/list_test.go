@@ -68,12 +68,16 @@ func TestList(t *testing.T) {
 		missing.Key() + ": invalid manifest: data object " + missing.DataObjectKey() + " is missing",
 		"vault/vault-20261117T000000Z-0002/manifest.json: invalid manifest: not valid manifest JSON",
 	}
+	wantIDs := []string{"vault-20261113T000000Z-0003", short.ID, missing.ID, "vault-20261117T000000Z-0002"}
 	if len(problems) != len(wantProblems) {
 		t.Fatalf("problems = %v", problems)
 	}
 	for i, p := range problems {
 		if !strings.HasPrefix(p.Error(), wantProblems[i]) || !errors.Is(p, ErrInvalidManifest) {
 			t.Errorf("problem %d = %q\nwant prefix %q", i, p, wantProblems[i])
+		}
+		if p.ID != wantIDs[i] {
+			t.Errorf("problem %d has ID %q, want the directory's %q", i, p.ID, wantIDs[i])
 		}
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/history"
+	"github.com/lifeboat-backup/lifeboat/internal/inventory"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -25,6 +26,7 @@ type Metrics struct {
 	runs            *prometheus.CounterVec
 	destLastSuccess *prometheus.GaugeVec
 	stored          *prometheus.GaugeVec
+	damaged         *prometheus.GaugeVec
 
 	mu           sync.Mutex
 	success      map[string]time.Time // what lastSuccess holds, so seeding never moves it back
@@ -71,8 +73,12 @@ func New() *Metrics {
 			Name: "lifeboat_backups_stored",
 			Help: "Committed backups of the source in the destination, as last listed.",
 		}, []string{"source", "destination"}),
+		damaged: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lifeboat_backup_copies_damaged",
+			Help: "Copies of backups of the source in the destination that cannot be used (manifest unreadable, data missing or of another size), as last listed.",
+		}, []string{"source", "destination"}),
 	}
-	m.Registry.MustRegister(m.lastSuccess, m.lastAttempt, m.duration, m.size, m.failures, m.runs, m.destLastSuccess, m.stored)
+	m.Registry.MustRegister(m.lastSuccess, m.lastAttempt, m.duration, m.size, m.failures, m.runs, m.destLastSuccess, m.stored, m.damaged)
 	m.Registry.MustRegister(m.drills.collectors()...)
 	return m
 }
@@ -131,6 +137,28 @@ func (m *Metrics) SetStored(source, destination string, count int, newest time.T
 	m.stored.WithLabelValues(source, destination).Set(float64(count))
 	if !newest.IsZero() {
 		m.destLastSuccess.WithLabelValues(source, destination).Set(unix(newest))
+	}
+}
+
+// SetDamaged records how many damaged copies a listing of one destination found.
+func (m *Metrics) SetDamaged(source, destination string, count int) {
+	m.damaged.WithLabelValues(source, destination).Set(float64(count))
+}
+
+// ObserveInventory records what an inventory found in each destination it could list;
+// a destination it could not list keeps its earlier series (the run or the log reports
+// it).
+func (m *Metrics) ObserveInventory(inv *inventory.Inventory) {
+	for _, l := range inv.Listings {
+		if l.Err != nil {
+			continue
+		}
+		var newest time.Time
+		if b := l.Newest(); b != nil {
+			newest = b.Manifest.Finished
+		}
+		m.SetStored(inv.Source, l.Name, len(l.Backups), newest)
+		m.SetDamaged(inv.Source, l.Name, len(l.Damaged))
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -33,6 +34,7 @@ func TestNames(t *testing.T) {
 	ok.Status, ok.Destinations[1] = "ok", history.Destination{Name: "minio", OK: true}
 	m.Observe(ok)
 	m.SetStored("vault", "local", 3, finished)
+	m.SetDamaged("vault", "local", 1)
 	fams, err := m.Registry.Gather()
 	if err != nil {
 		t.Fatal(err)
@@ -42,6 +44,7 @@ func TestNames(t *testing.T) {
 		names = append(names, f.GetName())
 	}
 	want := []string{
+		"lifeboat_backup_copies_damaged",
 		"lifeboat_backup_duration_seconds",
 		"lifeboat_backup_failures_total",
 		"lifeboat_backup_last_attempt_timestamp_seconds",
@@ -53,6 +56,15 @@ func TestNames(t *testing.T) {
 	}
 	if !slices.Equal(names, want) {
 		t.Fatalf("metric names\n got %v\nwant %v", names, want)
+	}
+	doc, err := os.ReadFile("../../docs/serve.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		if !strings.Contains(string(doc), "| `"+n+"` |") {
+			t.Errorf("docs/serve.md's metrics table has no row for %s", n)
+		}
 	}
 }
 

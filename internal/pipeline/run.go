@@ -162,41 +162,26 @@ func (p *Pipeline) stream(ctx context.Context, art *source.Artifact, stk *stack)
 // applies that destination's retention. Destinations are independent: a failure in one is
 // recorded and the next one goes on.
 func (p *Pipeline) commit(ctx context.Context, fan *fanout, m *catalog.Manifest, extras []storedExtra, res *Result) {
-	body, err := catalog.Encode(m)
-	if err != nil {
-		for i := range res.Destinations {
-			res.Destinations[i].OK = false
-			res.Destinations[i].Err = fmt.Errorf("encode manifest: %w", err)
-		}
-		return
+	stored := map[string][]byte{}
+	for _, x := range extras {
+		stored[x.name] = x.data
+	}
+	open := func(x catalog.ExtraObject) (io.ReadCloser, error) {
+		return io.NopCloser(bytes.NewReader(stored[x.Name])), nil
 	}
 	for i, s := range fan.sinks {
 		d := &res.Destinations[i]
 		if s.failed != nil {
 			continue
 		}
-		if err := putExtras(ctx, s, m, extras); err != nil {
+		if err := CommitBackup(ctx, s.dest.Store, m, open); err != nil {
 			d.OK = false
-			d.Err = err
-			continue
-		}
-		if err := s.dest.Store.Put(ctx, m.Key(), bytes.NewReader(body)); err != nil {
-			d.OK = false
-			d.Err = fmt.Errorf("data uploaded but the manifest could not be written, so the backup is not committed there: %w", err)
+			d.Err = fmt.Errorf("data uploaded but %w", err)
 			continue
 		}
 		d.OK = true
 		d.Pruned, d.PruneErr = p.prune(ctx, s.dest, m.Source.Name)
 	}
-}
-
-func putExtras(ctx context.Context, s *sink, m *catalog.Manifest, extras []storedExtra) error {
-	for _, x := range extras {
-		if err := s.dest.Store.Put(ctx, m.ExtraKey(x.name), bytes.NewReader(x.data)); err != nil {
-			return fmt.Errorf("data uploaded but %s could not be written, so the backup is not committed there: %w", x.name, err)
-		}
-	}
-	return nil
 }
 
 // prune applies the destination's retention after this run's backup is committed there.

@@ -7,17 +7,11 @@ import (
 	"io"
 	"net/http"
 	"strconv"
-	"time"
 
+	"github.com/lifeboat-backup/lifeboat/internal/api"
 	"github.com/lifeboat-backup/lifeboat/internal/app"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 )
-
-// StatusResponse is GET /api/v1/status.
-type StatusResponse struct {
-	Now     time.Time      `json:"now"`
-	Sources []SourceStatus `json:"sources"`
-}
 
 func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request) {
 	st, err := s.Status(r.Context())
@@ -25,12 +19,7 @@ func (s *Server) apiStatus(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusInternalServerError, "read the run history: "+err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, StatusResponse{Now: s.clock.Now(), Sources: st})
-}
-
-// RunsResponse is GET /api/v1/runs.
-type RunsResponse struct {
-	Runs []history.Run `json:"runs"`
+	writeJSON(w, http.StatusOK, api.StatusResponse{Now: s.clock.Now(), Sources: st})
 }
 
 const maxRunsPage = 1000
@@ -60,7 +49,7 @@ func (s *Server) apiRuns(w http.ResponseWriter, r *http.Request) {
 	if runs == nil {
 		runs = []history.Run{}
 	}
-	writeJSON(w, http.StatusOK, RunsResponse{Runs: runs})
+	writeJSON(w, http.StatusOK, api.RunsResponse{Runs: runs})
 }
 
 func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
@@ -75,14 +64,8 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// TriggerRequest is the optional body of POST /api/v1/sources/{name}/backup.
-type TriggerRequest struct {
-	// Destinations limits the run to some of the source's destinations.
-	Destinations []string `json:"destinations,omitempty"`
-}
-
 func (s *Server) apiTrigger(w http.ResponseWriter, r *http.Request) {
-	var req TriggerRequest
+	var req api.TriggerRequest
 	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
 	if err == nil && len(bytes.TrimSpace(body)) > 0 {
 		// Strict: a misspelt field ({"destination": [...]}) must not turn into a backup
@@ -116,7 +99,7 @@ func (s *Server) triggerError(w http.ResponseWriter, err error) {
 	var busy *BusyError
 	switch {
 	case errors.As(err, &busy):
-		writeJSON(w, http.StatusConflict, apiError{Error: err.Error(), RunningID: busy.RunningID})
+		writeJSON(w, http.StatusConflict, api.Error{Error: err.Error(), RunningID: busy.RunningID})
 	case errors.Is(err, ErrStopping):
 		writeError(w, http.StatusServiceUnavailable, err.Error())
 	case errors.Is(err, app.ErrUsage):

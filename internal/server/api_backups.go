@@ -4,76 +4,26 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/lifeboat-backup/lifeboat/internal/api"
 	"github.com/lifeboat-backup/lifeboat/internal/app"
+	"github.com/lifeboat-backup/lifeboat/internal/inventory"
 	"github.com/lifeboat-backup/lifeboat/internal/store"
 )
 
-// BackupsResponse is GET /api/v1/backups.
-type BackupsResponse struct {
-	Listings []BackupListing `json:"listings"`
-}
-
-// BackupListing is one destination's committed backups of one source, newest first.
-type BackupListing struct {
-	Source      string          `json:"source"`
-	Destination string          `json:"destination"`
-	Backups     []BackupSummary `json:"backups"`
-	Problems    []string        `json:"problems,omitempty"`
-	Error       string          `json:"error,omitempty"`
-}
-
+// apiBackups lists live, not from the cache: a client asking for the backups wants what
+// is there now.
 func (s *Server) apiBackups(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	sources := []string{q.Get("source")}
 	if sources[0] == "" {
-		sources = sources[:0]
-		for _, src := range s.app.Config.Sources {
-			sources = append(sources, src.Name)
-		}
+		sources = s.app.SourceNames()
 	}
-	lister := appLister{s.app}
-	resp := BackupsResponse{Listings: []BackupListing{}}
-	for _, src := range sources {
-		dests, err := s.app.DestinationNames(src, q.Get("destination"))
-		if err != nil {
-			writeError(w, http.StatusNotFound, err.Error())
-			return
-		}
-		for _, d := range dests {
-			l := BackupListing{Source: src, Destination: d, Backups: []BackupSummary{}}
-			backups, problems, err := lister.ListBackups(r.Context(), src, d)
-			if err != nil {
-				l.Error = err.Error()
-			}
-			for _, b := range backups {
-				l.Backups = append(l.Backups, *summary(b.Manifest))
-			}
-			for _, p := range problems {
-				l.Problems = append(l.Problems, p.Error())
-			}
-			resp.Listings = append(resp.Listings, l)
-		}
+	invs, err := inventory.TakeAll(r.Context(), s.app, sources, q.Get("destination"), s.clock.Now())
+	if err != nil {
+		writeError(w, http.StatusNotFound, err.Error())
+		return
 	}
-	writeJSON(w, http.StatusOK, resp)
-}
-
-// VerifyResponse is POST /api/v1/backups/{id}/verify.
-type VerifyResponse struct {
-	ID     string       `json:"id"`
-	OK     bool         `json:"ok"`
-	Copies []VerifyCopy `json:"copies"`
-	// Unlisted names the destinations that could not be searched: they may hold the only
-	// good copy, so the verification is not OK while any is listed.
-	Unlisted []string `json:"unlisted,omitempty"`
-}
-
-// VerifyCopy is the verification of one copy of the backup.
-type VerifyCopy struct {
-	Destination string `json:"destination"`
-	Store       string `json:"store"`
-	OK          bool   `json:"ok"`
-	Detail      string `json:"detail,omitempty"`
-	Error       string `json:"error,omitempty"`
+	writeJSON(w, http.StatusOK, api.Listings(invs))
 }
 
 // apiVerify re-reads every copy of a backup (or the one in ?destination=) while the
@@ -97,15 +47,15 @@ func (s *Server) apiVerify(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadGateway, err.Error())
 		return
 	}
-	resp := VerifyResponse{ID: id, OK: true, Copies: []VerifyCopy{}}
+	resp := api.VerifyResponse{ID: v.ID, OK: v.OK(), Copies: []api.VerifyCopy{},
+		Damaged: api.Damaged(v.Damaged), Missing: api.Missing(v.Missing)}
 	for _, e := range v.Unlisted {
-		resp.Unlisted, resp.OK = append(resp.Unlisted, e.Error()), false
+		resp.Unlisted = append(resp.Unlisted, e.Error())
 	}
 	for _, v := range v.Copies {
-		c := VerifyCopy{Destination: v.Dest.Name, Store: v.Dest.Store.String(), OK: v.Err == nil, Detail: v.Detail}
-		resp.ID = v.Manifest.ID
+		c := api.VerifyCopy{Destination: v.Dest.Name, Store: v.Dest.Store.String(), OK: v.Err == nil, Detail: v.Detail}
 		if v.Err != nil {
-			c.Error, resp.OK = v.Err.Error(), false
+			c.Error = v.Err.Error()
 		}
 		resp.Copies = append(resp.Copies, c)
 	}

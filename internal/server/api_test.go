@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeboat-backup/lifeboat/internal/api"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 )
 
@@ -63,7 +64,7 @@ func TestAuthMatrix(t *testing.T) {
 
 func TestNoTokenDisablesWrites(t *testing.T) {
 	e := newEnv(t, "server: {listen: '127.0.0.1:0'}", func(o *Options) { o.Token = "" }).start()
-	var msg apiError
+	var msg api.Error
 	if resp := e.do("POST", "/api/v1/sources/vault/backup", "anything", nil, &msg); resp.StatusCode != http.StatusForbidden || !strings.Contains(msg.Error, "server.token") {
 		t.Fatalf("trigger without a configured token: %s %+v", resp.Status, msg)
 	}
@@ -80,7 +81,7 @@ func TestTriggerConflictAndResult(t *testing.T) {
 	if first.Status != history.StatusRunning || first.Trigger != history.TriggerAPI || !strings.HasPrefix(first.ID, "workflows-") {
 		t.Fatalf("202 body: %+v", first)
 	}
-	var conflict apiError
+	var conflict api.Error
 	if resp := e.do("POST", "/api/v1/sources/workflows/backup", testToken, nil, &conflict); resp.StatusCode != http.StatusConflict || conflict.RunningID != first.ID {
 		t.Fatalf("second trigger while running: %s %+v", resp.Status, conflict)
 	}
@@ -97,7 +98,7 @@ func TestTriggerConflictAndResult(t *testing.T) {
 		t.Fatalf("GET run: %s %+v", resp.Status, fetched)
 	}
 	// The run id is the backup id in every destination.
-	var listing BackupsResponse
+	var listing api.BackupsResponse
 	e.do("GET", "/api/v1/backups?source=workflows", testToken, nil, &listing)
 	if len(listing.Listings) != 2 || len(listing.Listings[0].Backups) != 1 || listing.Listings[0].Backups[0].ID != first.ID {
 		t.Fatalf("backups: %+v", listing)
@@ -119,7 +120,7 @@ func TestTriggerErrors(t *testing.T) {
 		{"/api/v1/sources/vault/backup", `{"destination": ["second"]}`, http.StatusBadRequest, `unknown field "destination"`},
 		{"/api/v1/sources/vault/backup", `{"destinations": ["second"]} {"destinations": ["local"]}`, http.StatusBadRequest, "more than one JSON value"},
 	} {
-		var msg apiError
+		var msg api.Error
 		if resp := e.do("POST", c.path, testToken, strings.NewReader(c.body), &msg); resp.StatusCode != c.code || !strings.Contains(msg.Error, c.want) {
 			t.Errorf("POST %s %q: %s %+v, want %d with %q", c.path, c.body, resp.Status, msg, c.code, c.want)
 		}
@@ -144,7 +145,7 @@ func TestHistoryCapOverAPI(t *testing.T) {
 		e.wait(e.trigger("workflows").ID)
 		e.clock.Advance(time.Minute) // runs are ordered by start time
 	}
-	var runs RunsResponse
+	var runs api.RunsResponse
 	e.do("GET", "/api/v1/runs?source=workflows", testToken, nil, &runs)
 	if len(runs.Runs) != 3 {
 		t.Fatalf("historyLimit 3 kept %d runs", len(runs.Runs))
@@ -183,7 +184,7 @@ func TestMetricsEndpoint(t *testing.T) {
 func TestVerifyEndpoint(t *testing.T) {
 	e := newEnv(t, "").start()
 	id := e.wait(e.trigger("vault").ID).ID
-	var v VerifyResponse
+	var v api.VerifyResponse
 	if resp := e.do("POST", "/api/v1/backups/"+id+"/verify", testToken, nil, &v); resp.StatusCode != 200 || !v.OK || len(v.Copies) != 2 {
 		t.Fatalf("verify: %s %+v", resp.Status, v)
 	}
@@ -212,7 +213,7 @@ func TestVerifyEndpoint(t *testing.T) {
 	if err := os.WriteFile(second, []byte("not a directory"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	v = VerifyResponse{}
+	v = api.VerifyResponse{}
 	e.do("POST", "/api/v1/backups/latest/verify?source=vault", testToken, nil, &v)
 	if v.OK || len(v.Copies) != 1 || !v.Copies[0].OK || len(v.Unlisted) != 1 || !strings.Contains(v.Unlisted[0], "second") {
 		t.Fatalf("verify with an unlistable destination: %+v", v)
@@ -222,7 +223,7 @@ func TestVerifyEndpoint(t *testing.T) {
 func TestStatusEndpoint(t *testing.T) {
 	e := newEnv(t, "").start()
 	e.clock.BlockUntil(t, 2) // vault's schedule and the refresher
-	var st StatusResponse
+	var st api.StatusResponse
 	e.do("GET", "/api/v1/status", testToken, nil, &st)
 	if len(st.Sources) != 2 || st.Sources[0].Health != HealthNever || st.Sources[0].IntervalSeconds != 3600 ||
 		st.Sources[0].NextScheduled == nil || !st.Sources[0].NextScheduled.Equal(start.Truncate(time1h).Add(time1h)) {

@@ -4,20 +4,21 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lifeboat-backup/lifeboat/internal/inventory"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 )
 
 // Health values, worst first.
 const (
 	HealthNever   = "never"   // no committed backup in any destination
-	HealthFailing = "failing" // the last run failed or was partial, or a destination cannot be listed
+	HealthFailing = "failing" // the last run failed or was partial, a destination cannot be listed or holds a damaged copy
 	HealthStale   = "stale"   // a destination's newest backup is older than StaleAfter
 	HealthOK      = "ok"
 )
 
 // HealthInput is what a source's health is judged from.
 type HealthInput struct {
-	Destinations []DestinationListing
+	Destinations []inventory.Listing
 	// LastStatus is the status of the source's last finished run; empty when unknown
 	// (`lifeboat status` without a server has no history).
 	LastStatus, LastRunID string
@@ -39,14 +40,19 @@ func StaleAfter(interval, jitter time.Duration) time.Duration {
 func Health(in HealthInput) (string, string) {
 	var newest time.Time
 	for _, d := range in.Destinations {
-		if d.Newest != nil && d.Newest.Created.After(newest) {
-			newest = d.Newest.Created
+		if b := d.Newest(); b != nil && b.Created.After(newest) {
+			newest = b.Created
 		}
 	}
 	if newest.IsZero() {
 		for _, d := range in.Destinations {
-			if d.Error != "" {
-				return HealthNever, fmt.Sprintf("no backup found; destination %s could not be listed: %s", d.Name, d.Error)
+			if d.Err != nil {
+				return HealthNever, fmt.Sprintf("no backup found; destination %s could not be listed: %s", d.Name, d.Err)
+			}
+		}
+		for _, d := range in.Destinations {
+			if len(d.Damaged) > 0 {
+				return HealthNever, fmt.Sprintf("no usable backup; %s", damagedIn(d))
 			}
 		}
 		return HealthNever, "no committed backup in any destination"
@@ -55,20 +61,42 @@ func Health(in HealthInput) (string, string) {
 		return HealthFailing, fmt.Sprintf("the last run (%s) was %s", in.LastRunID, in.LastStatus)
 	}
 	for _, d := range in.Destinations {
-		if d.Error != "" {
-			return HealthFailing, fmt.Sprintf("destination %s could not be listed: %s", d.Name, d.Error)
+		if d.Err != nil {
+			return HealthFailing, fmt.Sprintf("destination %s could not be listed: %s", d.Name, d.Err)
+		}
+	}
+	// A damaged copy is a backup an operator counts on and cannot restore from: it
+	// needs attention as much as a failed run does.
+	for _, d := range in.Destinations {
+		if len(d.Damaged) > 0 {
+			return HealthFailing, damagedIn(d)
 		}
 	}
 	limit := StaleAfter(in.Interval, in.Jitter)
 	if limit > 0 {
 		for _, d := range in.Destinations {
-			if d.Newest == nil {
+			b := d.Newest()
+			if b == nil {
 				return HealthStale, fmt.Sprintf("destination %s holds no backup", d.Name)
 			}
-			if age := in.Now.Sub(d.Newest.Created); age > limit {
+			if age := in.Now.Sub(b.Created); age > limit {
 				return HealthStale, fmt.Sprintf("the newest backup in destination %s is %s old (stale after %s)", d.Name, age.Round(time.Second), limit)
 			}
 		}
 	}
 	return HealthOK, fmt.Sprintf("newest backup %s old", in.Now.Sub(newest).Round(time.Second))
+}
+
+// damagedIn says how many damaged copies a destination holds, naming the first.
+func damagedIn(d inventory.Listing) string {
+	first := d.Damaged[0]
+	return fmt.Sprintf("%d damaged %s in destination %s (%s: %s); see `lifeboat verify`",
+		len(d.Damaged), plural(len(d.Damaged), "copy", "copies"), d.Name, first.ID, first.Reason())
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }

@@ -6,108 +6,73 @@ import (
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/inventory"
 )
 
-// DestinationListing is what one listing of a destination found for one source.
-type DestinationListing struct {
-	Name     string          `json:"name"`
-	Backups  int             `json:"backups"`
-	Newest   *catalog.Backup `json:"-"`
-	Problems int             `json:"problems,omitempty"` // backups with an unusable manifest
-	Error    string          `json:"error,omitempty"`    // the destination could not be listed
-	ListedAt time.Time       `json:"listedAt"`
-	// DrillSuccess is when the newest passing drill recorded in the listed manifests
-	// finished (zero when none passed).
-	DrillSuccess time.Time `json:"-"`
-}
-
-// inventory caches the latest listing of every destination per source, so status, the
-// page and metrics do not list S3 on every request. It is refreshed after each run and
-// every Options.RefreshEvery.
-type inventory struct {
+// listings caches the latest inventory of every source, so status, the page and metrics
+// do not list S3 on every request. It is refreshed after each run and every
+// Options.RefreshEvery.
+type listings struct {
 	mu       sync.Mutex
-	bySource map[string][]DestinationListing
+	bySource map[string]*inventory.Inventory
 }
 
-func newInventory() *inventory { return &inventory{bySource: map[string][]DestinationListing{}} }
+func newListings() *listings { return &listings{bySource: map[string]*inventory.Inventory{}} }
 
-func (inv *inventory) set(source string, ls []DestinationListing) {
-	inv.mu.Lock()
-	defer inv.mu.Unlock()
-	inv.bySource[source] = ls
+func (c *listings) set(inv *inventory.Inventory) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.bySource[inv.Source] = inv
 }
 
-func (inv *inventory) get(source string) []DestinationListing {
-	inv.mu.Lock()
-	defer inv.mu.Unlock()
-	return append([]DestinationListing(nil), inv.bySource[source]...)
+// get is the last inventory of source, nil before the first listing. Inventories are
+// never changed once taken, so the caller may read it without the lock.
+func (c *listings) get(source string) *inventory.Inventory {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.bySource[source]
 }
 
 // newest is the creation time of the newest backup of source in any destination, and
 // whether every destination could be listed.
-func (inv *inventory) newest(source string) (time.Time, bool) {
+func (c *listings) newest(source string) (time.Time, bool) {
+	inv := c.get(source)
+	if inv == nil {
+		return time.Time{}, true
+	}
 	var t time.Time
-	complete := true
-	for _, l := range inv.get(source) {
-		if l.Error != "" {
-			complete = false
-		}
-		if l.Newest != nil && l.Newest.Created.After(t) {
-			t = l.Newest.Created
+	for _, l := range inv.Listings {
+		if b := l.Newest(); b != nil && b.Created.After(t) {
+			t = b.Created
 		}
 	}
-	return t, complete
-}
-
-// ListDestinations lists every destination of source. A destination that cannot be
-// listed has Error set; the others are still listed.
-func ListDestinations(ctx context.Context, a Lister, source string, now time.Time) []DestinationListing {
-	names, err := a.DestinationNames(source, "")
-	if err != nil {
-		return []DestinationListing{{Name: "?", Error: err.Error(), ListedAt: now}}
-	}
-	out := make([]DestinationListing, 0, len(names))
-	for _, name := range names {
-		l := DestinationListing{Name: name, ListedAt: now}
-		backups, problems, err := a.ListBackups(ctx, source, name)
-		if err != nil {
-			l.Error = err.Error()
-		} else {
-			l.Backups, l.Problems = len(backups), len(problems)
-			if len(backups) > 0 {
-				l.Newest = &backups[0]
-			}
-			l.DrillSuccess = newestPassingDrill(backups)
-		}
-		out = append(out, l)
-	}
-	return out
+	return t, len(inv.Unlisted()) == 0
 }
 
 // refresh re-lists source's destinations and updates the metrics that come from them.
 func (s *Server) refresh(ctx context.Context, source string) {
-	ls := ListDestinations(ctx, appLister{s.app}, source, s.clock.Now())
+	inv, err := inventory.Take(ctx, s.app, source, "", s.clock.Now())
+	if err != nil {
+		s.log.Warn("could not list the destinations", "source", source, "err", err)
+		return
+	}
 	if ctx.Err() != nil {
 		return // cancelled half-way: keep the previous, complete listing
 	}
-	s.inv.set(source, ls)
-	if t, ok := committedEverywhere(ls); ok {
+	s.inv.set(inv)
+	if t, ok := committedEverywhere(inv.Listings); ok {
 		s.met.SetLastSuccess(source, t)
 	}
-	for _, l := range ls {
-		s.met.SetDrillLastSuccess(source, l.DrillSuccess)
-	}
-	for _, l := range ls {
-		if l.Error != "" {
-			s.log.Warn("destination could not be listed", "source", source, "destination", l.Name, "err", l.Error)
-			continue
+	for _, l := range inv.Listings {
+		s.met.SetDrillLastSuccess(source, newestPassingDrill(l.Backups))
+		if l.Err != nil {
+			s.log.Warn("destination could not be listed", "source", source, "destination", l.Name, "err", l.Err)
 		}
-		var newest time.Time
-		if l.Newest != nil {
-			newest = l.Newest.Manifest.Finished
+		for _, d := range l.Damaged {
+			s.log.Warn("damaged copy of a backup", "source", source, "destination", l.Name, "backup", d.ID, "reason", d.Reason())
 		}
-		s.met.SetStored(source, l.Name, l.Backups, newest)
 	}
+	s.met.ObserveInventory(inv)
 }
 
 func (s *Server) refreshLoop(ctx context.Context) {
@@ -129,16 +94,17 @@ func (s *Server) refreshLoop(ctx context.Context) {
 
 // committedEverywhere returns when the newest backup finished if every destination holds
 // it as its newest: the catalog's own evidence of a fully successful run.
-func committedEverywhere(ls []DestinationListing) (time.Time, bool) {
-	if len(ls) == 0 {
+func committedEverywhere(ls []inventory.Listing) (time.Time, bool) {
+	if len(ls) == 0 || ls[0].Newest() == nil {
 		return time.Time{}, false
 	}
+	first := ls[0].Newest()
 	for _, l := range ls {
-		if l.Newest == nil || l.Newest.ID != ls[0].Newest.ID {
+		if b := l.Newest(); b == nil || b.ID != first.ID {
 			return time.Time{}, false
 		}
 	}
-	return ls[0].Newest.Manifest.Finished, true
+	return first.Manifest.Finished, true
 }
 
 // newestPassingDrill is when the newest passing drill of any of the backups finished: the

@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/lifeboat-backup/lifeboat/internal/api"
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/kinds"
@@ -38,7 +39,7 @@ type pageData struct {
 }
 
 type sourceView struct {
-	SourceStatus
+	api.SourceStatus
 	Runs []history.Run
 }
 

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"log/slog"
 	"net/http"
+
+	"github.com/lifeboat-backup/lifeboat/internal/api"
 )
 
 func writeJSON(w http.ResponseWriter, code int, v any) {
@@ -17,13 +19,6 @@ func writeJSON(w http.ResponseWriter, code int, v any) {
 	}
 }
 
-// apiError is every error body of the API.
-type apiError struct {
-	Error string `json:"error"`
-	// RunningID is the run that holds the source, on 409 Conflict.
-	RunningID string `json:"runningID,omitempty"`
-}
-
 func writeError(w http.ResponseWriter, code int, msg string) {
-	writeJSON(w, code, apiError{Error: msg})
+	writeJSON(w, code, api.Error{Error: msg})
 }

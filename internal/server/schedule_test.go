@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeboat-backup/lifeboat/internal/api"
 	"github.com/lifeboat-backup/lifeboat/internal/clock/clocktest"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/robfig/cron/v3"
@@ -131,7 +132,7 @@ func TestJitteredRunStartsAtNextScheduled(t *testing.T) {
 	e.start()
 	e.clock.BlockUntil(t, 2) // vault's next run and the refresher
 	tick := time.Date(2026, 11, 23, 11, 0, 0, 0, time.UTC)
-	var st StatusResponse
+	var st api.StatusResponse
 	e.do("GET", "/api/v1/status", testToken, nil, &st)
 	next := st.Sources[0].NextScheduled
 	if next == nil || !next.After(tick) || !next.Before(tick.Add(10*time.Minute)) {

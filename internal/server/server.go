@@ -61,7 +61,7 @@ type Server struct {
 	clock  clock.Clock
 	hist   history.Store
 	met    *metrics.Metrics
-	inv    *inventory
+	inv    *listings
 	tmpl   *template.Template
 	sched  map[string]*schedule // by source; only sources with a schedule
 	drills map[string]cron.Schedule
@@ -117,7 +117,7 @@ func New(opts Options) (*Server, error) {
 	}
 	s := &Server{
 		opts: opts, app: opts.App, log: opts.Logger, clock: opts.Clock, hist: opts.History,
-		met: opts.Metrics, inv: newInventory(), running: map[string]string{},
+		met: opts.Metrics, inv: newListings(), running: map[string]string{},
 		sessionKey: sessionKeyFor(opts.Token),
 	}
 	s.tmpl = s.templates()

@@ -4,55 +4,19 @@ import (
 	"context"
 	"time"
 
-	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/api"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
+	"github.com/lifeboat-backup/lifeboat/internal/inventory"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 	"github.com/robfig/cron/v3"
 )
 
-// SourceStatus is GET /api/v1/status's view of one source.
-type SourceStatus struct {
-	Name     string `json:"name"`
-	Kind     string `json:"kind"`
-	Schedule string `json:"schedule,omitempty"`
-	// IntervalSeconds is the time between the next two scheduled runs.
-	IntervalSeconds   float64    `json:"intervalSeconds,omitempty"`
-	StaleAfterSeconds float64    `json:"staleAfterSeconds,omitempty"`
-	NextScheduled     *time.Time `json:"nextScheduled,omitempty"`
-	Health            string     `json:"health"` // ok, stale, failing, never
-	HealthReason      string     `json:"healthReason"`
-	// RPOAgeSeconds is the age of the newest backup in any destination: the data an
-	// operator would lose restoring now. Absent when there is no backup.
-	RPOAgeSeconds *float64        `json:"rpoAgeSeconds,omitempty"`
-	LatestBackup  *BackupSummary  `json:"latestBackup,omitempty"`
-	LastSuccess   *history.Run    `json:"lastSuccess,omitempty"`
-	LastAttempt   *history.Run    `json:"lastAttempt,omitempty"`
-	Running       string          `json:"running,omitempty"` // id of the running run
-	Destinations  []DestinationSt `json:"destinations"`
-}
-
-// BackupSummary names one committed backup.
-type BackupSummary struct {
-	ID        string    `json:"id"`
-	Created   time.Time `json:"created"`
-	Finished  time.Time `json:"finished"`
-	Size      int64     `json:"size"`
-	SHA256    string    `json:"sha256"`
-	Encrypted bool      `json:"encrypted"`
-}
-
-// DestinationSt is one destination of a source in the status.
-type DestinationSt struct {
-	DestinationListing
-	Latest *BackupSummary `json:"latest,omitempty"`
-}
-
-// Status is the status of every configured source, from the cached listings, the history
-// and the schedules.
-func (s *Server) Status(ctx context.Context) ([]SourceStatus, error) {
+// Status is the status of every configured source, from the cached inventories, the
+// history and the schedules.
+func (s *Server) Status(ctx context.Context) ([]api.SourceStatus, error) {
 	now := s.clock.Now()
-	out := make([]SourceStatus, 0, len(s.app.Config.Sources))
+	out := make([]api.SourceStatus, 0, len(s.app.Config.Sources))
 	for _, src := range s.app.Config.Sources {
 		runs, err := s.hist.List(ctx, src.Name, 0)
 		if err != nil {
@@ -69,19 +33,29 @@ func (s *Server) Status(ctx context.Context) ([]SourceStatus, error) {
 	return out, nil
 }
 
-// LocalStatus is the status `lifeboat status` shows without a server: live listings and
-// the schedules, but no history (so no failing runs, next run times or last attempts).
-func LocalStatus(ctx context.Context, l Lister, sources []config.Source, now time.Time) []SourceStatus {
-	out := make([]SourceStatus, 0, len(sources))
+// LocalStatus is the status `lifeboat status` shows without a server: live inventories
+// and the schedules, but no history (so no failing runs, next run times or last
+// attempts).
+func LocalStatus(ctx context.Context, o inventory.Opener, sources []config.Source, now time.Time) ([]api.SourceStatus, error) {
+	out := make([]api.SourceStatus, 0, len(sources))
 	for _, src := range sources {
-		out = append(out, buildStatus(src, ListDestinations(ctx, l, src.Name, now), nil, time.Time{}, now))
+		inv, err := inventory.Take(ctx, o, src.Name, "", now)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, buildStatus(src, inv, nil, time.Time{}, now))
 	}
-	return out
+	return out, nil
 }
 
-func buildStatus(src config.Source, listings []DestinationListing, runs []history.Run, next, now time.Time) SourceStatus {
-	st := SourceStatus{Name: src.Name, Kind: src.Kind, Schedule: src.Schedule, Destinations: []DestinationSt{}}
-	in := HealthInput{Destinations: listings, Now: now, Jitter: src.Jitter.Duration}
+// buildStatus judges one source; inv is nil before its first listing.
+func buildStatus(src config.Source, inv *inventory.Inventory, runs []history.Run, next, now time.Time) api.SourceStatus {
+	st := api.SourceStatus{Name: src.Name, Kind: src.Kind, Schedule: src.Schedule, Destinations: []api.DestinationStatus{}}
+	in := HealthInput{Now: now, Jitter: src.Jitter.Duration}
+	var listedAt time.Time
+	if inv != nil {
+		in.Destinations, listedAt = inv.Listings, inv.Now
+	}
 	if spec, err := cron.ParseStandard(src.Schedule); src.Schedule != "" && err == nil {
 		in.Interval = Interval(spec, now)
 		st.IntervalSeconds = in.Interval.Seconds()
@@ -104,8 +78,8 @@ func buildStatus(src config.Source, listings []DestinationListing, runs []histor
 		}
 	}
 	st.Health, st.HealthReason = Health(in)
-	for _, l := range listings {
-		d := DestinationSt{DestinationListing: l, Latest: summarize(l)}
+	for _, l := range in.Destinations {
+		d := api.Destination(l, listedAt)
 		if d.Latest != nil && (st.LatestBackup == nil || d.Latest.Created.After(st.LatestBackup.Created)) {
 			st.LatestBackup = d.Latest
 		}
@@ -116,17 +90,6 @@ func buildStatus(src config.Source, listings []DestinationListing, runs []histor
 		st.RPOAgeSeconds = &age
 	}
 	return st
-}
-
-func summarize(l DestinationListing) *BackupSummary {
-	if l.Newest == nil {
-		return nil
-	}
-	return summary(l.Newest.Manifest)
-}
-
-func summary(m *catalog.Manifest) *BackupSummary {
-	return &BackupSummary{ID: m.ID, Created: m.Created, Finished: m.Finished, Size: m.Size, SHA256: m.SHA256, Encrypted: m.Encryption != nil}
 }
 
 // seedLastSuccess restores lifeboat_backup_last_success_timestamp_seconds from the

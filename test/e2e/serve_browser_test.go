@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
+	"github.com/lifeboat-backup/lifeboat/internal/api"
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
-	"github.com/lifeboat-backup/lifeboat/internal/server"
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
 
@@ -68,7 +68,7 @@ func browsePage(t *testing.T, s *serveSetup, p *testenv.Process) {
 	// The page shows the newest backup the API knows (again, if a scheduled run ended in
 	// between).
 	for attempt := 0; ; attempt++ {
-		var st server.StatusResponse
+		var st api.StatusResponse
 		s.api(t, "GET", "/api/v1/status", s.token, &st)
 		newest := st.Sources[0].LatestBackup.ID
 		if err := chromedp.Do(ctx, chromedp.Navigate(s.base+"/")); err != nil {
@@ -147,7 +147,7 @@ func browsePage(t *testing.T, s *serveSetup, p *testenv.Process) {
 			t.Fatal(err)
 		}
 		latest := text(`#source-vault dd.latest`)
-		var st server.StatusResponse
+		var st api.StatusResponse
 		s.api(t, "GET", "/api/v1/status", s.token, &st)
 		newest := st.Sources[0].LatestBackup.ID
 		_, at, err := catalog.ParseBackupID(newest)

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeboat-backup/lifeboat/internal/api"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/server"
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
@@ -68,7 +69,7 @@ func TestServeFailingDestination(t *testing.T) {
 		}
 	}
 
-	var st server.StatusResponse
+	var st api.StatusResponse
 	if code := s.api(t, "GET", "/api/v1/status", s.token, &st); code != 200 || len(st.Sources) != 1 {
 		t.Fatalf("status: %d %+v", code, st)
 	}

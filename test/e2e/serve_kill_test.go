@@ -10,8 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeboat-backup/lifeboat/internal/api"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
-	"github.com/lifeboat-backup/lifeboat/internal/server"
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
 
@@ -30,7 +30,7 @@ func TestServeKilledMidBackup(t *testing.T) {
 	p := s.serve(t)
 	var running string
 	testenv.WaitFor(t, p, time.Minute, "the baseline run to start", func(context.Context) error {
-		var st server.StatusResponse
+		var st api.StatusResponse
 		s.api(t, "GET", "/api/v1/status", s.token, &st)
 		if len(st.Sources) == 1 && st.Sources[0].Running != "" {
 			running = st.Sources[0].Running
@@ -95,7 +95,7 @@ func TestServeKilledMidBackup(t *testing.T) {
 
 	// SIGTERM during a backup: it finishes (within --shutdown-grace), then serve exits 0.
 	r := s.trigger(t, p)
-	var st server.StatusResponse
+	var st api.StatusResponse
 	if s.api(t, "GET", "/api/v1/status", s.token, &st); len(st.Sources) != 1 || st.Sources[0].Running != r.ID {
 		t.Fatalf("run %s already ended before the SIGTERM, so this would test nothing (grow the vault more): %+v", r.ID, st.Sources)
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/lifeboat-backup/lifeboat/internal/api"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/server"
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
@@ -64,7 +65,7 @@ func TestServe(t *testing.T) {
 			t.Fatalf("%s lacks the runs' backups: %+v", d, byDest[d])
 		}
 	}
-	var verify server.VerifyResponse
+	var verify api.VerifyResponse
 	if code := s.api(t, "POST", "/api/v1/backups/"+apiRun.ID+"/verify", s.token, &verify); code != 200 || !verify.OK || len(verify.Copies) != 2 {
 		t.Fatalf("verify over the API: %d %+v", code, verify)
 	}
@@ -77,7 +78,7 @@ func TestServe(t *testing.T) {
 		t.Fatalf("scheduled run: %+v", sched)
 	}
 
-	var st server.StatusResponse
+	var st api.StatusResponse
 	if code := s.api(t, "GET", "/api/v1/status", s.token, &st); code != 200 || len(st.Sources) != 2 || st.Sources[1].Name != "workflows" {
 		t.Fatalf("status: %d %+v", code, st)
 	}

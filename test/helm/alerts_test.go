@@ -33,6 +33,7 @@ const (
 	alertSource = "vault"
 	tooOld      = "LifeboatBackupTooOld"
 	failing     = "LifeboatBackupFailing"
+	damaged     = "LifeboatBackupCopyDamaged"
 )
 
 // alertDestinations are the simulated source's destinations; the rules select by source
@@ -86,6 +87,8 @@ func renderRules(t *testing.T, sets ...string) ruleSpec {
 type simRun struct {
 	at     time.Duration // after the start of the test
 	failed []string      // destinations that did not commit it
+	// damaged are the destinations where the listing after the run finds a damaged copy
+	damaged []string
 }
 
 // check is the set of firing alerts of one name at one time; each entry is the labels
@@ -158,6 +161,22 @@ func alertScenarios(mode string) []scenario {
 			},
 		},
 	}
+	// s3-offsite's copy of the 3h backup is truncated before the 4h run; the 6h run is
+	// listed after an operator mirrored a good copy over it.
+	broken := hourly(0, 6*hr)
+	for i := range broken[4:6] {
+		broken[4+i].damaged = []string{"s3-offsite"}
+	}
+	sc = append(sc, scenario{
+		name: "a copy is damaged", until: 7 * hr, runs: broken,
+		checks: []check{
+			none(3*hr+30*mi, damaged),
+			fires(4*hr+2*mi, damaged, dest("s3-offsite")),
+			fires(5*hr+30*mi, damaged, dest("s3-offsite")),
+			none(6*hr+5*mi, damaged),
+			none(5*hr, tooOld), none(5*hr, failing),
+		},
+	})
 	repeated := scenario{
 		// s3-offsite refuses every run from 3h on; s3-primary keeps committing.
 		name: "one destination keeps failing", until: 8*hr + 10*mi,
@@ -240,6 +259,11 @@ func simulate(mode string, sc scenario) series {
 		// What the listing after a run reports (cmd/lifeboat/pushgateway.go, server refresh).
 		for _, d := range alertDestinations {
 			mt.SetStored(alertSource, d, stored[d], newest[d])
+			n := 0
+			if slices.Contains(r.damaged, d) {
+				n = 1
+			}
+			mt.SetDamaged(alertSource, d, n)
 		}
 	}
 
@@ -560,6 +584,7 @@ func exportedLabels() map[string][]string {
 		Size: 1, SHA256: "ab", Destinations: []history.Destination{{Name: "s3-primary", OK: true}},
 	})
 	mt.SetStored(alertSource, "s3-primary", 1, now)
+	mt.SetDamaged(alertSource, "s3-primary", 0)
 	mt.ObserveDrill(alertSource, now, time.Minute, true)
 	fams, err := mt.Registry.Gather()
 	if err != nil {

@@ -48,3 +48,32 @@ func TestDocsNameRenderedCronJobs(t *testing.T) {
 		t.Errorf("found only %d CronJob names in the docs", seen)
 	}
 }
+
+// Every alert the chart renders has a row in the admin guide's alerts table, which says
+// what to do when it fires.
+func TestDocsExplainEveryAlert(t *testing.T) {
+	helmBin(t)
+	data, err := os.ReadFile(filepath.Join(testenv.RepoRoot(), "docs/admin-guide.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	drills := []string{"vault.drill.enabled=true", "vault.drill.unsealKeysSecretRef.name=vault-unseal-keys", "vault.drill.tokenSecretRef.name=vault-drill"}
+	var alerts []string
+	for _, sets := range alertModes {
+		for _, g := range renderRules(t, append(slices.Clone(sets), drills...)...).Groups {
+			for _, r := range g.Rules {
+				if r.Alert != "" && !slices.Contains(alerts, r.Alert) {
+					alerts = append(alerts, r.Alert)
+				}
+			}
+		}
+	}
+	if len(alerts) < 4 {
+		t.Fatalf("rendered alerts %v: the check is not looking at them", alerts)
+	}
+	for _, a := range alerts {
+		if !strings.Contains(string(data), "| `"+a+"` |") {
+			t.Errorf("docs/admin-guide.md's alerts table has no row for %s", a)
+		}
+	}
+}
