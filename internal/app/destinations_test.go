@@ -40,7 +40,11 @@ func TestBackupGoesOnWhenADestinationCannotBeOpened(t *testing.T) {
 	if !strings.Contains(msg, "destination minio") || !strings.Contains(msg, "missing-access-key") {
 		t.Fatalf("error does not name the destination and the missing file: %v", msg)
 	}
-	copies, err := a.FindBackups(t.Context(), "vault", res.ID, "local")
+	inv, err := a.Inventory(t.Context(), "vault", "local")
+	if err != nil {
+		t.Fatal(err)
+	}
+	copies, err := inv.Copies(res.ID)
 	if err != nil || len(copies) != 1 {
 		t.Fatalf("committed backup not found in local: %v %v", copies, err)
 	}

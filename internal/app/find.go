@@ -3,9 +3,9 @@ package app
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/clock"
 	"github.com/lifeboat-backup/lifeboat/internal/inventory"
 	"github.com/lifeboat-backup/lifeboat/internal/source"
 )
@@ -58,52 +58,9 @@ func (a *App) DestinationNames(source, only string) ([]string, error) {
 	return names, nil
 }
 
-// FindBackups returns every copy of ref ("latest" or an id) of source, searching only
-// destination `only` when set. For "latest" it returns the copies of the newest backup
-// found in any searched destination. A destination that could not be searched while
-// others answered is only logged; callers that must report it use Search.
-func (a *App) FindBackups(ctx context.Context, source, ref, only string) ([]Located, error) {
-	found, unlisted, err := a.Search(ctx, source, ref, only)
-	a.warnUnlisted(source, unlisted)
-	return found, err
-}
-
-// Search is FindBackups that also returns why destinations could not be searched (not
-// opened, not listed): found can be non-empty while unlisted is not, and then the answer
-// is partial — a newer backup may be in a destination that did not answer.
-func (a *App) Search(ctx context.Context, source, ref, only string) (found []Located, unlisted []error, err error) {
-	inv, err := a.Inventory(ctx, source, only)
-	if err != nil {
-		return nil, nil, err
-	}
-	found, err = inv.Copies(ref)
-	return found, inv.Unlisted(), err
-}
-
-// Candidates returns every copy a restore of ref may use, in the order to try them (see
-// inventory.Inventory.Candidates). The error is set only when nothing was found;
-// unlisted says which destinations could not be searched.
-func (a *App) Candidates(ctx context.Context, source, ref, only string) ([]Located, []error, error) {
-	inv, err := a.Inventory(ctx, source, only)
-	if err != nil {
-		return nil, nil, err
-	}
-	found, err := inv.Candidates(ref)
-	return found, inv.Unlisted(), err
-}
-
 // Inventory lists source in its destinations (or only in destination only) now.
 func (a *App) Inventory(ctx context.Context, source, only string) (*inventory.Inventory, error) {
-	return inventory.Take(ctx, a, source, only, time.Now().UTC())
-}
-
-func (a *App) warnUnlisted(source string, unlisted []error) {
-	if a.Logger == nil {
-		return
-	}
-	for _, err := range unlisted {
-		a.Logger.Warn("a destination could not be searched; a newer backup may be there", "source", source, "err", err)
-	}
+	return inventory.Take(ctx, a, source, only, clock.Or(a.Clock).Now())
 }
 
 // SourceNames are the configured sources' names, in config order.

@@ -34,7 +34,7 @@ func TestCandidatesOrderAndUnlisted(t *testing.T) {
 	}
 	tests := []struct {
 		ref, only string
-		search    bool // Search instead of Candidates
+		search    bool // Copies instead of Candidates
 		want      []string
 		unlisted  bool
 	}{
@@ -45,14 +45,19 @@ func TestCandidatesOrderAndUnlisted(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(fmt.Sprintf("%s/%s/search=%v", tt.ref, tt.only, tt.search), func(t *testing.T) {
-			find := a.Candidates
-			if tt.search {
-				find = a.Search
-			}
-			got, unlisted, err := find(t.Context(), "vault", tt.ref, tt.only)
+			inv, err := a.Inventory(t.Context(), "vault", tt.only)
 			if err != nil {
 				t.Fatal(err)
 			}
+			find := inv.Candidates
+			if tt.search {
+				find = inv.Copies
+			}
+			got, err := find(tt.ref)
+			if err != nil {
+				t.Fatal(err)
+			}
+			unlisted := inv.Unlisted()
 			var ids []string
 			for _, c := range got {
 				ids = append(ids, c.Manifest.ID+"@"+c.Dest.Name)

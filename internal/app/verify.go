@@ -65,17 +65,6 @@ func (a *App) VerifyAll(ctx context.Context, source, ref, only, identityFile str
 	return v, nil
 }
 
-// Verify is VerifyAll for callers that report copies only; destinations that could not
-// be searched are logged.
-func (a *App) Verify(ctx context.Context, source, ref, only, identityFile string) ([]VerifyResult, error) {
-	v, err := a.VerifyAll(ctx, source, ref, only, identityFile)
-	if err != nil {
-		return nil, err
-	}
-	a.warnUnlisted(source, v.Unlisted)
-	return v.Copies, nil
-}
-
 // VerifyCopy re-reads one copy in full (data and extras) and says what it holds. The
 // error names the backup and the destination.
 func (a *App) VerifyCopy(ctx context.Context, c Located, identityFile string) (string, error) {

@@ -88,11 +88,11 @@ func TestVerifyChecksEveryStoredByte(t *testing.T) {
 				t.Fatal(res.Error())
 			}
 			tt.damage(t, a.Config.Destinations[0].File.Path, res.Manifest)
-			results, err := a.Verify(t.Context(), "vault", "latest", "", "")
-			if err != nil || len(results) != 1 {
-				t.Fatalf("verify: %v %v", results, err)
+			v, err := a.VerifyAll(t.Context(), "vault", "latest", "", "")
+			if err != nil || len(v.Copies) != 1 {
+				t.Fatalf("verify: %v %v", v, err)
 			}
-			r := results[0]
+			r := v.Copies[0]
 			if len(tt.wantErr) == 0 {
 				if r.Err != nil {
 					t.Fatalf("a good copy failed verification: %v", r.Err)

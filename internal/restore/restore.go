@@ -17,6 +17,7 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/app"
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/hooks"
+	"github.com/lifeboat-backup/lifeboat/internal/inventory"
 	"github.com/lifeboat-backup/lifeboat/internal/source"
 )
 
@@ -70,6 +71,9 @@ type Report struct {
 	Skipped []error
 	// Unlisted are destinations that could not be searched: a newer backup may be there.
 	Unlisted []error
+	// Damaged are the copies the listing found unusable (see inventory.Damaged) of the
+	// backup chosen and, for "latest", of newer backups.
+	Damaged  []inventory.Damaged
 	Checks   []source.Check
 	Started  time.Time
 	Duration time.Duration
@@ -184,11 +188,18 @@ func choose(ctx context.Context, a *app.App, req Request, r *Report) (*candidate
 	if _, err := a.ResolveSource(ref, req.Source); err != nil {
 		return nil, nil, err
 	}
-	copies, unlisted, err := a.Candidates(ctx, req.Source, ref, req.From)
-	r.Unlisted = unlisted
+	inv, err := a.Inventory(ctx, req.Source, req.From)
 	if err != nil {
 		return nil, nil, err
 	}
+	r.Unlisted = inv.Unlisted()
+	copies, err := inv.Candidates(ref)
+	if err != nil {
+		return nil, nil, err
+	}
+	// Damaged copies are never hidden: those of the backup restored, and for "latest"
+	// those of newer backups, are why the restore uses what it uses.
+	r.Damaged = inv.Damaged(ref, copies[0].Manifest.ID)
 	if req.SameBackup {
 		copies = sameBackup(copies)
 	}
@@ -226,6 +237,9 @@ func verify(ctx context.Context, a *app.App, req Request, c *candidate, fallback
 	env := req.Env
 	for _, err := range r.Unlisted {
 		env.Printf("  note: %v\n", err)
+	}
+	for _, d := range r.Damaged {
+		env.Printf("  note: %s in %s is DAMAGED, not used: %s\n", d.ID, d.Destination, d.Reason())
 	}
 	var failed []error
 	for {
