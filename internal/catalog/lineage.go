@@ -65,7 +65,7 @@ func Assess(m *Manifest, previous []Backup, opts AssessOptions) []string {
 		warnings = append(warnings, fmt.Sprintf("new lineage %s: the newest earlier backup %s is of lineage %s, so the %s source "+
 			"was re-initialised, replaced or restored from another system's backup. Both lineages are kept: retention counts "+
 			"its rules within the new lineage only. If the change was intended, remove the old backups with "+
-			"`lifeboat prune --source %s --lineage %s`; if not, restore %s", m.Lineage, newest.ID, newest.Lineage,
+			"`lifeboat prune %s --lineage %s`; if not, restore %s", m.Lineage, newest.ID, newest.Lineage,
 			m.Source.Name, m.Source.Name, newest.Lineage, newest.ID))
 		return warnings
 	}
