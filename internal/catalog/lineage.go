@@ -94,3 +94,46 @@ func Assess(m *Manifest, previous []Backup, opts AssessOptions) []string {
 	}
 	return warnings
 }
+
+// Attention says why the committed backups of one destination (in any order) need an
+// operator, "" when they do not: the newest backup is suspicious (the data is still
+// small), or backups of an older lineage are held back from retention. Status, health
+// and lifeboat_backup_suspicious report it until a good backup, `backup --accept-shrink`
+// or `prune --lineage` resolves it.
+func Attention(backups []Backup) string {
+	if len(backups) == 0 {
+		return ""
+	}
+	sorted := slices.Clone(backups)
+	sortNewestFirst(sorted)
+	newest := sorted[0]
+	if newest.Manifest == nil {
+		return ""
+	}
+	if s := newest.Manifest.Suspicious; s != "" {
+		return fmt.Sprintf("the newest backup %s is suspicious: %s (`lifeboat backup --help`)", newest.ID, s)
+	}
+	held := map[string]int{}
+	var order []string
+	for _, b := range sorted[1:] {
+		if l := lineageOf(b); OtherLineage(l, newest.Manifest.Lineage) {
+			if held[l] == 0 {
+				order = append(order, l)
+			}
+			held[l]++
+		}
+	}
+	if len(order) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("%d %s of previous lineage %s held back from retention (the cluster was re-initialised); "+
+		"restore one, or remove them with `lifeboat prune %s --lineage %s`", held[order[0]], plural(held[order[0]]), order[0],
+		newest.Manifest.Source.Name, order[0])
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return "backup"
+	}
+	return "backups"
+}
