@@ -79,6 +79,9 @@ Exit codes:
 
 func runBackup(cmd *cobra.Command, name string, opts *backupOptions) error {
 	if opts.server != "" {
+		if opts.acceptShrink {
+			return usageError("--accept-shrink is for a local run: run `lifeboat backup %s --accept-shrink` with the config, not --server", name)
+		}
 		return runRemoteBackup(cmd, name, opts)
 	}
 	a, err := loadApp(cmd)

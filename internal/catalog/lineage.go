@@ -65,7 +65,7 @@ func Assess(m *Manifest, previous []Backup, opts AssessOptions) []string {
 		warnings = append(warnings, fmt.Sprintf("new lineage %s: the newest earlier backup %s is of lineage %s, so the %s source "+
 			"was re-initialised, replaced or restored from another system's backup. Both lineages are kept: retention counts "+
 			"its rules within the new lineage only. If the change was intended, remove the old backups with "+
-			"`lifeboat prune %s --lineage %s`; if not, restore %s", m.Lineage, newest.ID, newest.Lineage,
+			"`lifeboat prune %s --lineage %s`; if not, restore backup %s", m.Lineage, newest.ID, newest.Lineage,
 			m.Source.Name, m.Source.Name, newest.Lineage, newest.ID))
 		return warnings
 	}
@@ -87,7 +87,7 @@ func Assess(m *Manifest, previous []Backup, opts AssessOptions) []string {
 		if float64(n) < opts.Shrink*float64(r) {
 			m.Suspicious = fmt.Sprintf("%s %d is below %g%% of the %d of the last good backup %s", unit, n, opts.Shrink*100, r, ref.ID)
 			warnings = append(warnings, fmt.Sprintf("suspicious backup: %s. It is stored, but retention counts it apart so the "+
-				"good backups stay. Check the %s source for lost data (restore %s if it is); if the shrink was intended, "+
+				"good backups stay. Check the %s source for lost data (restore backup %s if it is); if the shrink was intended, "+
 				"run `lifeboat backup %s --accept-shrink` once to make the new size the reference", m.Suspicious, m.Source.Name, ref.ID, m.Source.Name))
 		}
 		return warnings

@@ -73,7 +73,11 @@ func idsOf(t *testing.T, byDest map[string][]lineageRow) map[string]lineageRow {
 // A Vault wiped and re-initialised keeps being backed up with keepLast 3: every backup of
 // the old cluster stays, the runs warn, and only `prune --lineage` removes the old ones.
 func TestVaultReinitialisedKeepsOldLineage(t *testing.T) {
-	s := newVaultSetup(t, testenv.OpenBao, "")
+	testenv.ForEachFlavor(t, testVaultReinitialised)
+}
+
+func testVaultReinitialised(t *testing.T, flavor testenv.Flavor) {
+	s := newVaultSetup(t, flavor, "")
 	withRetention(t, s.config)
 	seed(t, s.vault.Client())
 	for range 4 {
