@@ -1,6 +1,7 @@
 package main
 
 import (
+	"github.com/lifeboat-backup/lifeboat/internal/app"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 	"github.com/spf13/cobra"
@@ -11,6 +12,7 @@ type backupOptions struct {
 	json         bool
 	pushgateway  string
 	noWait       bool
+	acceptShrink bool
 	clientOptions
 }
 
@@ -18,6 +20,7 @@ func (o *backupOptions) addFlags(cmd *cobra.Command) {
 	cmd.Flags().StringSliceVarP(&o.destinations, "destination", "d", nil, "back up only to these destinations (default: all of the source's)")
 	cmd.Flags().BoolVar(&o.json, "json", false, "print the result as JSON")
 	cmd.Flags().StringVar(&o.pushgateway, "pushgateway", "", "push the run's metrics to this Prometheus Pushgateway URL (default: the config's pushgateway)")
+	cmd.Flags().BoolVar(&o.acceptShrink, "accept-shrink", false, "record this backup as good even if it is far smaller than the last good one (the shrink was intended)")
 	cmd.Flags().BoolVar(&o.noWait, "no-wait", false, "with --server: return once the server has started the backup")
 	o.clientOptions.addFlags(cmd)
 }
@@ -42,6 +45,22 @@ lock applies: a backup already running there is an error); the command waits for
 and exits like a local one, or returns at once with --no-wait. The server's token comes
 from --token-file or the environment variable LIFEBOAT_TOKEN.
 
+Every backup records where it came from (its lineage: the Vault/OpenBao cluster id, or
+the PostgreSQL system identifier and database) and its volume (raft state bytes, total
+rows). The run WARNS, with status still ok, when
+  - the lineage differs from the newest earlier backup's ("new lineage"): the cluster was
+    re-initialised or replaced, or restored from another cluster's backup. Retention then
+    counts its rules within the new lineage only and keeps every backup of the old one
+    until ` + "`lifeboat prune --lineage <old>`" + ` (or retention.maxAgeOtherLineages) removes them.
+    If the re-initialisation was a mistake, restore the old lineage's newest backup.
+  - the volume fell below sources[].suspiciousShrink (default 0.5) of the last good
+    backup's ("suspicious"): data may have been lost. Suspicious backups are stored but
+    counted apart by retention, so they never push the good ones out, and every later
+    backup stays suspicious until the data is back. If the shrink was intended, run one
+    backup with --accept-shrink to make it the new reference.
+The warning is printed, logged, shown by status and exported as
+lifeboat_backup_suspicious{source} (the chart's LifeboatBackupSuspicious alert).
+
 Exit codes:
   0  committed to every destination (and retention succeeded)
   1  committed nowhere (source unreachable, bad snapshot, every destination failed)
@@ -60,6 +79,9 @@ Exit codes:
 
 func runBackup(cmd *cobra.Command, name string, opts *backupOptions) error {
 	if opts.server != "" {
+		if opts.acceptShrink {
+			return usageError("--accept-shrink is for a local run: run `lifeboat backup %s --accept-shrink` with the config, not --server", name)
+		}
 		return runRemoteBackup(cmd, name, opts)
 	}
 	a, err := loadApp(cmd)
@@ -70,7 +92,7 @@ func runBackup(cmd *cobra.Command, name string, opts *backupOptions) error {
 	if err != nil {
 		return err
 	}
-	res, err := a.Backup(cmd.Context(), name, opts.destinations, "")
+	res, err := a.BackupWith(cmd.Context(), name, opts.destinations, "", app.BackupOptions{AcceptShrink: opts.acceptShrink})
 	if err != nil {
 		return classify(err)
 	}

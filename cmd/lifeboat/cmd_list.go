@@ -54,6 +54,9 @@ type listedBackup struct {
 	SHA256      string    `json:"sha256,omitempty"`
 	Encrypted   bool      `json:"encrypted,omitempty"`
 	Damaged     string    `json:"damaged,omitempty"`
+	Lineage     string    `json:"lineage,omitempty"`
+	NewLineage  bool      `json:"newLineage,omitempty"`
+	Suspicious  string    `json:"suspicious,omitempty"`
 }
 
 func runList(cmd *cobra.Command, only string, opts *listOptions) error {
@@ -89,7 +92,8 @@ func printListing(cmd *cobra.Command, resp api.BackupsResponse, asJSON bool) err
 		}
 		for _, b := range l.Backups {
 			rows = append(rows, listedBackup{Source: l.Source, Destination: l.Destination, ID: b.ID, Created: b.Created,
-				Size: b.Size, SHA256: b.SHA256, Encrypted: b.Encrypted})
+				Size: b.Size, SHA256: b.SHA256, Encrypted: b.Encrypted,
+				Lineage: b.Lineage, NewLineage: b.NewLineage, Suspicious: b.Suspicious})
 		}
 		damaged = append(damaged, l.Damaged...)
 	}
@@ -106,13 +110,20 @@ func printListing(cmd *cobra.Command, resp api.BackupsResponse, asJSON bool) err
 		}
 	} else {
 		tw := tabwriter.NewWriter(cmd.OutOrStdout(), 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SOURCE\tDESTINATION\tBACKUP\tCREATED (UTC)\tSIZE\tSHA256")
+		fmt.Fprintln(tw, "SOURCE\tDESTINATION\tBACKUP\tCREATED (UTC)\tSIZE\tSHA256\tLINEAGE")
 		for _, r := range rows {
 			enc := ""
 			if r.Encrypted {
 				enc = " (age)"
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%s\t%s\n", r.Source, r.Destination, r.ID, r.Created.Format("2006-01-02 15:04:05"), humanBytes(r.Size), enc, r.SHA256[:12])
+			lineage := r.Lineage
+			if r.NewLineage {
+				lineage += " (new)"
+			}
+			if r.Suspicious != "" {
+				lineage += " SUSPICIOUS: " + r.Suspicious
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s%s\t%s\t%s\n", r.Source, r.Destination, r.ID, r.Created.Format("2006-01-02 15:04:05"), humanBytes(r.Size), enc, r.SHA256[:12], lineage)
 		}
 		tw.Flush()
 		if len(rows) == 0 {

@@ -16,6 +16,7 @@ type pruneOptions struct {
 	destination string
 	dryRun      bool
 	grace       time.Duration
+	lineage     string
 }
 
 func newPruneCmd() *cobra.Command {
@@ -30,21 +31,35 @@ a destination with no retention rules keeps everything. Damaged copies are liste
 never deleted. Use --dry-run to see every
 decision and its reason first.
 
+The rules count within the lineage of the newest backup (the cluster it came from, see
+` + "`lifeboat backup --help`" + `). Backups of an older lineage, left behind when a cluster was
+re-initialised, are never removed by the rules: they stay until you remove them with
+--lineage <id> (shown by --dry-run as "previous lineage <id>") or until they are older than
+the destination's retention.maxAgeOtherLineages. Suspicious backups (drastically smaller
+than the last good one) are counted apart, so they never push good backups out.
+
 Exit codes:
   0  every destination pruned (or would be, with --dry-run)
   1  nothing could be pruned
   2  some destinations failed
   3  bad flags, arguments or configuration`,
+		Example: `  lifeboat prune --dry-run
+  lifeboat prune vault --lineage 4f1c2a9e-0c8b-7d1e-5a3f-2b6c9d0e1f2a --dry-run
+  lifeboat prune vault --lineage 4f1c2a9e-0c8b-7d1e-5a3f-2b6c9d0e1f2a`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runPrune(cmd, optionalArg(args), opts) },
 	}
 	cmd.Flags().StringVarP(&opts.destination, "destination", "d", "", "prune only this destination")
 	cmd.Flags().BoolVarP(&opts.dryRun, "dry-run", "n", false, "show what would be deleted, delete nothing")
+	cmd.Flags().StringVar(&opts.lineage, "lineage", "", "also delete every backup of this older lineage (needs a source; never the newest backup's lineage)")
 	cmd.Flags().DurationVar(&opts.grace, "unfinished-grace", pipeline.DefaultUnfinishedGrace, "remove unfinished uploads older than this")
 	return cmd
 }
 
 func runPrune(cmd *cobra.Command, only string, opts *pruneOptions) error {
+	if opts.lineage != "" && only == "" {
+		return usageError("--lineage %s: name the source whose backups to remove, e.g. `lifeboat prune vault --lineage %s`", opts.lineage, opts.lineage)
+	}
 	a, err := loadApp(cmd)
 	if err != nil {
 		return err
@@ -76,7 +91,13 @@ func runPrune(cmd *cobra.Command, only string, opts *pruneOptions) error {
 				fmt.Fprintln(out, "  no backups: nothing to prune")
 				continue
 			}
-			decisions := l.Plan(now)
+			if opts.lineage != "" {
+				if err := checkLineage(l, opts.lineage); err != nil {
+					errs = append(errs, err)
+					continue
+				}
+			}
+			decisions := catalog.PlanWith(now, l.Backups, l.Dest.Retention, catalog.PlanOptions{DropLineage: opts.lineage})
 			for _, dec := range decisions {
 				verb := "keep  "
 				if !dec.Keep {
@@ -107,4 +128,19 @@ func runPrune(cmd *cobra.Command, only string, opts *pruneOptions) error {
 	default:
 		return errors.Join(errs...)
 	}
+}
+
+// checkLineage refuses --lineage for the newest backup's lineage (the cluster being backed
+// up now) and says so when the destination holds none of that lineage.
+func checkLineage(l inventory.Listing, lineage string) error {
+	if n := l.Newest(); n != nil && n.Manifest.Lineage == lineage {
+		return fmt.Errorf("%s: lineage %s is the newest backup's (%s): --lineage only removes an older lineage; "+
+			"the current one is pruned by the retention rules", l.Name, lineage, n.ID)
+	}
+	for _, b := range l.Backups {
+		if b.Manifest.Lineage == lineage {
+			return nil
+		}
+	}
+	return fmt.Errorf("%s: no backup of lineage %s here; `lifeboat list` shows each backup's lineage", l.Name, lineage)
 }

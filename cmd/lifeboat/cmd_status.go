@@ -35,12 +35,14 @@ its token comes from --token-file or LIFEBOAT_TOKEN.
 Health: ok; stale (a destination's newest backup is older than two schedule intervals
 plus the jitter); failing (the last run failed or was partial, a destination cannot be
 listed, or a destination holds a damaged copy: its data missing or of another size, its
-manifest unreadable); never (no usable backup in any destination). Each damaged copy is
+manifest unreadable); suspicious (the newest backup is far smaller than the last good one,
+or backups of an older lineage, a re-initialised cluster, are held back from retention:
+see ` + "`lifeboat backup --help`" + `); never (no usable backup in any destination). Each damaged copy is
 shown by backup, destination and reason.
 
 Exit codes:
   0  every shown source is ok
-  1  a source is stale, failing or never backed up, or the server could not be asked
+  1  a source is stale, failing, suspicious or never backed up, or the server could not be asked
   3  bad flags, arguments or configuration`,
 		Example: `  lifeboat status
   LIFEBOAT_TOKEN=$(cat token) lifeboat status --server http://127.0.0.1:8080 --json`,

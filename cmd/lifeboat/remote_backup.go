@@ -89,4 +89,7 @@ func printRun(cmd *cobra.Command, r history.Run, asJSON bool) {
 			fmt.Fprintf(out, "  %-12s FAILED     %s: %s\n", d.Name, d.Store, d.Error)
 		}
 	}
+	for _, w := range r.Warnings {
+		fmt.Fprintf(out, "  WARNING: %s\n", w)
+	}
 }

@@ -63,6 +63,10 @@ type BackupSummary struct {
 	Size      int64     `json:"size"`
 	SHA256    string    `json:"sha256"`
 	Encrypted bool      `json:"encrypted"`
+	// Lineage, NewLineage and Suspicious are the manifest's marks (catalog.Assess).
+	Lineage    string `json:"lineage,omitempty"`
+	NewLineage bool   `json:"newLineage,omitempty"`
+	Suspicious string `json:"suspicious,omitempty"`
 }
 
 // DamagedCopy is a copy of a backup that cannot be used (see inventory.Damaged).
@@ -131,7 +135,8 @@ type VerifyCopy struct {
 
 // Summary is the summary of the backup m describes.
 func Summary(m *catalog.Manifest) *BackupSummary {
-	return &BackupSummary{ID: m.ID, Created: m.Created, Finished: m.Finished, Size: m.Size, SHA256: m.SHA256, Encrypted: m.Encryption != nil}
+	return &BackupSummary{ID: m.ID, Created: m.Created, Finished: m.Finished, Size: m.Size, SHA256: m.SHA256, Encrypted: m.Encryption != nil,
+		Lineage: m.Lineage, NewLineage: m.NewLineage, Suspicious: m.Suspicious}
 }
 
 // Damaged is the wire form of damaged copies.

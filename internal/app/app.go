@@ -37,6 +37,7 @@ func (a *App) Pipeline(src *config.Source) (*pipeline.Pipeline, error) {
 		Encryption:       enc,
 		CompressionLevel: level,
 		StallTimeout:     src.StallTimeout.Duration,
+		Shrink:           src.Shrink(),
 		Version:          a.Version,
 		Logger:           a.Logger,
 		Clock:            clock.Or(a.Clock),

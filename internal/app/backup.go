@@ -12,6 +12,18 @@ import (
 // own outcome, including failures, is in the Result. id is the backup's id, made by
 // catalog.NewBackupID for the same source, or "" for a fresh one.
 func (a *App) Backup(ctx context.Context, name string, only []string, id string) (*pipeline.Result, error) {
+	return a.BackupWith(ctx, name, only, id, BackupOptions{})
+}
+
+// BackupOptions are the one-off choices of a backup run.
+type BackupOptions struct {
+	// AcceptShrink records the backup as good even if it is drastically smaller than the
+	// last good one: the operator says the shrink was intended (`backup --accept-shrink`).
+	AcceptShrink bool
+}
+
+// BackupWith is Backup with one-off options.
+func (a *App) BackupWith(ctx context.Context, name string, only []string, id string, o BackupOptions) (*pipeline.Result, error) {
 	src, source, err := a.Source(name)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
@@ -25,5 +37,6 @@ func (a *App) Backup(ctx context.Context, name string, only []string, id string)
 		return nil, fmt.Errorf("%w: %w", ErrUsage, err)
 	}
 	p.BackupID = id
+	p.AcceptShrink = o.AcceptShrink
 	return p.Run(ctx, source, dests), nil
 }

@@ -39,6 +39,20 @@ type Manifest struct {
 	// roles of a PostgreSQL cluster), stored next to the data object with the same
 	// compression and encryption.
 	Extras []ExtraObject `json:"extras,omitempty"`
+	// Lineage identifies the system the backup came from: the Vault/OpenBao cluster id,
+	// or a PostgreSQL server's system identifier and database ("7301…/argo"). Empty means
+	// unknown (an older lifeboat, or a server that would not say). Retention counts its
+	// rules within the newest backup's lineage only: a re-initialised cluster starts a new
+	// lineage and cannot push the old cluster's backups out (see Plan).
+	Lineage string `json:"lineage,omitempty"`
+	// NewLineage marks the first backup whose lineage differs from the newest committed
+	// backup's before it (PreviousLineage): the cluster was re-initialised or replaced.
+	NewLineage      bool   `json:"newLineage,omitempty"`
+	PreviousLineage string `json:"previousLineage,omitempty"`
+	// Suspicious says why this backup looks wrong (e.g. its snapshot or row count is far
+	// below the last good backup's). It is stored like any other, but retention counts
+	// suspicious backups apart, so they never push good ones out.
+	Suspicious string `json:"suspicious,omitempty"`
 }
 
 // ExtraObject is one side object of a backup.
@@ -74,6 +88,11 @@ type VaultInfo struct {
 	RaftIndex     uint64 `json:"raftIndex,omitempty"`
 	RaftTerm      uint64 `json:"raftTerm,omitempty"`
 	ClusterID     string `json:"clusterID,omitempty"`
+	// RaftServers are the node ids of the raft configuration inside the snapshot.
+	RaftServers []string `json:"raftServers,omitempty"`
+	// SnapshotSize is the size of the raft state (state.bin) in the snapshot, the measure
+	// compared to spot a drastically smaller cluster.
+	SnapshotSize int64 `json:"snapshotSize,omitempty"`
 }
 
 // PostgresInfo is what a PostgreSQL backup records about the server and the dump.
@@ -81,6 +100,9 @@ type PostgresInfo struct {
 	ServerVersion string `json:"serverVersion,omitempty"`
 	PgDumpVersion string `json:"pgDumpVersion,omitempty"`
 	Database      string `json:"database,omitempty"`
+	// SystemIdentifier is the server's pg_control_system() system_identifier: it changes
+	// when the cluster is re-created (initdb), not when it restarts or is upgraded in place.
+	SystemIdentifier string `json:"systemIdentifier,omitempty"`
 	// SchemaHistoryStep is the highest applied migration step of a workflow platform
 	// (e.g. Argo's schema_history), nil when the table does not exist.
 	SchemaHistoryStep *int `json:"schemaHistoryStep,omitempty"`

@@ -27,6 +27,16 @@ type Policy struct {
 	KeepDaily   int `json:"keepDaily,omitempty"`
 	KeepWeekly  int `json:"keepWeekly,omitempty"`
 	KeepMonthly int `json:"keepMonthly,omitempty"`
+	// MaxAgeOtherLineages lets retention delete backups of an older lineage (a cluster
+	// that was since re-initialised) once they are older than this. Unset, they are kept
+	// until `lifeboat prune --lineage` removes them.
+	MaxAgeOtherLineages Age `json:"maxAgeOtherLineages,omitzero"`
+}
+
+// keepsCurrent reports whether p has no rule for the newest lineage's backups.
+func (p Policy) keepsCurrent() bool {
+	p.MaxAgeOtherLineages = Age{}
+	return p.KeepsEverything()
 }
 
 // KeepsEverything reports whether p has no rule at all, in which case nothing is deleted.
@@ -57,6 +67,9 @@ func (p Policy) String() string {
 		if f.n != 0 {
 			parts = append(parts, fmt.Sprintf("%s=%d", f.name, f.n))
 		}
+	}
+	if !p.MaxAgeOtherLineages.IsZero() {
+		parts = append(parts, "maxAgeOtherLineages="+p.MaxAgeOtherLineages.String())
 	}
 	if len(parts) == 0 {
 		return "keep everything"

@@ -20,9 +20,13 @@ func TestExampleConfigValidates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := catalog.Policy{KeepWithin: catalog.Age{Days: 7}, KeepDaily: 14, KeepWeekly: 8, KeepMonthly: 12}
+	want := catalog.Policy{KeepWithin: catalog.Age{Days: 7}, KeepDaily: 14, KeepWeekly: 8, KeepMonthly: 12,
+		MaxAgeOtherLineages: catalog.Age{Days: 90}}
 	if minio.Retention != want {
 		t.Errorf("minio retention = %v, want %v", minio.Retention, want)
+	}
+	if got := c.Sources[0].Shrink(); got != 0.5 {
+		t.Errorf("example suspiciousShrink = %g, want 0.5", got)
 	}
 	recipients, err := c.Encryption.Age.LoadRecipients()
 	if err != nil || len(recipients) != 1 {

@@ -34,6 +34,11 @@ type Source struct {
 	// holds the others (and the source connection, which a proxy may cut when idle)
 	// until then. Default 5m.
 	StallTimeout Duration `json:"stallTimeout,omitzero"`
+	// SuspiciousShrink marks a backup suspicious when its volume (a Vault snapshot's raft
+	// state bytes, a PostgreSQL dump's total rows) is below this fraction of the last good
+	// backup's. Suspicious backups are stored, warned about and counted apart by
+	// retention, so they never push good ones out. Unset means 0.5; 0 turns the check off.
+	SuspiciousShrink *float64 `json:"suspiciousShrink,omitempty"`
 	// Destinations names where this source's backups go; empty means every destination.
 	Destinations []string  `json:"destinations,omitempty"`
 	Vault        *Vault    `json:"vault,omitempty"`
@@ -42,6 +47,14 @@ type Source struct {
 	Restore *RestoreHooks `json:"restore,omitempty"`
 	// Drill configures restore rehearsals of this source.
 	Drill *Drill `json:"drill,omitempty"`
+}
+
+// Shrink is the source's suspiciousShrink, or its default.
+func (s *Source) Shrink() float64 {
+	if s.SuspiciousShrink == nil {
+		return catalog.DefaultSuspiciousShrink
+	}
+	return *s.SuspiciousShrink
 }
 
 // Destination kinds.

@@ -16,6 +16,9 @@ func validateSource(p *problems, path string, s *Source, destNames []string) {
 				"day-of-month month day-of-week, like \"0 * * * *\", or @hourly, @daily, @every 6h", s.Schedule, err)
 		}
 	}
+	if f := s.SuspiciousShrink; f != nil && (*f < 0 || *f >= 1) {
+		p.add(field(path, "suspiciousShrink"), "must be a fraction from 0 (off) to below 1, e.g. 0.5 for \"half the last good backup\" (got %g)", *f)
+	}
 	if s.Jitter.Duration < 0 {
 		p.add(field(path, "jitter"), "must not be negative (got %s)", s.Jitter)
 	}

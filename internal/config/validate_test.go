@@ -390,3 +390,41 @@ func TestDrillVaultToken(t *testing.T) {
 		})
 	}
 }
+
+func TestSuspiciousShrink(t *testing.T) {
+	for _, tc := range []struct {
+		value   string
+		want    float64
+		wantErr string
+	}{
+		{"", 0.5, ""},
+		{"suspiciousShrink: 0", 0, ""},
+		{"suspiciousShrink: 0.2", 0.2, ""},
+		{"suspiciousShrink: 1", 0, "sources[0].suspiciousShrink: must be a fraction from 0 (off) to below 1"},
+		{"suspiciousShrink: -0.1", 0, "sources[0].suspiciousShrink: must be a fraction"},
+	} {
+		t.Run(tc.value, func(t *testing.T) {
+			c, err := Parse([]byte(`
+sources:
+  - name: vault
+    kind: vault
+    ` + tc.value + `
+    vault: {address: "http://127.0.0.1:8200", auth: {token: {env: VAULT_TOKEN}}}
+destinations:
+  - {name: local, kind: file, file: {path: /tmp/b}}
+`))
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := c.Sources[0].Shrink(); got != tc.want {
+				t.Errorf("Shrink() = %g, want %g", got, tc.want)
+			}
+		})
+	}
+}

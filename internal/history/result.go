@@ -13,6 +13,7 @@ func FromResult(res *pipeline.Result, trigger Trigger) Run {
 		Started:  res.Started.UTC(),
 		Finished: res.Finished.UTC(),
 		Status:   string(res.Status()),
+		Warnings: res.Warnings,
 	}
 	if res.Manifest != nil {
 		r.Size, r.SHA256 = res.Manifest.Size, res.Manifest.SHA256

@@ -42,6 +42,10 @@ type Run struct {
 	SHA256 string `json:"sha256,omitempty"`
 	// Error is every failure of the run, joined, for operators.
 	Error string `json:"error,omitempty"`
+	// Warnings say the committed backup starts a new lineage (a re-initialised cluster)
+	// or looks suspicious (drastically smaller): the status stays ok, but an operator
+	// must look at the source.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // Destination is how one destination fared in a run.

@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/inventory"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
@@ -27,6 +28,7 @@ type Metrics struct {
 	destLastSuccess *prometheus.GaugeVec
 	stored          *prometheus.GaugeVec
 	damaged         *prometheus.GaugeVec
+	suspicious      *prometheus.GaugeVec
 
 	mu           sync.Mutex
 	success      map[string]time.Time // what lastSuccess holds, so seeding never moves it back
@@ -77,8 +79,12 @@ func New() *Metrics {
 			Name: "lifeboat_backup_copies_damaged",
 			Help: "Copies of backups of the source in the destination that cannot be used (manifest unreadable, data missing or of another size), as last listed.",
 		}, []string{"source", "destination"}),
+		suspicious: prometheus.NewGaugeVec(prometheus.GaugeOpts{
+			Name: "lifeboat_backup_suspicious",
+			Help: "1 while the destination's newest backup of the source is suspicious (far smaller than the last good one) or backups of an older lineage (a re-initialised cluster) are held back from retention, as last listed; else 0.",
+		}, []string{"source", "destination"}),
 	}
-	m.Registry.MustRegister(m.lastSuccess, m.lastAttempt, m.duration, m.size, m.failures, m.runs, m.destLastSuccess, m.stored, m.damaged)
+	m.Registry.MustRegister(m.lastSuccess, m.lastAttempt, m.duration, m.size, m.failures, m.runs, m.destLastSuccess, m.stored, m.damaged, m.suspicious)
 	m.Registry.MustRegister(m.drills.collectors()...)
 	return m
 }
@@ -145,6 +151,16 @@ func (m *Metrics) SetDamaged(source, destination string, count int) {
 	m.damaged.WithLabelValues(source, destination).Set(float64(count))
 }
 
+// SetSuspicious records whether a listing of one destination needs an operator's look
+// (catalog.Attention).
+func (m *Metrics) SetSuspicious(source, destination string, suspicious bool) {
+	v := 0.0
+	if suspicious {
+		v = 1
+	}
+	m.suspicious.WithLabelValues(source, destination).Set(v)
+}
+
 // ObserveInventory records what an inventory found in each destination it could list;
 // a destination it could not list keeps its earlier series (the run or the log reports
 // it).
@@ -159,6 +175,7 @@ func (m *Metrics) ObserveInventory(inv *inventory.Inventory) {
 		}
 		m.SetStored(inv.Source, l.Name, len(l.Backups), newest)
 		m.SetDamaged(inv.Source, l.Name, len(l.Damaged))
+		m.SetSuspicious(inv.Source, l.Name, catalog.Attention(l.Backups) != "")
 	}
 }
 

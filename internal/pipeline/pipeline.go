@@ -56,6 +56,12 @@ type Pipeline struct {
 	// same source) instead of a fresh one: the server answers a trigger with the id of
 	// the run it has just queued.
 	BackupID string
+	// Shrink is the fraction of the last good backup's volume (raft state bytes, total
+	// rows) below which a backup is marked suspicious; 0 disables the check. See
+	// catalog.Assess.
+	Shrink float64
+	// AcceptShrink makes this run's backup the good reference whatever its size.
+	AcceptShrink bool
 	// BufferSize is the read size from the source. Zero means DefaultBufferSize.
 	BufferSize int
 	// Version is lifeboat's version, recorded in each manifest.

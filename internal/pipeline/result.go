@@ -30,7 +30,14 @@ type Result struct {
 	Manifest     *catalog.Manifest // nil when nothing was committed
 	Err          error             // source-side failure: nothing was committed anywhere
 	Destinations []DestinationResult
+	// Warnings say the backup, although committed, marks a new lineage or looks
+	// suspicious (catalog.Assess). They do not change the Status: the backup is good to
+	// have, but an operator must look at the source.
+	Warnings []string
 }
+
+// Suspicious reports whether the run's backup was marked new lineage or suspicious.
+func (r *Result) Suspicious() bool { return len(r.Warnings) > 0 }
 
 // Status summarises a result the way exit codes, metrics and the API report it.
 type Status string

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
@@ -96,6 +97,7 @@ func (p *Pipeline) Run(ctx context.Context, src source.Source, dests []Destinati
 	fan.finish()
 	m.Finished = p.now()
 	res.Destinations = p.results(fan, m)
+	res.Warnings = p.assess(ctx, fan, m, log)
 	p.commit(ctx, fan, m, extras, res)
 	for _, d := range res.Destinations {
 		if d.OK {
@@ -182,6 +184,29 @@ func (p *Pipeline) commit(ctx context.Context, fan *fanout, m *catalog.Manifest,
 		d.OK = true
 		d.Pruned, d.PruneErr = p.prune(ctx, s.dest, m.Source.Name)
 	}
+}
+
+// assess marks m against the backups already committed in this run's destinations (the
+// newest across all of them), before any manifest is written. A destination that cannot
+// be listed is left out of the comparison: the check must never fail a backup.
+func (p *Pipeline) assess(ctx context.Context, fan *fanout, m *catalog.Manifest, log *slog.Logger) []string {
+	var previous []catalog.Backup
+	for _, s := range fan.sinks {
+		if s.failed != nil {
+			continue
+		}
+		backups, _, err := catalog.List(ctx, s.dest.Store, m.Source.Name)
+		if err != nil {
+			log.Warn("cannot compare with the earlier backups of this destination", "destination", s.dest.Name, "err", err)
+			continue
+		}
+		previous = append(previous, backups...)
+	}
+	warnings := catalog.Assess(m, previous, catalog.AssessOptions{Shrink: p.Shrink, AcceptShrink: p.AcceptShrink})
+	for _, w := range warnings {
+		log.Warn("backup warning", "lineage", m.Lineage, "warning", w)
+	}
+	return warnings
 }
 
 // prune applies the destination's retention after this run's backup is committed there.

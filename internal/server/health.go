@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/inventory"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 )
@@ -12,8 +13,11 @@ import (
 const (
 	HealthNever   = "never"   // no committed backup in any destination
 	HealthFailing = "failing" // the last run failed or was partial, a destination cannot be listed or holds a damaged copy
-	HealthStale   = "stale"   // a destination's newest backup is older than StaleAfter
-	HealthOK      = "ok"
+	// HealthSuspicious: the newest backup is far smaller than the last good one, or
+	// backups of an older lineage (a re-initialised cluster) are held (catalog.Attention).
+	HealthSuspicious = "suspicious"
+	HealthStale      = "stale" // a destination's newest backup is older than StaleAfter
+	HealthOK         = "ok"
 )
 
 // HealthInput is what a source's health is judged from.
@@ -70,6 +74,13 @@ func Health(in HealthInput) (string, string) {
 	for _, d := range in.Destinations {
 		if len(d.Damaged) > 0 {
 			return HealthFailing, damagedIn(d)
+		}
+	}
+	// Backups keep coming, but of a cluster that lost its data or was re-initialised:
+	// worse than a late backup, since every run looks fine.
+	for _, d := range in.Destinations {
+		if why := catalog.Attention(d.Backups); why != "" {
+			return HealthSuspicious, fmt.Sprintf("destination %s: %s", d.Name, why)
 		}
 	}
 	limit := StaleAfter(in.Interval, in.Jitter)

@@ -28,6 +28,19 @@ func damaged(l inventory.Listing, ids ...string) inventory.Listing {
 	return l
 }
 
+// marked is a listing whose newest backup (of lineage "new", suspicious when why is set)
+// follows one of lineage old ("" = the same lineage).
+func marked(name, old, why string) inventory.Listing {
+	mk := func(id, lineage, suspicious string, age time.Duration) catalog.Backup {
+		return catalog.Backup{ID: id, Created: start.Add(-age), Manifest: &catalog.Manifest{
+			ID: id, Source: catalog.SourceRef{Name: "vault"}, Lineage: lineage, Suspicious: suspicious}}
+	}
+	if old == "" {
+		old = "new"
+	}
+	return inventory.Listing{Name: name, Backups: []catalog.Backup{mk("y", "new", why, time.Minute), mk("x", old, "", time.Hour)}}
+}
+
 func TestHealth(t *testing.T) {
 	hour := time.Hour
 	for _, c := range []struct {
@@ -51,6 +64,11 @@ func TestHealth(t *testing.T) {
 		{"two damaged copies", []inventory.Listing{damaged(listing("a", time.Minute, "y"), "x", "w")}, "", hour, HealthFailing, "2 damaged copies in destination a"},
 		{"only damaged copies", []inventory.Listing{damaged(listing("a", -1, ""), "x")}, "", hour, HealthNever, "no usable backup; 1 damaged copy in destination a"},
 		{"a failed run comes first", []inventory.Listing{damaged(listing("a", time.Minute, "y"), "x")}, "failed", hour, HealthFailing, "was failed"},
+		{"old lineage held", []inventory.Listing{listing("a", time.Minute, "z"), marked("b", "old", "")}, "ok", hour, HealthSuspicious,
+			"destination b: 1 backup of previous lineage old held back from retention (the cluster was re-initialised); restore one, or remove them with `lifeboat prune vault --lineage old`"},
+		{"newest suspicious", []inventory.Listing{marked("a", "", "rows 0 is below 50%")}, "ok", hour, HealthSuspicious, "the newest backup y is suspicious: rows 0"},
+		{"a good backup after a suspicious one", []inventory.Listing{marked("a", "", "")}, "ok", hour, HealthOK, ""},
+		{"suspicious, then stale", []inventory.Listing{marked("a", "", "small"), listing("b", 3*hour, "x")}, "", hour, HealthSuspicious, "destination a"},
 		{"no schedule: never stale", []inventory.Listing{listing("a", 1000*hour, "x")}, "", 0, HealthOK, ""},
 	} {
 		got, why := Health(HealthInput{Destinations: c.dests, LastStatus: c.last, LastRunID: "run-1", Interval: c.interval, Now: start})

@@ -34,6 +34,7 @@ const (
 	tooOld      = "LifeboatBackupTooOld"
 	failing     = "LifeboatBackupFailing"
 	damaged     = "LifeboatBackupCopyDamaged"
+	suspicious  = "LifeboatBackupSuspicious"
 )
 
 // alertDestinations are the simulated source's destinations; the rules select by source
@@ -89,6 +90,9 @@ type simRun struct {
 	failed []string      // destinations that did not commit it
 	// damaged are the destinations where the listing after the run finds a damaged copy
 	damaged []string
+	// suspicious are the destinations whose listing after the run needs an operator
+	// (catalog.Attention: a re-initialised cluster's old lineage held, a suspicious newest)
+	suspicious []string
 }
 
 // check is the set of firing alerts of one name at one time; each entry is the labels
@@ -175,6 +179,24 @@ func alertScenarios(mode string) []scenario {
 			fires(5*hr+30*mi, damaged, dest("s3-offsite")),
 			none(6*hr+5*mi, damaged),
 			none(5*hr, tooOld), none(5*hr, failing),
+		},
+	})
+	// The cluster is re-initialised before the 3h run: every run from then on commits
+	// fine, but the listing shows the old lineage held back, until an operator prunes it
+	// with `prune --lineage` after the 5h run.
+	reinit := hourly(0, 7*hr)
+	for i := range reinit[3:6] {
+		reinit[3+i].suspicious = all
+	}
+	sc = append(sc, scenario{
+		name: "the cluster is re-initialised", until: 8 * hr, runs: reinit,
+		checks: []check{
+			none(2*hr+30*mi, suspicious),
+			fires(3*hr+2*mi, suspicious, dest("s3-primary"), dest("s3-offsite")),
+			// Not only right after the first run of the new lineage: while the old one is held.
+			fires(5*hr+30*mi, suspicious, dest("s3-primary"), dest("s3-offsite")),
+			none(6*hr+5*mi, suspicious),
+			none(5*hr, tooOld), none(5*hr, failing), none(5*hr, damaged),
 		},
 	})
 	repeated := scenario{
@@ -264,6 +286,7 @@ func simulate(mode string, sc scenario) series {
 				n = 1
 			}
 			mt.SetDamaged(alertSource, d, n)
+			mt.SetSuspicious(alertSource, d, slices.Contains(r.suspicious, d))
 		}
 	}
 
@@ -585,6 +608,7 @@ func exportedLabels() map[string][]string {
 	})
 	mt.SetStored(alertSource, "s3-primary", 1, now)
 	mt.SetDamaged(alertSource, "s3-primary", 0)
+	mt.SetSuspicious(alertSource, "s3-primary", false)
 	mt.ObserveDrill(alertSource, now, time.Minute, true)
 	fams, err := mt.Registry.Gather()
 	if err != nil {

@@ -19,6 +19,19 @@ type querier interface {
 type serverInfo struct {
 	version  Version
 	database string
+	// systemID is pg_control_system()'s system_identifier, "" when the server would not
+	// say (before 9.6, or a role it refuses): the backup's lineage is then unknown.
+	systemID string
+}
+
+// systemIdentifier reads the identifier initdb gives a cluster. It must run outside the
+// dump's transaction: a refusal there would abort the snapshot.
+func systemIdentifier(ctx context.Context, q querier) (string, error) {
+	var id string
+	if err := q.QueryRow(ctx, "SELECT system_identifier::text FROM pg_control_system()").Scan(&id); err != nil {
+		return "", fmt.Errorf("read the system identifier: %w", err)
+	}
+	return id, nil
 }
 
 func readServer(ctx context.Context, q querier) (serverInfo, error) {

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"log/slog"
 
 	"github.com/jackc/pgx/v5"
 
@@ -53,6 +54,12 @@ func (s *Source) Open(ctx context.Context) (*source.Artifact, error) {
 	info, err := readServer(ctx, conn)
 	if err != nil {
 		return nil, err
+	}
+	if info.version.Num >= 90600 {
+		if info.systemID, err = systemIdentifier(ctx, conn); err != nil {
+			// Only the lineage check depends on it: back up without it.
+			slog.Default().Warn("backup lineage unknown", "source", s.name, "err", err)
+		}
 	}
 	pgDump, dumpVer, err := dumpTool(ctx, s.opts, "pg_dump", info.version)
 	if err != nil {
@@ -124,10 +131,16 @@ func (s *Source) finish(ctx context.Context, d *dump, m *catalog.Manifest, info 
 	}
 	defer d.endTx()
 	pi := &catalog.PostgresInfo{
-		ServerVersion: info.version.Text,
-		PgDumpVersion: dumpVer.Text,
-		Database:      info.database,
-		Globals:       s.opts.Globals,
+		ServerVersion:    info.version.Text,
+		PgDumpVersion:    dumpVer.Text,
+		Database:         info.database,
+		SystemIdentifier: info.systemID,
+		Globals:          s.opts.Globals,
+	}
+	if info.systemID != "" {
+		// A re-created cluster (initdb) gets a new identifier; another database of the
+		// same cluster is another lineage too.
+		m.Lineage = info.systemID + "/" + info.database
 	}
 	var err error
 	if pi.SchemaHistoryStep, err = schemaStep(ctx, d.tx); err != nil {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -22,6 +23,24 @@ type SnapshotInfo struct {
 	Term    uint64 `json:"Term"`
 	Version int    `json:"Version"`
 	Size    int64  `json:"Size"` // size of state.bin as recorded by raft
+	// StateBytes is the size of state.bin as read from the archive.
+	StateBytes int64 `json:"-"`
+	// Configuration is the raft membership the snapshot was taken with.
+	Configuration struct {
+		Servers []struct {
+			ID string `json:"ID"`
+		} `json:"Servers"`
+	} `json:"Configuration"`
+}
+
+// ServerIDs are the raft node ids of the snapshot's configuration, sorted.
+func (i SnapshotInfo) ServerIDs() []string {
+	var ids []string
+	for _, s := range i.Configuration.Servers {
+		ids = append(ids, s.ID)
+	}
+	slices.Sort(ids)
+	return ids
 }
 
 // maxSmallFile bounds the in-memory files of the archive (meta.json, SHA256SUMS*): a
@@ -98,9 +117,11 @@ func InspectSnapshot(r io.Reader) (SnapshotInfo, error) {
 			}
 		case "state.bin":
 			h := sha256.New()
-			if _, err := io.Copy(h, tr); err != nil {
+			n, err := io.Copy(h, tr)
+			if err != nil {
 				return info, truncated("reading state.bin", err)
 			}
+			info.StateBytes = n
 			sums[hdr.Name] = hex.EncodeToString(h.Sum(nil))
 		default:
 			// Unknown members are tolerated (newer formats may add some) but must be read,

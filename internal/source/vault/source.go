@@ -50,7 +50,12 @@ func (s *Source) Open(ctx context.Context) (*source.Artifact, error) {
 				RaftIndex:     info.Index,
 				RaftTerm:      info.Term,
 				ClusterID:     leader.ClusterID,
+				RaftServers:   info.ServerIDs(),
+				SnapshotSize:  info.StateBytes,
 			}
+			// The cluster id is made at initialisation and comes back with a restored
+			// snapshot: a re-initialised cluster starts a new lineage.
+			m.Lineage = leader.ClusterID
 			return nil
 		},
 	}, nil
