@@ -36,7 +36,7 @@ type Manifest struct {
 	Postgres        *PostgresInfo `json:"postgres,omitempty"`
 	// Kubernetes is optional (added without a format bump): older manifests lack it.
 	Kubernetes *KubernetesInfo `json:"kubernetes,omitempty"`
-	Drills          []DrillRecord `json:"drills,omitempty"`
+	Drills     []DrillRecord   `json:"drills,omitempty"`
 	// Extras are small side objects of the same backup (e.g. "globals.sql.zst.age", the
 	// roles of a PostgreSQL cluster), stored next to the data object with the same
 	// compression and encryption.

@@ -135,9 +135,7 @@ func (col *collector) collect(ctx context.Context, namespace string) (*snapshot,
 			}
 		}
 	}
-	for _, ns := range namespaces {
-		objs = append(objs, ns)
-	}
+	objs = append(objs, namespaces...)
 	for _, ns := range namespaces {
 		for _, r := range namespaced {
 			items, err := col.list(ctx, r, ns.GetName())
