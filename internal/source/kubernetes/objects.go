@@ -223,3 +223,19 @@ type countRow struct {
 	key key
 	n   int
 }
+
+// ArchiveNames lists the paths in an archive, in order, without reading the objects.
+func ArchiveNames(r io.Reader) ([]string, error) {
+	tr := tar.NewReader(r)
+	var names []string
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			return names, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("not a kubernetes backup archive (tar): %w", err)
+		}
+		names = append(names, hdr.Name)
+	}
+}
