@@ -36,8 +36,9 @@ type Kubernetes struct {
 	// other CRDs).
 	ClusterResources []KubernetesClusterObjects `json:"clusterResources,omitempty"`
 	// Exclude leaves objects out. The defaults (service-account token Secrets, Helm
-	// release Secrets sh.helm.release.v1.*, the kube-root-ca.crt ConfigMap) apply unless
-	// NoDefaultExcludes is set.
+	// release Secrets sh.helm.release.v1.*, the kube-root-ca.crt ConfigMap, Argo's run
+	// state: Workflows, WorkflowTaskResults, WorkflowTaskSets, WorkflowArtifactGCTasks)
+	// apply unless NoDefaultExcludes is set.
 	Exclude           []KubernetesExclude `json:"exclude,omitempty"`
 	NoDefaultExcludes bool                `json:"noDefaultExcludes,omitempty"`
 }
@@ -64,4 +65,10 @@ var DefaultKubernetesExcludes = []KubernetesExclude{
 	{Resource: "secrets", Type: "helm.sh/release.v1"},
 	{Resource: "secrets", Name: "sh.helm.release.v1.*"},
 	{Resource: "configmaps", Name: "kube-root-ca.crt"},
+	// Argo Workflows' run state: finished workflows live in the metadata database, and
+	// restoring running ones would start them again.
+	{Resource: "workflows.argoproj.io"},
+	{Resource: "workflowtaskresults.argoproj.io"},
+	{Resource: "workflowtasksets.argoproj.io"},
+	{Resource: "workflowartifactgctasks.argoproj.io"},
 }

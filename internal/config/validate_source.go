@@ -62,6 +62,8 @@ func validateDrill(p *problems, path string, s *Source) {
 		p.add(field(path, "postgres"), "not allowed for a vault source")
 	case s.Kind == KindPostgres && d.Vault != nil:
 		p.add(field(path, "vault"), "not allowed for a postgres source")
+	case s.Kind == KindKubernetes && (d.Vault != nil || d.Postgres != nil):
+		p.add(path, "a kubernetes source's drill takes only schedule (it dry-runs into a scratch namespace)")
 	case s.Kind == KindVault && d.Vault == nil:
 		p.add(field(path, "vault"), "required: the drill needs at least the original unseal keys")
 	}
