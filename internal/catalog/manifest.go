@@ -57,7 +57,7 @@ func (m *Manifest) ExtraKey(name string) string {
 
 // SourceRef names the configured source a backup was taken from.
 type SourceRef struct {
-	Kind string `json:"kind"` // "vault" or "postgres"
+	Kind string `json:"kind"` // "vault", "postgres" or "kubernetes"
 	Name string `json:"name"`
 }
 
