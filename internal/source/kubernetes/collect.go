@@ -20,7 +20,7 @@ import (
 )
 
 // pageSize bounds each list call; the API server hands out the rest with a continue token.
-const pageSize = 250
+var pageSize int64 = 250
 
 const crdResource = "customresourcedefinitions.apiextensions.k8s.io"
 

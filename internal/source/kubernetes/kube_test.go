@@ -141,6 +141,9 @@ func specOf(t *testing.T, c *cluster, path string) string {
 func TestBackupDeleteRestore(t *testing.T) {
 	c := startCluster(t, "argo", "team-a")
 	src := c.source(t, c.tokenFile, "argo", "team-a")
+	// Two per page: the three CRDs, the two Secrets of each namespace (one excluded) and
+	// the namespaces' ConfigMaps all come in more than one page.
+	t.Cleanup(kubernetes.SetPageSize(2))
 
 	first, m := backup(t, src)
 	second, _ := backup(t, src)
