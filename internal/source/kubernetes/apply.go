@@ -181,7 +181,11 @@ func (a *applier) apply(ctx context.Context, ri dynamic.ResourceInterface, u *un
 	}
 	out, err := ri.Patch(ctx, u.GetName(), types.ApplyPatchType, data, opts)
 	if err != nil {
+		// Server-side apply of a missing object is authorised as create.
 		verb := "patch"
+		if _, gerr := ri.Get(ctx, u.GetName(), metav1.GetOptions{}); apierrors.IsNotFound(gerr) {
+			verb = "create"
+		}
 		gvr := schema.GroupVersionResource{}
 		if m, merr := a.mapper.RESTMapping(u.GroupVersionKind().GroupKind(), u.GroupVersionKind().Version); merr == nil {
 			gvr = m.Resource
