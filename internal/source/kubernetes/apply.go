@@ -225,10 +225,17 @@ func (a *applier) plan(ctx context.Context, objs []*unstructured.Unstructured) (
 		live, err := ri.Get(ctx, u.GetName(), metav1.GetOptions{})
 		switch {
 		case apierrors.IsNotFound(err):
+			// Dry-run the create too, so that what the API server would refuse (a
+			// schema, a webhook, a permission) stops the restore before anything is
+			// applied. Into a namespace the restore creates first it cannot be tried.
+			if _, err := a.apply(ctx, ri, withOwners(ctx, a, u), true); err != nil &&
+				!(apierrors.IsNotFound(err) && u.GetNamespace() != "" && namespaceInSelection(objs, u.GetNamespace())) {
+				return nil, err
+			}
 			changes = append(changes, Change{"create", k.String()})
 			continue
 		case err != nil:
-			return nil, fmt.Errorf("read %s: %w", k, err)
+			return nil, fmt.Errorf("read %s: %w", k, rbacHint(err, "get", "", "", ""))
 		}
 		dry, err := a.apply(ctx, ri, withOwners(ctx, a, u), true)
 		if err != nil {
@@ -250,6 +257,13 @@ func comparable(u *unstructured.Unstructured) map[string]any {
 		unstructured.RemoveNestedField(c, "metadata", f)
 	}
 	return c
+}
+
+func namespaceInSelection(objs []*unstructured.Unstructured, ns string) bool {
+	return slices.ContainsFunc(objs, func(u *unstructured.Unstructured) bool {
+		k := keyOf(u)
+		return k.Group == "" && k.Kind == "Namespace" && k.Name == ns
+	})
 }
 
 func crdInBackup(objs []*unstructured.Unstructured, u *unstructured.Unstructured) bool {

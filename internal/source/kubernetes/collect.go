@@ -353,9 +353,13 @@ func rbacHint(err error, verb, group, res, ns string) error {
 		where = "in namespace " + ns
 		role = "a Role in namespace " + ns + " (or a ClusterRole bound there)"
 	}
+	next := "or leave the resource out of the source's kubernetes settings"
+	if verb != "get" && verb != "list" {
+		next = "to the account that restores (restores need get, create and patch; backups only get and list)"
+	}
 	return fmt.Errorf("%w: %w", errForbidden, fmt.Errorf("the API server refused %q on %s %s: %v; grant it with %s rule "+
-		"{apiGroups: [%q], resources: [%q], verbs: [%q]}, or leave the resource out of the source's kubernetes settings",
-		verb, resourceID(schema.GroupResource{Group: group, Resource: res}), where, err, role, group, res, verb))
+		"{apiGroups: [%q], resources: [%q], verbs: [%q]}, %s",
+		verb, resourceID(schema.GroupResource{Group: group, Resource: res}), where, err, role, group, res, verb, next))
 }
 
 var errForbidden = errors.New("permission denied")

@@ -292,8 +292,33 @@ func TestMissingListPermissionIsNamed(t *testing.T) {
 	c.k.MustDo(http.MethodPut, "/apis/rbac.authorization.k8s.io/v1/clusterroles/backup-reader", map[string]any{
 		"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRole", "metadata": map[string]any{"name": "backup-reader"},
 		"rules": kubetest.ReadOnlyRules("get", "list")}, nil)
-	if _, err := s.Open(t.Context()); err != nil {
+	a, err := s.Open(t.Context())
+	if err != nil {
 		t.Fatalf("backup with read-only rules: %v", err)
+	}
+	data, err := io.ReadAll(a.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The same read-only account cannot restore: the dry-run refuses before anything is
+	// applied, naming the verb, and the deleted object stays deleted.
+	c.k.MustDo(http.MethodDelete, "/api/v1/namespaces/argo/configmaps/workflow-controller-configmap", nil, nil)
+	var out bytes.Buffer
+	r, err := kubernetes.Kind{}.Restore(c.source(t, tokFile, "argo"), source.RestoreOptions{}, source.Env{Out: &out})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Prepare(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	err = r.Check(t.Context(), backupOf(data, nil))
+	if err == nil || !strings.Contains(err.Error(), `refused "patch" on customresourcedefinitions.apiextensions.k8s.io cluster-wide`) ||
+		!strings.Contains(err.Error(), "to the account that restores") {
+		t.Fatalf("restore check with a read-only account: %v\n%s", err, out.String())
+	}
+	if _, err := c.k.Do(t.Context(), http.MethodGet, "/api/v1/namespaces/argo/configmaps/workflow-controller-configmap", nil, nil); err == nil {
+		t.Error("a refused restore applied the ConfigMap")
 	}
 }
 
