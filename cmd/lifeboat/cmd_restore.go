@@ -14,6 +14,7 @@ import (
 type restoreOptions struct {
 	snapshot     string
 	dump         string
+	resources    string
 	from         string
 	force        bool
 	identityFile string
@@ -27,12 +28,15 @@ type restoreOptions struct {
 	targetPasswordFile string
 	globals            bool
 	noOwner            bool
+	// kubernetes
+	namespaceMap map[string]string
+	only         []string
 }
 
 func newRestoreCmd() *cobra.Command {
 	opts := &restoreOptions{}
 	cmd := &cobra.Command{
-		Use:   "restore <source> (--snapshot|--dump) <backup-id|latest|path>",
+		Use:   "restore <source> (--snapshot|--dump|--resources) <backup-id|latest|path>",
 		Short: "Restore a backup into its source",
 		Long: `Restore a source from a backup: a backup id, "latest", or the path of a local file
 (for a file inside a backup directory, its manifest.json next to it is used to check it).
@@ -67,6 +71,14 @@ back; a database lifeboat created for it stays behind empty, and roles applied b
 recorded at backup time and printed. --target-dsn must not hold a password: give it with
 --target-password-file or PGPASSWORD.
 
+Kubernetes configuration (--resources): first a server-side dry-run of every object,
+printed as create, update or unchanged per object; then server-side apply (field manager
+"lifeboat", forced) in dependency order: CRDs and Namespaces (waiting until the CRDs are
+Established), ServiceAccounts and RBAC, ConfigMaps and Secrets, then custom resources and
+the rest. --namespace-map old=new restores a namespace's objects into another one;
+--only kind/name restores single objects (with their namespace). Objects that are in the
+cluster but not in the backup are left alone (there is no --prune yet).
+
 Exit codes:
   0  restored (for Vault: active again, or sealed and waiting for the original keys)
   1  the restore failed or was refused; the message says at which step
@@ -80,13 +92,18 @@ Exit codes:
   # Workflow metadata database:
   lifeboat restore workflows --dump latest
   PGPASSWORD=... lifeboat restore workflows --dump workflows-20261123T101500Z-9f3e \
-      --target-dsn "host=db-new.internal dbname=argo user=postgres"`,
+      --target-dsn "host=db-new.internal dbname=argo user=postgres"
+
+  # Kubernetes configuration, the argo namespace into argo-restored:
+  lifeboat restore platform-config --resources latest --namespace-map argo=argo-restored
+  lifeboat restore platform-config --resources latest --only ConfigMap/workflow-controller-configmap`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runRestore(cmd, args[0], opts) },
 	}
 	f := cmd.Flags()
 	f.StringVar(&opts.snapshot, "snapshot", "", "vault: backup id, \"latest\", or a local snapshot file")
 	f.StringVar(&opts.dump, "dump", "", "postgres: backup id, \"latest\", or a local dump file")
+	f.StringVar(&opts.resources, "resources", "", "kubernetes: backup id, \"latest\", or a local archive file")
 	f.StringVar(&opts.from, "from", "", "destination to read the backup from (default: the first that has it)")
 	f.BoolVar(&opts.force, "force", false, "vault: restore a snapshot from another cluster or from before a re-initialisation; postgres: allow a schema downgrade")
 	f.StringVar(&opts.identityFile, "identity-file", "", "age identity file for encrypted backups (default encryption.age.identityFile)")
@@ -98,6 +115,8 @@ Exit codes:
 	f.StringVar(&opts.targetPasswordFile, "target-password-file", "", "postgres: file with the password for --target-dsn (or set PGPASSWORD)")
 	f.BoolVar(&opts.globals, "globals", false, "postgres: also apply the backup's roles and tablespaces (globals.sql) first")
 	f.BoolVar(&opts.noOwner, "no-owner", false, "postgres: restore every object as owned by the connecting user")
+	f.StringToStringVar(&opts.namespaceMap, "namespace-map", nil, "kubernetes: restore the objects of namespace old into new (old=new, repeatable)")
+	f.StringArrayVar(&opts.only, "only", nil, "kubernetes: restore only this object, as kind/name (repeatable)")
 	return cmd
 }
 
@@ -114,7 +133,7 @@ func runRestore(cmd *cobra.Command, name string, opts *restoreOptions) error {
 	if err != nil {
 		return classify(err)
 	}
-	refs := map[string]string{"snapshot": opts.snapshot, "dump": opts.dump}
+	refs := map[string]string{"snapshot": opts.snapshot, "dump": opts.dump, "resources": opts.resources}
 	ref := refs[k.RestoreFlag()]
 	for flag, v := range refs {
 		if v != "" && flag != k.RestoreFlag() {
@@ -128,7 +147,7 @@ func runRestore(cmd *cobra.Command, name string, opts *restoreOptions) error {
 	r, err := k.Restore(src, source.RestoreOptions{
 		Force: opts.force, Address: opts.address, TokenFile: opts.tokenFile, UnsealKeysFile: opts.unsealKeysFile,
 		Timeout: opts.timeout, TargetDSN: opts.targetDSN, TargetPasswordFile: opts.targetPasswordFile,
-		Globals: opts.globals, NoOwner: opts.noOwner,
+		Globals: opts.globals, NoOwner: opts.noOwner, NamespaceMap: opts.namespaceMap, Only: opts.only,
 	}, env)
 	if err != nil {
 		return classify(err)

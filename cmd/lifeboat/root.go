@@ -99,6 +99,7 @@ Exit codes:
 		newVaultCmd(),
 		newDrillCmd(),
 		newRecoverCmd(),
+		newExportCmd(),
 	)
 	root.AddCommand(newServeCmd(), newStatusCmd())
 	usageArgs(root)

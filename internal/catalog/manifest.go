@@ -34,7 +34,9 @@ type Manifest struct {
 	LifeboatVersion string        `json:"lifeboatVersion,omitempty"`
 	Vault           *VaultInfo    `json:"vault,omitempty"`
 	Postgres        *PostgresInfo `json:"postgres,omitempty"`
-	Drills          []DrillRecord `json:"drills,omitempty"`
+	// Kubernetes is optional (added without a format bump): older manifests lack it.
+	Kubernetes *KubernetesInfo `json:"kubernetes,omitempty"`
+	Drills     []DrillRecord   `json:"drills,omitempty"`
 	// Extras are small side objects of the same backup (e.g. "globals.sql.zst.age", the
 	// roles of a PostgreSQL cluster), stored next to the data object with the same
 	// compression and encryption.
@@ -69,7 +71,7 @@ func (m *Manifest) ExtraKey(name string) string {
 
 // SourceRef names the configured source a backup was taken from.
 type SourceRef struct {
-	Kind string `json:"kind"` // "vault" or "postgres"
+	Kind string `json:"kind"` // "vault", "postgres" or "kubernetes"
 	Name string `json:"name"`
 }
 
@@ -79,6 +81,31 @@ type Encryption struct {
 	// Recipients are fingerprints (public keys) of the age recipients, so an operator can
 	// tell which identity decrypts the backup without trying each one.
 	Recipients []string `json:"recipients"`
+}
+
+// KubernetesInfo is what a kubernetes backup records about the cluster and the objects.
+type KubernetesInfo struct {
+	ServerVersion string `json:"serverVersion,omitempty"`
+	// Objects counts the backed-up objects per kind and namespace, sorted by group, kind
+	// and namespace ("" for cluster-scoped objects).
+	Objects []KubernetesCount `json:"objects,omitempty"`
+}
+
+// KubernetesCount is the number of objects of one kind in one namespace.
+type KubernetesCount struct {
+	Group     string `json:"group,omitempty"` // "" for the core group
+	Kind      string `json:"kind"`
+	Namespace string `json:"namespace,omitempty"`
+	Count     int    `json:"count"`
+}
+
+// Total is the number of objects in the backup.
+func (k *KubernetesInfo) Total() int {
+	n := 0
+	for _, c := range k.Objects {
+		n += c.Count
+	}
+	return n
 }
 
 // VaultInfo is what a Vault/OpenBao backup records about the cluster it came from.

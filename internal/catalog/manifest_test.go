@@ -29,6 +29,12 @@ func TestEncodeDecodeRoundTrip(t *testing.T) {
 		m := testManifest("vault", t0, []byte("snap"))
 		m.Vault = &VaultInfo{Version: "1.19.0", LeaderAddress: "https://vault-0:8200", RaftIndex: 42, RaftTerm: 3, ClusterID: "c1"}
 		return m
+	}(), "kubernetes": func() *Manifest {
+		m := testManifest("platform", t0, []byte("tar"))
+		m.Source.Kind = "kubernetes"
+		m.Kubernetes = &KubernetesInfo{ServerVersion: "v1.33.13", Objects: []KubernetesCount{
+			{Kind: "ConfigMap", Namespace: "argo", Count: 2}, {Group: "argoproj.io", Kind: "ClusterWorkflowTemplate", Count: 1}}}
+		return m
 	}()} {
 		t.Run(name, func(t *testing.T) {
 			data, err := Encode(m)

@@ -38,6 +38,14 @@ func (c *Config) SetDefaults() {
 			}
 			p.CompressionLevel = or(p.CompressionLevel, DefaultCompressionLevel)
 		}
+		if k := s.Kubernetes; k != nil {
+			if k.Resources == nil {
+				k.Resources = append([]string(nil), DefaultKubernetesResources...)
+			}
+			if k.Groups == nil {
+				k.Groups = append([]string(nil), DefaultKubernetesGroups...)
+			}
+		}
 	}
 	for i := range c.Destinations {
 		d := &c.Destinations[i]

@@ -13,7 +13,7 @@ func TestExampleConfigValidates(t *testing.T) {
 	if err != nil {
 		t.Fatalf("examples/lifeboat.yaml: %v", err)
 	}
-	if len(c.Sources) != 2 || len(c.Destinations) != 2 {
+	if len(c.Sources) != 3 || len(c.Destinations) != 2 {
 		t.Fatalf("example has %d sources, %d destinations", len(c.Sources), len(c.Destinations))
 	}
 	minio, err := c.Destination("minio")

@@ -43,6 +43,8 @@ type Source struct {
 	Destinations []string  `json:"destinations,omitempty"`
 	Vault        *Vault    `json:"vault,omitempty"`
 	Postgres     *Postgres `json:"postgres,omitempty"`
+	// Kubernetes is the configuration of a kubernetes source.
+	Kubernetes *Kubernetes `json:"kubernetes,omitempty"`
 	// Restore configures hooks around `lifeboat restore` of this source.
 	Restore *RestoreHooks `json:"restore,omitempty"`
 	// Drill configures restore rehearsals of this source.

@@ -27,7 +27,12 @@ type DeploymentRef struct {
 
 // KubernetesAPI overrides the in-cluster API server settings (for running outside a pod).
 type KubernetesAPI struct {
-	Server    string `json:"server"`              // https://host:port
+	Server    string `json:"server,omitempty"`    // https://host:port
 	CAFile    string `json:"caFile,omitempty"`    // PEM CA of the API server
 	TokenFile string `json:"tokenFile,omitempty"` // bearer token file
+	// Kubeconfig is a kubeconfig file used instead of server/caFile/tokenFile, with
+	// Context (default: its current context). Only kubernetes sources read it; restore
+	// hooks need server.
+	Kubeconfig string `json:"kubeconfig,omitempty"`
+	Context    string `json:"context,omitempty"`
 }

@@ -8,8 +8,8 @@ import (
 )
 
 func validateSource(p *problems, path string, s *Source, destNames []string) {
-	checkKind(p, path, s.Kind, []string{KindVault, KindPostgres},
-		map[string]bool{KindVault: s.Vault != nil, KindPostgres: s.Postgres != nil})
+	checkKind(p, path, s.Kind, []string{KindVault, KindPostgres, KindKubernetes},
+		map[string]bool{KindVault: s.Vault != nil, KindPostgres: s.Postgres != nil, KindKubernetes: s.Kubernetes != nil})
 	if s.Schedule != "" {
 		if _, err := cron.ParseStandard(s.Schedule); err != nil {
 			p.add(field(path, "schedule"), "invalid cron expression %q (%v); use 5 fields, minute hour "+
@@ -42,6 +42,9 @@ func validateSource(p *problems, path string, s *Source, destNames []string) {
 	if s.Postgres != nil && s.Kind == KindPostgres {
 		validatePostgres(p, field(path, "postgres"), s.Postgres)
 	}
+	if s.Kubernetes != nil && s.Kind == KindKubernetes {
+		validateKubernetes(p, field(path, "kubernetes"), s.Kubernetes)
+	}
 	if s.Restore != nil {
 		validateRestoreHooks(p, field(path, "restore"), s.Restore)
 	}
@@ -62,6 +65,8 @@ func validateDrill(p *problems, path string, s *Source) {
 		p.add(field(path, "postgres"), "not allowed for a vault source")
 	case s.Kind == KindPostgres && d.Vault != nil:
 		p.add(field(path, "vault"), "not allowed for a postgres source")
+	case s.Kind == KindKubernetes && (d.Vault != nil || d.Postgres != nil):
+		p.add(path, "a kubernetes source's drill takes only schedule (it dry-runs into a scratch namespace)")
 	case s.Kind == KindVault && d.Vault == nil:
 		p.add(field(path, "vault"), "required: the drill needs at least the original unseal keys")
 	}
@@ -109,6 +114,9 @@ func validateRestoreHooks(p *problems, path string, h *RestoreHooks) {
 		}
 	}
 	if k := h.Kubernetes; k != nil {
+		if k.Kubeconfig != "" || k.Context != "" {
+			p.add(field(field(path, "kubernetes"), "kubeconfig"), "not supported for restore hooks yet; set server, caFile and tokenFile")
+		}
 		p.required(field(field(path, "kubernetes"), "server"), k.Server)
 		if k.Server != "" {
 			checkURL(p, field(field(path, "kubernetes"), "server"), k.Server)

@@ -56,7 +56,7 @@ sources:
     vault: {address: "https://v:8200"}
     postgres: {host: db, database: argo}
 `, []string{
-			`sources[0].kind: must be one of vault, postgres (got "mysql")`,
+			`sources[0].kind: must be one of vault, postgres, kubernetes (got "mysql")`,
 			"sources[1].vault: required for kind vault",
 			"sources[2].vault: not allowed for kind postgres",
 		}},
@@ -167,6 +167,29 @@ sources:
 			"sources[1].postgres.host: not allowed together with dsn; put it in the dsn instead",
 			"sources[1].postgres.user: not allowed together with dsn; put it in the dsn instead",
 			"sources[1].postgres.password: not allowed together with dsn; put it in the dsn instead",
+		}},
+		{"kubernetes", okDests + `
+sources:
+  - {name: a, kind: kubernetes, kubernetes: {}}
+  - name: b
+    kind: kubernetes
+    kubernetes:
+      api: {kubeconfig: /k, server: "https://k:6443"}
+      namespaces: [argo, argo]
+      namespaceSelector: "a in (b"
+      resources: [ConfigMaps]
+      clusterResources: [{resource: clusterroles.rbac.authorization.k8s.io}]
+      exclude: [{}, {name: "[x"}]
+`, []string{
+			"sources[0].kubernetes.namespaces: required: list the namespaces to back up, or set namespaceSelector to a label selector",
+			"sources[1].kubernetes.api.kubeconfig: not allowed together with server, caFile or tokenFile; use one way to reach the API server",
+			"sources[1].kubernetes.namespaceSelector: not allowed together with namespaces; use one of them",
+			`sources[1].kubernetes.namespaces[1]: namespace "argo" is listed twice`,
+			`sources[1].kubernetes.namespaceSelector: invalid label selector "a in (b" (unable to parse requirement: found '', expected: ',' or ')'); write it like kubectl -l, e.g. "app=argo,tier!=test"`,
+			`sources[1].kubernetes.resources[0]: must be a lowercase plural resource with an optional group, like configmaps or roles.rbac.authorization.k8s.io (got "ConfigMaps")`,
+			"sources[1].kubernetes.clusterResources[0].names: required: name the objects to back up (cluster-scoped objects are chosen by name)",
+			"sources[1].kubernetes.exclude[0]: matches every object; set at least one of resource, name, namespace, selector, type",
+			`sources[1].kubernetes.exclude[1].name: invalid glob "[x" (syntax error in pattern)`,
 		}},
 		{"destinations", okSources + `
 destinations:

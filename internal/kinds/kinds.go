@@ -7,6 +7,7 @@ import (
 
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/source"
+	"github.com/lifeboat-backup/lifeboat/internal/source/kubernetes"
 	"github.com/lifeboat-backup/lifeboat/internal/source/postgres"
 	"github.com/lifeboat-backup/lifeboat/internal/source/vault"
 )
@@ -14,6 +15,7 @@ import (
 var all = []source.Kind{
 	vault.Kind{},
 	postgres.Kind{},
+	kubernetes.Kind{},
 }
 
 // Get returns the kind named name.

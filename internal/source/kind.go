@@ -82,6 +82,10 @@ type RestoreOptions struct {
 	TargetPasswordFile string // the password for TargetDSN
 	Globals            bool   // apply globals.sql first
 	NoOwner            bool   // restore every object as owned by the connecting user
+
+	// Kubernetes.
+	NamespaceMap map[string]string // restore objects of namespace old into new
+	Only         []string          // restore only these objects, as kind/name
 }
 
 // Env is what a kind's restore needs from the process.

@@ -13,7 +13,7 @@ import (
 type Source interface {
 	// Name is the configured source name, e.g. "vault" or "workflows".
 	Name() string
-	// Kind is "vault" or "postgres".
+	// Kind is "vault", "postgres" or "kubernetes".
 	Kind() string
 	// Open starts one backup and returns its stream. Setup problems (unreachable,
 	// sealed, wrong credentials, missing permission) are returned here, before anything
