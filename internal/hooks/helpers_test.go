@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/client-go/rest"
+
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/hooks"
 	"github.com/lifeboat-backup/lifeboat/internal/kube"
@@ -23,7 +25,7 @@ type cluster struct {
 
 func startCluster(t *testing.T) *cluster {
 	k := testenv.StartKube(t)
-	c, err := kube.New(kube.Config{Server: k.URL, CAData: k.CAPEM, Token: k.Token})
+	c, err := kube.New(&rest.Config{Host: k.URL, BearerToken: k.Token, TLSClientConfig: rest.TLSClientConfig{CAData: k.CAPEM}})
 	if err != nil {
 		t.Fatal(err)
 	}

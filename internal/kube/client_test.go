@@ -3,6 +3,7 @@ package kube_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -11,6 +12,9 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/client-go/rest"
+
+	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/kube"
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
@@ -23,7 +27,7 @@ func TestClientAgainstAPIServer(t *testing.T) {
 	ns := "lifeboat-kube"
 	k.MustDo(http.MethodPost, "/api/v1/namespaces", map[string]any{"metadata": map[string]any{"name": ns}}, nil)
 	createDeployment(k, ns, "web", 2)
-	admin := newClient(t, kube.Config{Server: k.URL, CAData: k.CAPEM, Token: k.Token})
+	admin := newClient(t, &rest.Config{Host: k.URL, BearerToken: k.Token, TLSClientConfig: rest.TLSClientConfig{CAData: k.CAPEM}})
 	ctx := context.Background()
 
 	t.Run("scale", func(t *testing.T) {
@@ -92,32 +96,55 @@ func TestClientAgainstAPIServer(t *testing.T) {
 	})
 
 	t.Run("bad token", func(t *testing.T) {
-		c := newClient(t, kube.Config{Server: k.URL, CAFile: k.CAFile, Token: "wrong"})
+		c := newClient(t, &rest.Config{Host: k.URL, BearerToken: "wrong", TLSClientConfig: rest.TLSClientConfig{CAFile: k.CAFile}})
 		_, err := c.GetDeployment(ctx, ns, "web")
 		if !errors.Is(err, kube.ErrUnauthorized) || !strings.Contains(err.Error(), "the Kubernetes API rejected lifeboat's token") {
 			t.Fatalf("err = %v", err)
 		}
+		t.Logf("the operator reads: %v", err)
 	})
 
 	t.Run("unknown CA", func(t *testing.T) {
-		c := newClient(t, kube.Config{Server: k.URL, Token: k.Token}) // system roots only
+		c := newClient(t, &rest.Config{Host: k.URL, BearerToken: k.Token}) // system roots only
 		start := time.Now()
 		_, err := c.GetDeployment(ctx, ns, "web")
 		if err == nil || !strings.Contains(err.Error(), "check restore.kubernetes.caFile") || time.Since(start) > time.Second {
 			t.Fatalf("err = %v after %s", err, time.Since(start))
 		}
+		t.Logf("the operator reads: %v", err)
 	})
 
-	t.Run("token file is read per request", func(t *testing.T) {
+	t.Run("server, CA and token files from the config file", func(t *testing.T) {
 		tokenFile := filepath.Join(t.TempDir(), "token")
-		writeFile(t, tokenFile, "expired-token")
-		c := newClient(t, kube.Config{Server: k.URL, CAFile: k.CAFile, TokenFile: tokenFile})
-		if _, err := c.GetDeployment(ctx, ns, "web"); !errors.Is(err, kube.ErrUnauthorized) {
-			t.Fatalf("with a bad token: %v", err)
+		writeFile(t, tokenFile, k.Token+"\n")
+		c := fromConfig(t, &config.KubernetesAPI{Server: k.URL, CAFile: k.CAFile, TokenFile: tokenFile})
+		if d, err := c.GetDeployment(ctx, ns, "web"); err != nil || d.Replicas != 2 {
+			t.Fatalf("GetDeployment = %+v, %v", d, err)
 		}
-		writeFile(t, tokenFile, k.Token+"\n") // the kubelet rotated the projected token
-		if _, err := c.GetDeployment(ctx, ns, "web"); err != nil {
-			t.Fatalf("after rotation: %v", err)
+	})
+
+	t.Run("kubeconfig and context from the config file", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "kubeconfig")
+		writeFile(t, path, fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters: [{name: test, cluster: {server: %q, certificate-authority: %q}}]
+users:
+  - {name: admin, user: {token: %q}}
+  - {name: revoked, user: {token: revoked-token}}
+contexts:
+  - {name: admin, context: {cluster: test, user: admin}}
+  - {name: revoked, context: {cluster: test, user: revoked}}
+current-context: revoked
+`, k.URL, k.CAFile, k.Token))
+		c := fromConfig(t, &config.KubernetesAPI{Kubeconfig: path, Context: "admin"})
+		if d, err := c.GetDeployment(ctx, ns, "web"); err != nil || d.Replicas != 2 {
+			t.Fatalf("with context admin: %+v, %v", d, err)
+		}
+		// Without a context, the kubeconfig's current context (with a revoked token) is used.
+		c = fromConfig(t, &config.KubernetesAPI{Kubeconfig: path})
+		_, err := c.GetDeployment(ctx, ns, "web")
+		if !errors.Is(err, kube.ErrUnauthorized) || !strings.Contains(err.Error(), "the user of the kubeconfig's context") {
+			t.Fatalf("with the current context: %v", err)
 		}
 	})
 
@@ -129,13 +156,14 @@ func TestClientAgainstAPIServer(t *testing.T) {
 			} `json:"status"`
 		}
 		k.MustDo(http.MethodPost, "/api/v1/namespaces/"+ns+"/serviceaccounts/nobody/token", map[string]any{"spec": map[string]any{"expirationSeconds": 600}}, &tr)
-		c := newClient(t, kube.Config{Server: k.URL, CAFile: k.CAFile, Token: tr.Status.Token})
+		c := newClient(t, &rest.Config{Host: k.URL, BearerToken: tr.Status.Token, TLSClientConfig: rest.TLSClientConfig{CAFile: k.CAFile}})
 		_, err := c.GetSecret(ctx, ns, "keys")
 		want := "forbidden: lifeboat's service account needs RBAC permission to get secrets in namespace lifeboat-kube: "
 		if !errors.Is(err, kube.ErrForbidden) || !strings.HasPrefix(err.Error(), want) ||
 			!strings.Contains(err.Error(), "system:serviceaccount:lifeboat-kube:nobody") || !strings.HasSuffix(err.Error(), "; see the Helm chart's Role") {
 			t.Fatalf("err = %v", err)
 		}
+		t.Logf("the operator reads: %v", err)
 	})
 
 	t.Run("context", func(t *testing.T) {
@@ -148,7 +176,16 @@ func TestClientAgainstAPIServer(t *testing.T) {
 	})
 }
 
-func newClient(t *testing.T, cfg kube.Config) *kube.Client {
+func fromConfig(t *testing.T, api *config.KubernetesAPI) *kube.Client {
+	t.Helper()
+	cfg, err := kube.FromConfig(api)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newClient(t, cfg)
+}
+
+func newClient(t *testing.T, cfg *rest.Config) *kube.Client {
 	t.Helper()
 	c, err := kube.New(cfg)
 	if err != nil {

@@ -1,70 +1,124 @@
-// Package kube is the small part of the Kubernetes API lifeboat needs: the scale of a
-// Deployment, its annotations, its pods, and reading a Secret. It speaks plain JSON over
-// net/http instead of importing client-go, which would pull in a large dependency tree
-// for a handful of calls.
+// Package kube reaches the Kubernetes API for lifeboat: RESTConfig is the one mapping of
+// the config file's settings (in-cluster, kubeconfig and context, or server with CA and
+// token files) to a client-go config, used by the restore hooks, the unseal-keys Secret
+// reader and the kubernetes source kind alike; Client is the small typed part the hooks
+// and the unseal keys need (the scale of a Deployment, its annotations, its pods, reading
+// a Secret), with error messages that say what the operator has to change.
 package kube
 
 import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"time"
+
+	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 )
 
-// Config says how to reach and authenticate to an API server.
-type Config struct {
-	Server string // https://host:port
-	// CAData or CAFile (PEM) is the CA the server's certificate chains to; neither means
-	// the system roots.
-	CAFile string
-	CAData []byte
-	// Token is a fixed bearer token. TokenFile is read on every request instead, because
-	// projected service account tokens are rotated by the kubelet while the pod runs.
-	TokenFile string
-	Token     string
-}
+// RestoreField is where restore hooks and the unseal-keys Secret reader take their API
+// settings from in the config file; FromConfig names it in its errors.
+const RestoreField = "restore.kubernetes"
 
 // serviceAccountDir is where the kubelet mounts a pod's service account credentials.
 const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
 
-// ErrNotInCluster is returned by InCluster outside a pod.
-var ErrNotInCluster = errors.New("not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST unset): set restore.kubernetes.server/caFile/tokenFile")
+// ErrNotInCluster is returned (wrapped, with the settings to use instead) when no API
+// settings are configured and lifeboat does not run in a pod.
+var ErrNotInCluster = errors.New("not running in a Kubernetes pod (KUBERNETES_SERVICE_HOST unset)")
 
-// InCluster is the configuration of the pod lifeboat runs in: the API server from the
-// environment the kubelet sets, and the pod's service account token and CA.
-func InCluster() (Config, error) {
-	return inCluster(os.Getenv, serviceAccountDir)
+// FromConfig is RESTConfig for a source's restore.kubernetes settings.
+func FromConfig(api *config.KubernetesAPI) (*rest.Config, error) {
+	return RESTConfig(api, RestoreField)
 }
 
-func inCluster(getenv func(string) string, dir string) (Config, error) {
-	host, port := getenv("KUBERNETES_SERVICE_HOST"), getenv("KUBERNETES_SERVICE_PORT")
-	if host == "" {
-		return Config{}, ErrNotInCluster
+// RESTConfig turns api into a client-go config: a kubeconfig (with its current context, or
+// api.Context), an explicit server with CA and token files, or — api nil or empty — the
+// service account of the pod lifeboat runs in. field is where api sits in the config file
+// ("restore.kubernetes", "kubernetes.api"), for errors that name the setting to fix.
+//
+// A token file is re-read by client-go at least once a minute, so a projected service
+// account token the kubelet rotates (well before it expires) keeps working.
+func RESTConfig(api *config.KubernetesAPI, field string) (*rest.Config, error) {
+	var (
+		cfg *rest.Config
+		err error
+	)
+	switch {
+	case api != nil && api.Kubeconfig != "":
+		rules := &clientcmd.ClientConfigLoadingRules{ExplicitPath: api.Kubeconfig}
+		cfg, err = clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules,
+			&clientcmd.ConfigOverrides{CurrentContext: api.Context}).ClientConfig()
+		if err != nil {
+			return nil, fmt.Errorf("%s.kubeconfig %s: %w", field, api.Kubeconfig, err)
+		}
+	case api != nil && api.Server != "":
+		if cfg, err = explicit(api, field); err != nil {
+			return nil, err
+		}
+	default:
+		if cfg, err = inCluster(os.Getenv, serviceAccountDir, field); err != nil {
+			return nil, err
+		}
 	}
-	if port == "" {
-		port = "443"
-	}
-	cfg := Config{
-		Server:    "https://" + net.JoinHostPort(host, port),
-		CAFile:    filepath.Join(dir, "ca.crt"),
-		TokenFile: filepath.Join(dir, "token"),
-	}
-	// Checked here so that a pod started with automountServiceAccountToken: false fails
-	// before anything is scaled, with a message that says what is missing.
-	if _, err := os.Stat(cfg.TokenFile); err != nil {
-		return Config{}, fmt.Errorf("in-cluster service account token: %w: mount it (automountServiceAccountToken: true) or set restore.kubernetes.tokenFile", err)
+	cfg = rest.CopyConfig(cfg)
+	cfg.UserAgent = "lifeboat"
+	// Defaults of 5 qps would make a backup of a few thousand objects crawl; the API
+	// server's priority and fairness protects it instead.
+	cfg.QPS, cfg.Burst = 50, 100
+	if cfg.Timeout == 0 {
+		cfg.Timeout = 60 * time.Second
 	}
 	return cfg, nil
 }
 
-// FromConfig turns the config file's settings into a Config; nil or an empty server
-// means in-cluster.
-func FromConfig(api *config.KubernetesAPI) (Config, error) {
-	if api == nil || api.Server == "" {
-		return InCluster()
+func explicit(api *config.KubernetesAPI, field string) (*rest.Config, error) {
+	u, err := url.Parse(api.Server)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return nil, fmt.Errorf("%s.server %q must be a URL like https://host:port", field, api.Server)
 	}
-	return Config{Server: api.Server, CAFile: api.CAFile, TokenFile: api.TokenFile}, nil
+	if api.TokenFile != "" {
+		// client-go reads the file when the client is made, with a message that names
+		// neither the setting nor the cause of an empty file.
+		data, err := os.ReadFile(api.TokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("read kubernetes token (%s.tokenFile): %w", field, err)
+		}
+		if strings.TrimSpace(string(data)) == "" {
+			return nil, fmt.Errorf("kubernetes token file %s (%s.tokenFile) is empty", api.TokenFile, field)
+		}
+	}
+	return &rest.Config{Host: api.Server, BearerTokenFile: api.TokenFile,
+		TLSClientConfig: rest.TLSClientConfig{CAFile: api.CAFile}}, nil
+}
+
+// inCluster is the configuration of the pod lifeboat runs in: the API server from the
+// environment the kubelet sets, and the pod's service account token and CA. It is
+// rest.InClusterConfig with messages that say what to configure instead, and with the
+// directory as a parameter so that it can be tested.
+func inCluster(getenv func(string) string, dir, field string) (*rest.Config, error) {
+	host, port := getenv("KUBERNETES_SERVICE_HOST"), getenv("KUBERNETES_SERVICE_PORT")
+	if host == "" {
+		return nil, fmt.Errorf("%w: set %s.kubeconfig (and context), or %s.server/caFile/tokenFile", ErrNotInCluster, field, field)
+	}
+	if port == "" {
+		port = "443"
+	}
+	cfg := &rest.Config{
+		Host:            "https://" + net.JoinHostPort(host, port),
+		TLSClientConfig: rest.TLSClientConfig{CAFile: filepath.Join(dir, "ca.crt")},
+		BearerTokenFile: filepath.Join(dir, "token"),
+	}
+	// Checked here so that a pod started with automountServiceAccountToken: false fails
+	// before anything is scaled, with a message that says what is missing.
+	if _, err := os.Stat(cfg.BearerTokenFile); err != nil {
+		return nil, fmt.Errorf("in-cluster service account token: %w: mount it (automountServiceAccountToken: true) or set %s.tokenFile", err, field)
+	}
+	return cfg, nil
 }

@@ -2,8 +2,11 @@ package kube
 
 import (
 	"context"
-	"net/http"
-	"net/url"
+	"encoding/json"
+	"fmt"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // Scale is a Deployment's scale subresource (autoscaling/v1 Scale).
@@ -21,57 +24,48 @@ type Deployment struct {
 	Annotations map[string]string
 }
 
-// deploymentCall addresses a Deployment, or its scale subresource when resource is
-// "deployments/scale".
-func deploymentCall(method, verb, resource, ns, name string) call {
-	path := "/apis/apps/v1/namespaces/" + url.PathEscape(ns) + "/deployments/" + url.PathEscape(name)
-	if resource == "deployments/scale" {
-		path += "/scale"
-	}
-	return call{method: method, path: path, verb: verb, resource: resource, namespace: ns, kind: "deployment", name: name}
+func deploymentCall(verb, resource, ns, name string) call {
+	return call{verb: verb, resource: resource, namespace: ns, kind: "deployment", name: name}
 }
 
 // GetDeployment reads a Deployment's replica count and annotations.
 func (c *Client) GetDeployment(ctx context.Context, ns, name string) (Deployment, error) {
-	var d struct {
-		Metadata struct {
-			Annotations map[string]string `json:"annotations"`
-		} `json:"metadata"`
-		Spec struct {
-			Replicas *int32 `json:"replicas"`
-		} `json:"spec"`
-	}
-	if err := c.do(ctx, deploymentCall(http.MethodGet, "get", "deployments", ns, name), &d); err != nil {
-		return Deployment{}, err
-	}
-	out := Deployment{Replicas: 1, Annotations: d.Metadata.Annotations} // the API's default
-	if d.Spec.Replicas != nil {
-		out.Replicas = *d.Spec.Replicas
-	}
-	return out, nil
+	var out Deployment
+	err := c.do(ctx, deploymentCall("get", "deployments", ns, name), func(ctx context.Context) error {
+		d, err := c.cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		out = Deployment{Replicas: 1, Annotations: d.Annotations} // 1 is the API's default
+		if d.Spec.Replicas != nil {
+			out.Replicas = *d.Spec.Replicas
+		}
+		return nil
+	})
+	return out, err
 }
 
 // GetScale reads the scale subresource.
 func (c *Client) GetScale(ctx context.Context, ns, name string) (Scale, error) {
-	var s struct {
-		Spec struct {
-			Replicas int32 `json:"replicas"`
-		} `json:"spec"`
-		Status struct {
-			Replicas int32  `json:"replicas"`
-			Selector string `json:"selector"`
-		} `json:"status"`
-	}
-	err := c.do(ctx, deploymentCall(http.MethodGet, "get", "deployments/scale", ns, name), &s)
-	return Scale{Spec: s.Spec.Replicas, Status: s.Status.Replicas, Selector: s.Status.Selector}, err
+	var out Scale
+	err := c.do(ctx, deploymentCall("get", "deployments/scale", ns, name), func(ctx context.Context) error {
+		s, err := c.cs.AppsV1().Deployments(ns).GetScale(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		out = Scale{Spec: s.Spec.Replicas, Status: s.Status.Replicas, Selector: s.Status.Selector}
+		return nil
+	})
+	return out, err
 }
 
 // SetScale sets the desired replicas through the scale subresource, as kubectl scale
-// does: it changes the replica count and nothing else in the spec.
+// does: it changes the replica count and nothing else in the spec. It is a merge patch,
+// not UpdateScale, so the RBAC verb stays patch (RequiredRBAC, the chart's Role), and not
+// a server-side apply, which would make lifeboat an owner of spec.replicas.
 func (c *Client) SetScale(ctx context.Context, ns, name string, replicas int32) error {
-	r := deploymentCall(http.MethodPatch, "patch", "deployments/scale", ns, name)
-	r.patch = map[string]any{"spec": map[string]any{"replicas": replicas}}
-	return c.do(ctx, r, nil)
+	return c.patch(ctx, deploymentCall("patch", "deployments/scale", ns, name),
+		map[string]any{"spec": map[string]any{"replicas": replicas}}, "scale")
 }
 
 // Annotate sets one annotation on a Deployment; an empty value removes it. A merge patch
@@ -81,7 +75,21 @@ func (c *Client) Annotate(ctx context.Context, ns, name, key, value string) erro
 	if value == "" {
 		v = nil // null deletes the key in a JSON merge patch
 	}
-	r := deploymentCall(http.MethodPatch, "patch", "deployments", ns, name)
-	r.patch = map[string]any{"metadata": map[string]any{"annotations": map[string]any{key: v}}}
-	return c.do(ctx, r, nil)
+	return c.patch(ctx, deploymentCall("patch", "deployments", ns, name),
+		map[string]any{"metadata": map[string]any{"annotations": map[string]any{key: v}}})
+}
+
+// patch sends a JSON merge patch to a Deployment or one of its subresources. The typed
+// Patch would decode a subresource's answer as a Deployment, so it goes through the
+// clientset's REST client and ignores the answer.
+func (c *Client) patch(ctx context.Context, r call, patch any, subresource ...string) error {
+	body, err := json.Marshal(patch)
+	if err != nil {
+		return fmt.Errorf("encode %s %s: %w", r.verb, r.resource, err)
+	}
+	return c.do(ctx, r, func(ctx context.Context) error {
+		return c.cs.AppsV1().RESTClient().Patch(types.MergePatchType).
+			Namespace(r.namespace).Resource("deployments").Name(r.name).SubResource(subresource...).
+			Body(body).Do(ctx).Error()
+	})
 }

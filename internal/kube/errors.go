@@ -1,7 +1,6 @@
 package kube
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -19,7 +18,7 @@ var (
 // followed by the API server's own message, which names the user and the exact rule.
 type APIError struct {
 	StatusCode int
-	Message    string // the Status object's message, or the body when there is none
+	Message    string // the Status object's message, or the body when there is none (client-go puts it there)
 	Verb       string // the RBAC verb: get, list, patch
 	Resource   string // the RBAC resource: deployments, deployments/scale, pods, secrets
 	Namespace  string
@@ -27,26 +26,18 @@ type APIError struct {
 	Name       string
 }
 
-func newAPIError(code int, r call, body []byte) *APIError {
-	e := &APIError{StatusCode: code, Verb: r.verb, Resource: r.resource, Namespace: r.namespace, Kind: r.kind, Name: r.name}
-	var status struct {
-		Message string `json:"message"`
+func newAPIError(code int, r call, message string) *APIError {
+	message = strings.TrimSpace(message)
+	if len(message) > 512 {
+		message = message[:512] + "…"
 	}
-	if json.Unmarshal(body, &status) == nil && status.Message != "" {
-		e.Message = status.Message
-	} else {
-		e.Message = strings.TrimSpace(string(body))
-		if len(e.Message) > 512 {
-			e.Message = e.Message[:512] + "…"
-		}
-	}
-	return e
+	return &APIError{StatusCode: code, Message: message, Verb: r.verb, Resource: r.resource, Namespace: r.namespace, Kind: r.kind, Name: r.name}
 }
 
 func (e *APIError) Error() string {
 	switch e.StatusCode {
 	case http.StatusUnauthorized:
-		return fmt.Sprintf("the Kubernetes API rejected lifeboat's token (%s): check restore.kubernetes.tokenFile, or that the pod's service account token is mounted and not expired", e.Message)
+		return fmt.Sprintf("the Kubernetes API rejected lifeboat's token (%s): check restore.kubernetes.tokenFile (or the user of the kubeconfig's context), or that the pod's service account token is mounted and not expired", e.Message)
 	case http.StatusForbidden:
 		return fmt.Sprintf("forbidden: lifeboat's service account needs RBAC permission to %s %s in namespace %s: %s; see the Helm chart's Role", e.Verb, e.Resource, e.Namespace, e.Message)
 	case http.StatusNotFound:

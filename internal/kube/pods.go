@@ -2,8 +2,9 @@ package kube
 
 import (
 	"context"
-	"net/http"
-	"net/url"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // LivePods names the pods in ns matching selector that have not finished. A pod that is
@@ -11,27 +12,26 @@ import (
 // exactly what a restore must wait out. (A Deployment's status.replicas drops as soon as
 // pods are marked for deletion, so it cannot answer this.)
 func (c *Client) LivePods(ctx context.Context, ns, selector string) ([]string, error) {
-	var list struct {
-		Items []struct {
-			Metadata struct {
-				Name string `json:"name"`
-			} `json:"metadata"`
-			Status struct {
-				Phase string `json:"phase"`
-			} `json:"status"`
-		} `json:"items"`
-	}
-	r := call{method: http.MethodGet, path: "/api/v1/namespaces/" + url.PathEscape(ns) + "/pods",
-		verb: "list", resource: "pods", namespace: ns, kind: "pods"}
-	r.query = url.Values{"labelSelector": {selector}}
-	if err := c.do(ctx, r, &list); err != nil {
-		return nil, err
-	}
 	var names []string
-	for _, p := range list.Items {
-		if p.Status.Phase != "Succeeded" && p.Status.Phase != "Failed" {
-			names = append(names, p.Metadata.Name)
+	r := call{verb: "list", resource: "pods", namespace: ns, kind: "pods"}
+	opts := metav1.ListOptions{LabelSelector: selector, Limit: 500}
+	for {
+		var page *corev1.PodList
+		err := c.do(ctx, r, func(ctx context.Context) (err error) {
+			page, err = c.cs.CoreV1().Pods(ns).List(ctx, opts)
+			return err
+		})
+		if err != nil {
+			return nil, err
 		}
+		for _, p := range page.Items {
+			if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+				names = append(names, p.Name)
+			}
+		}
+		if page.Continue == "" {
+			return names, nil
+		}
+		opts.Continue = page.Continue
 	}
-	return names, nil
 }
