@@ -12,8 +12,8 @@ type RestoreHooks struct {
 	// run even when the restore failed, with LIFEBOAT_RESTORE_RESULT=ok|failed.
 	Before [][]string `json:"before,omitempty"`
 	After  [][]string `json:"after,omitempty"`
-	// Kubernetes says how to reach the API server for ScaleDown; empty means in-cluster
-	// (the pod's service account).
+	// Kubernetes says how to reach the API server for ScaleDown (and for a vault source's
+	// unseal keys in a Secret); empty means in-cluster (the pod's service account).
 	Kubernetes *KubernetesAPI `json:"kubernetes,omitempty"`
 	// ScaleTimeout bounds the wait for scaled-down pods to be gone. Default 5m.
 	ScaleTimeout Duration `json:"scaleTimeout,omitzero"`
@@ -31,8 +31,7 @@ type KubernetesAPI struct {
 	CAFile    string `json:"caFile,omitempty"`    // PEM CA of the API server
 	TokenFile string `json:"tokenFile,omitempty"` // bearer token file
 	// Kubeconfig is a kubeconfig file used instead of server/caFile/tokenFile, with
-	// Context (default: its current context). Only kubernetes sources read it; restore
-	// hooks need server.
+	// Context (default: its current context).
 	Kubeconfig string `json:"kubeconfig,omitempty"`
 	Context    string `json:"context,omitempty"`
 }

@@ -114,13 +114,7 @@ func validateRestoreHooks(p *problems, path string, h *RestoreHooks) {
 		}
 	}
 	if k := h.Kubernetes; k != nil {
-		if k.Kubeconfig != "" || k.Context != "" {
-			p.add(field(field(path, "kubernetes"), "kubeconfig"), "not supported for restore hooks yet; set server, caFile and tokenFile")
-		}
-		p.required(field(field(path, "kubernetes"), "server"), k.Server)
-		if k.Server != "" {
-			checkURL(p, field(field(path, "kubernetes"), "server"), k.Server)
-		}
+		validateKubernetesAPI(p, field(path, "kubernetes"), k)
 	}
 	if h.ScaleTimeout.Duration < 0 {
 		p.add(field(path, "scaleTimeout"), "must not be negative (got %s)", h.ScaleTimeout)

@@ -191,6 +191,18 @@ sources:
 			"sources[1].kubernetes.exclude[0]: matches every object; set at least one of resource, name, namespace, selector, type",
 			`sources[1].kubernetes.exclude[1].name: invalid glob "[x" (syntax error in pattern)`,
 		}},
+		{"restore hooks reach the API server one way", okDests + `
+sources:
+  - {name: a, kind: vault, vault: {address: "https://v:8200"}, restore: {kubernetes: {kubeconfig: /k, context: prod}}}
+  - {name: b, kind: vault, vault: {address: "https://v:8200"}, restore: {kubernetes: {}}}
+  - {name: c, kind: vault, vault: {address: "https://v:8200"}, restore: {kubernetes: {context: prod, caFile: /ca}}}
+  - {name: d, kind: vault, vault: {address: "https://v:8200"}, restore: {kubernetes: {kubeconfig: /k, tokenFile: /t, server: "k:6443"}}}
+`, []string{
+			"sources[2].restore.kubernetes.context: needs kubeconfig",
+			"sources[2].restore.kubernetes.server: required when caFile or tokenFile is set",
+			"sources[3].restore.kubernetes.kubeconfig: not allowed together with server, caFile or tokenFile; use one way to reach the API server",
+			`sources[3].restore.kubernetes.server: must be an http:// or https:// URL with a host (got "k:6443")`,
+		}},
 		{"destinations", okSources + `
 destinations:
   - {name: local, kind: file}

@@ -217,6 +217,37 @@ func TestAround(t *testing.T) {
 		c.expect(t, refs[1], state{3, ""})
 	})
 
+	t.Run("reaches the API server through a kubeconfig context", func(t *testing.T) {
+		refs := c.namespace(t, "kubeconfig")
+		path := filepath.Join(t.TempDir(), "kubeconfig")
+		if err := os.WriteFile(path, []byte(c.k.KubeconfigYAML("")), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		h := &config.RestoreHooks{ScaleDown: refs, Kubernetes: &config.KubernetesAPI{Kubeconfig: path, Context: "test"}}
+		err := hooks.Around(t.Context(), h, hooks.ClientFrom(h.Kubernetes), testLogger(t), func(context.Context) error {
+			c.expect(t, refs[0], state{0, "2"})
+			c.expect(t, refs[1], state{0, "3"})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.expect(t, refs[0], state{2, ""})
+		c.expect(t, refs[1], state{3, ""})
+
+		// A context the kubeconfig lacks: nothing is scaled, and the message names the setting.
+		h.Kubernetes.Context = "prod"
+		err = hooks.Around(t.Context(), h, hooks.ClientFrom(h.Kubernetes), testLogger(t), func(context.Context) error {
+			t.Error("restore called without a client")
+			return nil
+		})
+		if err == nil || !strings.Contains(err.Error(), "restore not started: kubernetes client for scaleDown: restore.kubernetes.kubeconfig "+path) || !strings.Contains(err.Error(), `"prod"`) {
+			t.Fatalf("Around = %v", err)
+		}
+		t.Logf("the operator reads: %v", err)
+		c.expect(t, refs[0], state{2, ""})
+	})
+
 	t.Run("least privilege", func(t *testing.T) {
 		refs := c.namespace(t, "app")
 		other := config.DeploymentRef{Namespace: "elsewhere", Name: "x"}
