@@ -149,10 +149,11 @@ func TestVaultAutoRestoreRefusesWithoutABackup(t *testing.T) {
 func TestVaultAutoRestoreKeysFromKubernetesSecret(t *testing.T) {
 	k := testenv.StartKube(t)
 	k.MustDo(http.MethodPost, "/api/v1/namespaces", map[string]any{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": "vault-recovery"}}, nil)
-	tokenFile := writeFile(t, filepath.Join(t.TempDir(), "kube-token"), k.Token)
+	kubeconfig := writeFile(t, filepath.Join(t.TempDir(), "kubeconfig"), k.KubeconfigYAML(""))
 	s := newVaultSetup(t, testenv.OpenBao, "")
-	// Point the vault source's restore.kubernetes at the test API server.
-	cfg := strings.Replace(readFile(t, s.config), "    vault:\n", fmt.Sprintf("    restore:\n      kubernetes: {server: %s, caFile: %s, tokenFile: %s}\n    vault:\n", k.URL, k.CAFile, tokenFile), 1)
+	// Point the vault source's restore.kubernetes at the test API server, through a
+	// kubeconfig (TestPostgresRestoreScalesDeployments uses server, caFile and tokenFile).
+	cfg := strings.Replace(readFile(t, s.config), "    vault:\n", fmt.Sprintf("    restore:\n      kubernetes: {kubeconfig: %s, context: test}\n    vault:\n", kubeconfig), 1)
 	writeFile(t, s.config, cfg)
 	secrets := seed(t, s.vault.Client())
 	keysJSON, _ := json.Marshal(map[string]any{"unseal_keys_b64": s.vault.UnsealKeys})
