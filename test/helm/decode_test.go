@@ -57,6 +57,7 @@ func TestRenderedObjects(t *testing.T) {
 			}
 			checkCronJobs(t, byKind[*batchv1.CronJob](objs))
 			checkRBAC(t, byKind[*rbacv1.Role](objs))
+			checkPlatformRBAC(t, objs)
 			checkIdentityOnlyWhereRestoring(t, pods)
 			checkRestoresSuspendBackups(t, objs)
 			checkDestinationSecretsOptional(t, pods)
@@ -74,6 +75,12 @@ func TestRenderedObjects(t *testing.T) {
 				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "Job", "PersistentVolumeClaim",
 					"Role", "RoleBinding", "NetworkPolicy", "PrometheusRule")
 				checkRestore(t, objs, cfg)
+			case "platform", "platform-seed":
+				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+				checkPlatform(t, objs, cfg)
+			case "platform-restore":
+				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "Job", "ClusterRole", "ClusterRoleBinding")
+				checkPlatformRestore(t, objs)
 			case "agent":
 				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "Deployment", "Service", "PersistentVolumeClaim",
 					"ServiceMonitor", "PrometheusRule")
@@ -260,6 +267,9 @@ func checkCronJobs(t *testing.T, cjs []*batchv1.CronJob) {
 func checkRBAC(t *testing.T, roles []*rbacv1.Role) {
 	t.Helper()
 	for _, r := range roles {
+		if strings.HasSuffix(r.Labels["app.kubernetes.io/component"], "-platform-config") {
+			continue // checkPlatformRBAC
+		}
 		for _, rule := range r.Rules {
 			for _, s := range slices.Concat(rule.Verbs, rule.Resources, rule.APIGroups, rule.ResourceNames) {
 				if s == "*" {

@@ -25,6 +25,12 @@ func TestDocsNameRenderedCronJobs(t *testing.T) {
 	if len(rendered) != 4 {
 		t.Fatalf("the full values render CronJobs %v, want a backup and a drill per source", rendered)
 	}
+	// The platform configuration's CronJobs come from the platform values.
+	for _, cj := range byKind[*batchv1.CronJob](renderedObjects(t, valueSetNamed("platform"))) {
+		if !slices.Contains(rendered, cj.Name) {
+			rendered = append(rendered, cj.Name)
+		}
+	}
 	nameRE := regexp.MustCompile(`(?:cronjob/|LB_CRONJOB=|CronJobs? ` + "`" + `)([a-z0-9<>_]+-[a-z0-9<>_-]+)|(` + "`" + `(?:lifeboat|<release>)-(?:backup|drill)-[a-z0-9<>_-]+)`)
 	seen := 0
 	for _, doc := range []string{"docs/admin-guide.md", "deploy/helm/lifeboat/README.md", "README.md"} {

@@ -39,7 +39,7 @@ func TestServerSideDryRun(t *testing.T) {
 	for _, v := range valueSets {
 		sets[v.name] = renderedObjects(t, v)
 		for _, o := range sets[v.name] {
-			if !slices.Contains(namespaces, o.namespace) {
+			if o.namespace != "" && !slices.Contains(namespaces, o.namespace) {
 				namespaces = append(namespaces, o.namespace)
 			}
 		}
@@ -77,8 +77,8 @@ func TestServerSideDryRun(t *testing.T) {
 			if !strings.Contains(out, "NOTES:") || !strings.Contains(out, "docs/admin-guide.md") {
 				t.Errorf("%s: no NOTES in helm's output:\n%s", v.name, out)
 			}
-			if restoring := strings.Contains(out, "A RESTORE JOB IS ENABLED"); restoring != (v.name == "restore") {
-				t.Errorf("%s: NOTES say a restore Job is enabled: %v, want %v", v.name, restoring, v.name == "restore")
+			if restoring := strings.Contains(out, "A RESTORE JOB IS ENABLED"); restoring != v.restoring() {
+				t.Errorf("%s: NOTES say a restore Job is enabled: %v, want %v", v.name, restoring, v.restoring())
 			}
 			if strings.Contains(out, "Backups are NOT suspended") {
 				t.Errorf("%s: NOTES warn that backups run during a restore", v.name)
@@ -87,6 +87,9 @@ func TestServerSideDryRun(t *testing.T) {
 	})
 	// (after helm-install: this creates the chart's Roles for real)
 	t.Run("rbac", func(t *testing.T) { checkRBACGrants(t, k, resources, sets["restore"]) })
+	t.Run("platform-rbac", func(t *testing.T) {
+		checkPlatformRBACGrants(t, k, resources, sets["platform"], sets["platform-restore"])
+	})
 	// The auto-restore sidecar for the Vault chart, in a pod like the Vault chart's.
 	t.Run("auto-restore-snippet", func(t *testing.T) {
 		c, vols := autoRestoreSnippet(t)
@@ -165,7 +168,8 @@ type apiResourceList struct {
 }
 
 // discover maps "group/version Kind" to the resource path segment, from the API server's
-// own discovery documents (so no plural is guessed).
+// own discovery documents (so no plural is guessed). Objects without a namespace are
+// cluster-scoped (parseObjects checks which kinds may be).
 func discover(t *testing.T, k *testenv.Kube) map[string]string {
 	t.Helper()
 	var groups struct {
@@ -187,7 +191,7 @@ func discover(t *testing.T, k *testenv.Kube) map[string]string {
 		var list apiResourceList
 		k.MustDo(http.MethodGet, p, nil, &list)
 		for _, r := range list.Resources {
-			if !strings.Contains(r.Name, "/") && r.Namespaced {
+			if !strings.Contains(r.Name, "/") {
 				out[list.GroupVersion+" "+r.Kind] = r.Name
 			}
 		}
@@ -205,6 +209,9 @@ func collectionPath(t *testing.T, resources map[string]string, o object) string 
 	prefix := "/apis/" + gv
 	if o.gvk.Group == "" {
 		prefix = "/api/" + gv
+	}
+	if o.namespace == "" {
+		return prefix + "/" + res
 	}
 	return fmt.Sprintf("%s/namespaces/%s/%s", prefix, o.namespace, res)
 }
@@ -287,8 +294,9 @@ func checkRBACGrants(t *testing.T, k *testenv.Kube, resources map[string]string,
 
 func accessReview(t *testing.T, k *testenv.Kube, user, verb, ns, resource, sub, name string) bool {
 	t.Helper()
-	group := ""
-	if strings.HasPrefix(resource, "deployments") {
+	// resource[.group], as lifeboat's config writes it.
+	resource, group, _ := strings.Cut(resource, ".")
+	if group == "" && strings.HasPrefix(resource, "deployments") {
 		group = "apps"
 	}
 	saNS := strings.Split(user, ":")[2]
@@ -320,4 +328,74 @@ func writeKubeconfig(t *testing.T, k *testenv.Kube) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// checkPlatformRBACGrants creates the platform configuration's RBAC of the steady state,
+// then the restore's, and asks the API server what each service account may do: the
+// backups read exactly what they list, only the restore (while enabled) and the drills
+// write.
+func checkPlatformRBACGrants(t *testing.T, k *testenv.Kube, resources map[string]string, steady, restoring []object) {
+	create := func(objs []object) {
+		for _, o := range objs {
+			switch o.gvk.Kind {
+			case "Role", "RoleBinding", "ClusterRole", "ClusterRoleBinding":
+			default:
+				continue
+			}
+			_, err := send(k, http.MethodPost, collectionPath(t, resources, o), o.yaml)
+			if err != nil && !strings.Contains(err.Error(), "409 Conflict") {
+				t.Fatalf("create %s: %v", o, err)
+			}
+		}
+	}
+	create(steady)
+	create(restoring)
+	sa := func(name string) string { return "system:serviceaccount:" + namespace + ":" + name }
+	backup, restore, drill := sa(releaseName+"-platform-config"), sa(releaseName+"-platform-config-restore"), sa(releaseName+"-platform-config-drill")
+	for _, c := range []struct {
+		user, verb, ns, resource, name string
+		allowed                        bool
+	}{
+		// Backups: list what is listed, in argo; get the named cluster objects.
+		{backup, "list", "argo", "secrets", "", true},
+		{backup, "list", "argo", "configmaps", "", true},
+		{backup, "list", "argo", "rolebindings.rbac.authorization.k8s.io", "", true},
+		{backup, "list", "argo", "workflowtemplates.argoproj.io", "", true},
+		{backup, "list", "", "clusterworkflowtemplates.argoproj.io", "", true},
+		{backup, "list", "", "customresourcedefinitions.apiextensions.k8s.io", "", true},
+		{backup, "get", "", "namespaces", "argo", true},
+		{backup, "get", "", "clusterroles.rbac.authorization.k8s.io", "argo-aggregate-to-view", true},
+		{backup, "get", "", "clusterroles.rbac.authorization.k8s.io", "cluster-admin", false},
+		{backup, "get", "", "namespaces", "kube-system", false},
+		{backup, "list", "kube-system", "secrets", "", false},
+		{backup, "list", "argo", "pods", "", false},
+		{backup, "get", "argo", "secrets", "argo-postgres", false},
+		{backup, "create", "argo", "configmaps", "", false},
+		{backup, "patch", "argo", "secrets", "x", false},
+		{backup, "patch", "", "customresourcedefinitions.apiextensions.k8s.io", "x", false},
+		// The restore writes the backed-up kinds, and nothing it does not restore.
+		{restore, "patch", "argo", "configmaps", "workflow-controller-configmap", true},
+		{restore, "create", "argo", "secrets", "", true},
+		{restore, "patch", "argo", "workflowtemplates.argoproj.io", "x", true},
+		{restore, "patch", "", "customresourcedefinitions.apiextensions.k8s.io", "workflows.argoproj.io", true},
+		{restore, "create", "", "namespaces", "", true},
+		{restore, "patch", "", "namespaces", "argo", true},
+		{restore, "patch", "", "namespaces", "kube-system", false},
+		{restore, "bind", "argo", "clusterroles.rbac.authorization.k8s.io", "argo-aggregate-to-view", true},
+		{restore, "delete", "argo", "secrets", "x", false},
+		{restore, "list", "argo", "secrets", "", false},
+		{restore, "patch", "argo", "deployments", "workflow-controller", false},
+		{restore, "create", "argo", "pods", "", false},
+		// The drill: its scratch namespace, and dry-runs (RBAC cannot tell them from writes).
+		{drill, "create", "", "namespaces", "", true},
+		{drill, "delete", "", "namespaces", "lifeboat-drill-20261123-101500", true},
+		{drill, "patch", "lifeboat-drill-20261123-101500", "configmaps", "x", true},
+		{drill, "list", "argo", "secrets", "", false},
+		{drill, "create", "argo", "pods", "", false},
+	} {
+		allowed := accessReview(t, k, c.user, c.verb, c.ns, c.resource, "", c.name)
+		if allowed != c.allowed {
+			t.Errorf("%s %s %s %s/%s: allowed=%v, want %v", c.user, c.verb, c.resource, c.ns, c.name, allowed, c.allowed)
+		}
+	}
 }

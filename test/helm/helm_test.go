@@ -46,6 +46,24 @@ var valueSets = []valueSet{
 	{"agent", []string{"deploy/examples/lifeboat-agent.yaml"}},
 	// The full values during a restore: restore Jobs, backups suspended.
 	{"restore", []string{"deploy/examples/lifeboat-full.yaml", "deploy/examples/lifeboat-restore.yaml"}},
+	// The whole platform, configuration included, in the chart's own keys and in the values
+	// shape platform charts write (aliases_test.go: both render the same objects).
+	{"platform", []string{"deploy/examples/lifeboat-platform.yaml"}},
+	{"platform-seed", []string{"deploy/examples/lifeboat-platform-seed.yaml"}},
+	{"platform-restore", []string{"deploy/examples/lifeboat-platform.yaml", "deploy/examples/lifeboat-platform-restore.yaml"}},
+}
+
+// restoring reports whether the value set renders restore Jobs.
+func (v valueSet) restoring() bool { return strings.HasSuffix(v.name, "restore") }
+
+// valueSetNamed returns the value set of that name.
+func valueSetNamed(name string) valueSet {
+	for _, v := range valueSets {
+		if v.name == name {
+			return v
+		}
+	}
+	panic("no value set " + name)
 }
 
 func chartDir() string { return filepath.Join(testenv.RepoRoot(), "deploy", "helm", "lifeboat") }

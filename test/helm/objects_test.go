@@ -49,6 +49,9 @@ var scheme = func() *runtime.Scheme {
 var strictYAML = kjson.NewSerializerWithOptions(kjson.DefaultMetaFactory, scheme, scheme,
 	kjson.SerializerOptions{Yaml: true, Strict: true})
 
+// clusterScoped are the kinds the chart renders without a namespace.
+var clusterScoped = map[string]bool{"ClusterRole": true, "ClusterRoleBinding": true}
+
 // customKinds are the prometheus-operator kinds the chart renders; their schemas are
 // checked by customDecode and by the CRDs the dry run installs.
 var customKinds = map[string]bool{"ServiceMonitor": true, "PrometheusRule": true}
@@ -81,8 +84,8 @@ func parseObjects(t testing.TB, manifest string) []object {
 		}
 		o.gvk = schema.FromAPIVersionAndKind(meta.APIVersion, meta.Kind)
 		o.name, o.namespace = meta.Metadata.Name, meta.Metadata.Namespace
-		if o.name == "" || o.namespace == "" {
-			t.Errorf("%s: every object needs metadata.name and metadata.namespace (got %q, %q)", o, o.name, o.namespace)
+		if o.name == "" || (o.namespace == "") != clusterScoped[meta.Kind] {
+			t.Errorf("%s: every object needs metadata.name, and metadata.namespace unless cluster-scoped (got %q, %q)", o, o.name, o.namespace)
 		}
 		if customKinds[meta.Kind] {
 			if err := customDecode(meta.Kind, o.yaml); err != nil {

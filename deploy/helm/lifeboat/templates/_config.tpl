@@ -161,6 +161,9 @@ lifeboat's own config.Parse.
 {{- if and (not $vaultOnly) (include "lifeboat.workflowsEnabled" $root) -}}
 {{- $sources = append $sources (include "lifeboat.config.workflowsSource" $root | fromJson) -}}
 {{- end -}}
+{{- if and (not $vaultOnly) (include "lifeboat.platformConfigEnabled" $root) -}}
+{{- $sources = append $sources (include "lifeboat.config.platformSource" $root | fromJson) -}}
+{{- end -}}
 {{- $only := list -}}
 {{- if $vaultOnly -}}
 {{- /* The Vault pods reach object storage, not lifeboat's volumes: S3 destinations only. */ -}}

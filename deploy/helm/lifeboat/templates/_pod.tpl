@@ -1,7 +1,7 @@
 {{/*
 Pod templates shared by the CronJobs, the restore Jobs and the agent. A "scope" says what
 the pod does and so which Secrets it gets: backup-<kind>, restore-<kind>, drill-<kind>
-(kind vault or workflows) or agent. Each pod mounts only the credentials of its own source
+(kind vault, workflows or platform-config) or agent. Each pod mounts only the credentials of its own source
 and destinations; the age identity only where restores and drills run.
 */}}
 
@@ -12,6 +12,7 @@ and destinations; the age identity only where restores and drills run.
 {{- $only := list -}}
 {{- if hasSuffix "-vault" $scope }}{{ $only = $root.Values.vault.backup.destinations }}{{ end -}}
 {{- if hasSuffix "-workflows" $scope }}{{ $only = $root.Values.workflows.metadataDatabase.backup.destinations }}{{ end -}}
+{{- if hasSuffix "-platform-config" $scope }}{{ $only = $root.Values.platformConfig.backup.destinations }}{{ end -}}
 {{- $out := list -}}
 {{- range $root.Values.destinations -}}
 {{- if or (not $only) (has .name $only) }}{{ $out = append $out . }}{{ end -}}
@@ -65,7 +66,7 @@ and destinations; the age identity only where restores and drills run.
 {{- end -}}
 {{- end -}}
 {{- $id := $root.Values.encryption.age.identitySecretRef -}}
-{{- $drills := or $v.drill.enabled $m.drill.enabled -}}
+{{- $drills := or $v.drill.enabled $m.drill.enabled $root.Values.platformConfig.drill.enabled -}}
 {{- if and $id.name $root.Values.encryption.age.recipients (or (hasPrefix "restore-" $scope) (hasPrefix "drill-" $scope) (and $agent $drills)) -}}
 {{- $out = append $out (dict "name" "age-identity" "secret" $id.name "keys" (list $id.key)) -}}
 {{- end -}}
@@ -192,11 +193,15 @@ and destinations; the age identity only where restores and drills run.
     {{- include "lifeboat.volumeMounts" (list $root .scope) | nindent 4 }}
 {{- end -}}
 
-{{/* The pod spec. Argument: dict root, scope, args, restartPolicy (+ ports, probes). */}}
+{{/* The pod spec. Argument: dict root, scope, args, restartPolicy (+ ports, probes,
+     serviceAccountName). */}}
 {{- define "lifeboat.podSpec" -}}
 {{- $root := .root -}}
-serviceAccountName: {{ include "lifeboat.serviceAccountName" $root }}
-automountServiceAccountToken: {{ $root.Values.serviceAccount.automountToken }}
+serviceAccountName: {{ .serviceAccountName | default (include "lifeboat.serviceAccountName" $root) }}
+{{- /* The platform configuration is read through the Kubernetes API with the pod's token. */}}
+{{- $automount := $root.Values.serviceAccount.automountToken }}
+{{- if or (hasSuffix "-platform-config" .scope) (and (eq .scope "agent") (include "lifeboat.platformConfigEnabled" $root)) }}{{ $automount = true }}{{ end }}
+automountServiceAccountToken: {{ $automount }}
 {{- with .restartPolicy }}
 restartPolicy: {{ . }}
 {{- end }}

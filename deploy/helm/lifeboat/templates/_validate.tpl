@@ -5,8 +5,8 @@
 {{- if not (has $v.mode (list "cronjob" "agent")) -}}
 {{- fail (printf "mode: must be cronjob or agent (got %q)" $v.mode) -}}
 {{- end -}}
-{{- if not (or (include "lifeboat.vaultEnabled" .) (include "lifeboat.workflowsEnabled" .)) -}}
-{{- fail "nothing to do: enable vault.backup and/or workflows.metadataDatabase.backup" -}}
+{{- if not (or (include "lifeboat.vaultEnabled" .) (include "lifeboat.workflowsEnabled" .) (include "lifeboat.platformConfigEnabled" .)) -}}
+{{- fail "nothing to do: enable vault.backup, workflows.metadataDatabase.backup and/or platformConfig.backup" -}}
 {{- end -}}
 {{- if not $v.destinations -}}
 {{- fail "destinations: configure at least one destination (type s3 or file); see values.yaml" -}}
@@ -27,7 +27,7 @@
 {{- fail (printf "destinations[%d].type: must be s3 or file (got %q)" $i (toString $d.type)) -}}
 {{- end -}}
 {{- end -}}
-{{- range $src := list (list "vault.backup.destinations" $v.vault.backup.destinations) (list "workflows.metadataDatabase.backup.destinations" $v.workflows.metadataDatabase.backup.destinations) -}}
+{{- range $src := list (list "vault.backup.destinations" $v.vault.backup.destinations) (list "workflows.metadataDatabase.backup.destinations" $v.workflows.metadataDatabase.backup.destinations) (list "platformConfig.backup.destinations" $v.platformConfig.backup.destinations) -}}
 {{- range (index $src 1) -}}
 {{- if not (has . $names) }}{{ fail (printf "%s: unknown destination %q (configured: %s)" (index $src 0) . (join ", " $names)) }}{{ end -}}
 {{- end -}}
@@ -40,6 +40,18 @@
 {{- end -}}
 {{- if and $v.workflows.metadataDatabase.restore.enabled (not $v.workflows.metadataDatabase.restore.dump) -}}
 {{- fail "workflows.metadataDatabase.restore.dump: required when workflows.metadataDatabase.restore.enabled (a backup id, or latest)" -}}
+{{- end -}}
+{{- $pc := $v.platformConfig -}}
+{{- if include "lifeboat.platformConfigEnabled" . -}}
+{{- if and (not $pc.namespaces) (not $pc.namespaceSelector) -}}
+{{- fail "platformConfig.namespaces: required: list the namespaces to back up (e.g. [argo]), or set platformConfig.namespaceSelector to a label selector" -}}
+{{- end -}}
+{{- if and $pc.namespaces $pc.namespaceSelector -}}
+{{- fail "platformConfig.namespaceSelector: not together with platformConfig.namespaces; use one of them" -}}
+{{- end -}}
+{{- end -}}
+{{- if and $pc.restore.enabled (not $pc.restore.resources) -}}
+{{- fail "platformConfig.restore.resources: required when platformConfig.restore.enabled (a backup id from `lifeboat list platform-config`, or latest)" -}}
 {{- end -}}
 {{- if and $v.vault.autoRestore.enabled (not $v.vault.nodes) -}}
 {{- fail "vault.nodes: required with vault.autoRestore (an uninitialised cluster has no active service; auto-restore talks to each server)" -}}
