@@ -2,7 +2,6 @@ package e2e
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,29 +10,6 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
-
-// lineageRow is a row of `list --json` with the lineage marks.
-type lineageRow struct {
-	Destination string `json:"destination"`
-	ID          string `json:"id"`
-	Lineage     string `json:"lineage"`
-	NewLineage  bool   `json:"newLineage"`
-	Suspicious  string `json:"suspicious"`
-}
-
-func listLineages(t *testing.T, lb lifeboatRunner, source string) map[string][]lineageRow {
-	t.Helper()
-	r := lb.lifeboat(t, 0, "list", source, "--json")
-	var rows []lineageRow
-	if err := json.Unmarshal([]byte(r.stdout), &rows); err != nil {
-		t.Fatalf("list --json: %v\n%s", err, r)
-	}
-	out := map[string][]lineageRow{}
-	for _, row := range rows {
-		out[row.Destination] = append(out[row.Destination], row)
-	}
-	return out
-}
 
 // withRetention gives both destinations of an e2e config `retention: {keepLast: 3}`.
 func withRetention(t *testing.T, config string) {
@@ -53,9 +29,9 @@ func withRetention(t *testing.T, config string) {
 }
 
 // ids returns the ids of rows, and checks each destination holds the same.
-func idsOf(t *testing.T, byDest map[string][]lineageRow) map[string]lineageRow {
+func idsOf(t *testing.T, byDest map[string][]listed) map[string]listed {
 	t.Helper()
-	out := map[string]lineageRow{}
+	out := map[string]listed{}
 	for _, r := range byDest["local"] {
 		out[r.ID] = r
 	}
@@ -85,7 +61,7 @@ func testVaultReinitialised(t *testing.T, flavor testenv.Flavor) {
 			t.Fatalf("a normal backup warned:\n%s", r)
 		}
 	}
-	old := idsOf(t, listLineages(t, s, "vault"))
+	old := idsOf(t, backupsBySource(t, s, "vault"))
 	if len(old) != 3 {
 		t.Fatalf("keepLast 3 after 4 backups of one cluster: %d kept", len(old))
 	}
@@ -136,13 +112,13 @@ func testVaultReinitialised(t *testing.T, flavor testenv.Flavor) {
 	for range 4 {
 		s.lifeboat(t, 0, "backup", "vault")
 	}
-	now := idsOf(t, listLineages(t, s, "vault"))
+	now := idsOf(t, backupsBySource(t, s, "vault"))
 	for id := range old {
 		if _, ok := now[id]; !ok {
 			t.Errorf("backup %s of the old cluster was pushed out", id)
 		}
 	}
-	var newOnes []lineageRow
+	var newOnes []listed
 	for _, r := range now {
 		if r.Lineage != oldLineage {
 			newOnes = append(newOnes, r)
@@ -156,11 +132,11 @@ func testVaultReinitialised(t *testing.T, flavor testenv.Flavor) {
 	if !strings.Contains(dry.stdout, "would delete 3") {
 		t.Fatalf("prune --lineage --dry-run:\n%s", dry)
 	}
-	if got := idsOf(t, listLineages(t, s, "vault")); len(got) != 6 {
+	if got := idsOf(t, backupsBySource(t, s, "vault")); len(got) != 6 {
 		t.Fatalf("the dry run deleted: %d backups left", len(got))
 	}
 	s.lifeboat(t, 0, "prune", "vault", "--lineage", oldLineage)
-	after := idsOf(t, listLineages(t, s, "vault"))
+	after := idsOf(t, backupsBySource(t, s, "vault"))
 	if len(after) != 3 {
 		t.Fatalf("after prune --lineage: %d backups, want the new cluster's 3", len(after))
 	}
@@ -190,7 +166,7 @@ func TestPostgresEmptiedTablesAreSuspicious(t *testing.T) {
 	for range 3 {
 		s.lifeboat(t, 0, "backup", "workflows")
 	}
-	good := idsOf(t, listLineages(t, s, "workflows"))
+	good := idsOf(t, backupsBySource(t, s, "workflows"))
 	for _, r := range good {
 		if r.Lineage == "" || !strings.HasSuffix(r.Lineage, "/argo") {
 			t.Fatalf("a dump records lineage %q, want <system identifier>/argo", r.Lineage)
@@ -209,7 +185,7 @@ func TestPostgresEmptiedTablesAreSuspicious(t *testing.T) {
 			t.Fatalf("dump %d of the emptied database did not warn:\n%s", i+1, r)
 		}
 	}
-	now := idsOf(t, listLineages(t, s, "workflows"))
+	now := idsOf(t, backupsBySource(t, s, "workflows"))
 	for id := range good {
 		if _, ok := now[id]; !ok {
 			t.Errorf("good dump %s was pushed out by dumps of the emptied database", id)

@@ -15,6 +15,9 @@ type listed struct {
 	Destination string `json:"destination"`
 	ID          string `json:"id"`
 	SHA256      string `json:"sha256"`
+	Lineage     string `json:"lineage"`
+	NewLineage  bool   `json:"newLineage"`
+	Suspicious  string `json:"suspicious"`
 }
 
 // lifeboatRunner is what the per-test setups share: run the lifeboat binary with their
