@@ -1,0 +1,81 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/lifeboat-backup/lifeboat/internal/testenv"
+)
+
+// transitDrill is the drill block of a source auto-unsealed by key on ts; the Transit
+// token comes from tokenFile.
+func transitDrill(bin string, ts *testenv.TransitServer, key, tokenFile string) string {
+	return fmt.Sprintf(`    drill:
+      vault:
+        binary: %s
+        seal:
+          type: transit
+          parameters: {address: %q, mount_path: %s/, key_name: %s}
+          secrets: {token: {file: %s}}
+        mounts: [secret/, ci-approle/]
+        secrets: [secret/data/app/db, secret/data/team/ci]
+    vault:
+`, bin, ts.Addr, ts.Mount, key, tokenFile)
+}
+
+// A cluster auto-unsealed by a Transit engine of another server is drilled with the same
+// seal and no unseal keys; a drill whose seal cannot open the snapshot fails with the
+// server's reason and leaves the live cluster alone; a restore after data loss needs no
+// keys.
+func TestVaultTransitSealDrillAndRestore(t *testing.T) {
+	testenv.ForEachFlavor(t, func(t *testing.T, flavor testenv.Flavor) {
+		ts := testenv.StartTransitServer(t, testenv.OpenBao)
+		v := testenv.StartVaultClusterWith(t, flavor, 1, testenv.VaultClusterOptions{Seal: ts.Seal(ts.KeyName, ts.Token)})
+		s := newVaultSetupFor(t, v, "")
+		transitToken := writeFile(t, filepath.Join(s.dir, "transit-token"), ts.Token+"\n")
+		bin := testenv.Binary(t, string(flavor))
+		writeFile(t, s.config, strings.Replace(readFile(t, s.config), "    vault:\n", transitDrill(bin, ts, ts.KeyName, transitToken), 1))
+		secrets := seed(t, s.vault.Client())
+		s.lifeboat(t, 0, "backup", "vault")
+
+		r := s.lifeboat(t, 0, "drill", "vault")
+		for _, want := range []string{"ok     mount secret/", "ok     secret secret/data/app/db", "passed"} {
+			if !strings.Contains(r.stdout, want) {
+				t.Fatalf("drill output lacks %q:\n%s", want, r)
+			}
+		}
+
+		// Another Transit key cannot decrypt the snapshot's keyring.
+		other := ts.NewKey(t, "other")
+		otherToken := writeFile(t, filepath.Join(s.dir, "other-token"), ts.TokenFor(t, other)+"\n")
+		writeFile(t, s.config, strings.Replace(readFile(t, s.config), "key_name: "+ts.KeyName+"}", "key_name: "+other+"}", 1))
+		writeFile(t, s.config, strings.Replace(readFile(t, s.config), transitToken, otherToken, 1))
+		r = s.lifeboat(t, 1, "drill", "vault", "--no-record")
+		t.Logf("wrong seal:\n%s", r)
+		out := r.stdout + r.stderr
+		for _, want := range []string{"seal could not open it", "check drill.vault.seal"} {
+			if !strings.Contains(out, want) {
+				t.Fatalf("wrong-seal drill output lacks %q:\n%s", want, r)
+			}
+		}
+		// The live cluster is untouched.
+		st, err := v.Nodes[0].Client("").Sys().SealStatus()
+		if err != nil || st.Sealed {
+			t.Fatalf("live cluster after the failed drill: %+v %v", st, err)
+		}
+		checkSeeded(t, s.vault.Client(), secrets)
+
+		// Data loss, then a restore with no keys.
+		if err := s.vault.Client().KVv2("secret").DeleteMetadata(context.Background(), "app/db"); err != nil {
+			t.Fatal(err)
+		}
+		r = s.lifeboat(t, 0, "restore", "vault", "--snapshot", "latest")
+		if !strings.Contains(r.stdout, "active again") {
+			t.Fatalf("restore output:\n%s", r)
+		}
+		checkSeeded(t, s.vault.Client(), secrets)
+	})
+}
