@@ -132,7 +132,10 @@ func TestVaultAutoRestoreWholeCluster(t *testing.T) {
 	})
 }
 
-// The same for a 3-node cluster auto-unsealed by Transit: no keys at all.
+// The same for a 3-node cluster auto-unsealed by Transit: no keys at all. The joined
+// nodes cannot follow node 0 until its server process restarts (it keeps the temporary
+// raft TLS keys, see rejoin.go): auto-restore says so, and after that one restart every
+// node is back.
 func TestVaultAutoRestoreWholeTransitCluster(t *testing.T) {
 	testenv.ForEachFlavor(t, func(t *testing.T, flavor testenv.Flavor) {
 		ts := testenv.StartTransitServer(t, testenv.OpenBao)
@@ -142,10 +145,21 @@ func TestVaultAutoRestoreWholeTransitCluster(t *testing.T) {
 		secrets := seed(t, v.Client())
 		s.lifeboat(t, 0, "backup", "vault")
 		wipeAll(v)
-		r := s.lifeboat(t, 0, "vault", "auto-restore")
+		r := lifeboat(t, s.env, "--config", s.config, "vault", "auto-restore", "--join-timeout", "90s")
 		t.Logf("auto-restore:\n%s", r)
-		if !strings.Contains(r.stdout, "no unseal keys needed") || !strings.Contains(r.stdout, "every node is back") {
+		if !strings.Contains(r.stdout, "no unseal keys needed") || !strings.Contains(r.stdout, "unsealed by its transit seal, active") {
 			t.Fatalf("auto-restore output:\n%s", r)
+		}
+		if r.code != 0 {
+			if !strings.Contains(r.stderr, "restart node 0's server process") {
+				t.Fatalf("auto-restore failed without the next step:\n%s", r)
+			}
+			v.Nodes[0].Stop()
+			v.Nodes[0].Start()
+			for _, n := range v.Nodes {
+				testenv.WaitUnsealed(t, n)
+			}
+			v.WaitVoters(t)
 		}
 		checkAllBack(t, v)
 		checkSeeded(t, v.Client(), secrets)

@@ -51,7 +51,7 @@ func (c *Client) rejoin(ctx context.Context, env source.Env, leader string, othe
 	var checks []source.Check
 	for _, addr := range others {
 		if slices.Contains(pending, addr) {
-			checks = append(checks, source.NewCheck("node "+addr, false, "did not join: %s; once it answers, unseal it with the original keys (a Shamir seal) or check its seal and retry_join settings and server log", last[addr]))
+			checks = append(checks, source.NewCheck("node "+addr, false, "did not come back: %s", last[addr]))
 			continue
 		}
 		checks = append(checks, source.NewCheck("node "+addr, true, "unsealed and joined"))
@@ -88,6 +88,18 @@ func (c *Client) rejoinStep(ctx context.Context, env source.Env, leader, addr st
 		return false, "asked to join " + leader
 	case !st.Sealed:
 		return true, ""
+	case autoUnseal(st.Type) && time.Since(start) > 2*joinGrace:
+		// Observed with OpenBao 2.4: after a restore, node 0 keeps the raft TLS keys of
+		// the temporary initialisation in memory when the snapshot's raft TLS keyring has
+		// the same term (the server skips a same-term update; clusters younger than the
+		// raft TLS key rotation have term 1 like a fresh one). A joined node gets the
+		// restored keys, so node 0's connections to it fail with "tls: unrecognized name"
+		// and it never receives the data. A Shamir node 0 seals and is unsealed after the
+		// restore, which reloads the keys; an auto-unsealed one reloads them only when its
+		// server process restarts.
+		return false, "joined but still sealed: its " + st.Type + " seal did not unseal it. If node 0's log shows `tls: unrecognized name` for it, " +
+			"node 0 still uses the raft TLS keys of the temporary initialisation: restart node 0's server process (it unseals itself with its seal) " +
+			"and the joined nodes catch up by themselves"
 	case autoUnseal(st.Type):
 		return false, "joined, waiting for its " + st.Type + " seal to unseal it"
 	case len(keys) == 0:
@@ -103,6 +115,12 @@ func (c *Client) rejoinStep(ctx context.Context, env source.Env, leader, addr st
 // waitVoters waits until the raft configuration lists want voters: autopilot promotes a
 // new node only after it has been healthy for a while (server_stabilization_time).
 func (c *Client) waitVoters(ctx context.Context, env source.Env, want int, deadline time.Time) source.Check {
+	// The snapshot's tokens are valid again, so the source's own login works, when it
+	// has one: the chart's auto-restore sidecar carries no credential of lifeboat's.
+	if err := c.Login(ctx); err != nil {
+		env.Printf("  cannot log in to confirm the raft voters (%v): every node is unsealed; check the voters with `bao operator raft list-peers`\n", err)
+		return source.NewCheck("raft voters", true, "not confirmed: no login for the source (%v)", err)
+	}
 	var got []string
 	var err error
 	for {
