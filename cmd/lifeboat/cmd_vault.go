@@ -66,7 +66,10 @@ retry_join, or, if it stays uninitialised for 15s, lifeboat asks it to join
 the original keys (or unseals itself), and lifeboat waits until the raft configuration
 lists every node as a voter (read with the source's token), up to --join-timeout. A node
 that does not come back in time fails the run (exit 1) with what it was waiting for;
-node 0 stays restored.
+node 0 stays restored. An auto-unsealed node 0 may keep the raft TLS keys of the
+temporary initialisation (OpenBao/Vault skip reloading a same-term keyring), so joined
+nodes stay sealed: lifeboat says so, and one restart of node 0's server process lets
+them catch up (docs/auto-unseal.md).
 
 Exit codes:
   0  restored, or nothing to do (Vault is already initialised)
