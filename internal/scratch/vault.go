@@ -163,14 +163,22 @@ func (v *Vault) Stop() {
 	}
 }
 
-// LogErrors is the server's log from its first error on (what it said went wrong), or
-// LogTail when it logged no error.
-func (v *Vault) LogErrors() string {
+// LogErrors is the server's log from its first error after the marker (or its first
+// error at all when the marker is not in the log) on: what it said went wrong. It is
+// LogTail when it logged no such error.
+func (v *Vault) LogErrors(marker string) string {
 	data, err := os.ReadFile(v.logPath)
 	if err != nil {
 		return "no server log"
 	}
-	i := strings.Index(string(data), "[ERROR]")
+	from := 0
+	if m := strings.Index(string(data), marker); marker != "" && m >= 0 {
+		from = m
+	}
+	i := strings.Index(string(data[from:]), "[ERROR]")
+	if i >= 0 {
+		i += from
+	}
 	if i < 0 {
 		return v.LogTail()
 	}

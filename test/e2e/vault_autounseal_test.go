@@ -58,7 +58,7 @@ func TestVaultTransitSealDrillAndRestore(t *testing.T) {
 		r = s.lifeboat(t, 1, "drill", "vault", "--no-record")
 		t.Logf("wrong seal:\n%s", r)
 		out := r.stdout + r.stderr
-		for _, want := range []string{"transit seal did not unseal it", "check drill.vault.seal", "the server said:", "transit/decrypt/" + other} {
+		for _, want := range []string{"transit seal did not unseal it", "check drill.vault.seal", "the server said:", "failed to get stored keys", "transit/decrypt/" + other} {
 			if !strings.Contains(out, want) {
 				t.Fatalf("wrong-seal drill output lacks %q:\n%s", want, r)
 			}
@@ -204,7 +204,7 @@ func TestVaultStaticSealDrillAndRestore(t *testing.T) {
 	writeFile(t, keyFile, newKey()+"\n")
 	r = s.lifeboat(t, 1, "drill", "vault", "--no-record")
 	out := r.stdout + r.stderr
-	for _, want := range []string{"static seal did not unseal it", "check drill.vault.seal", "the server said:"} {
+	for _, want := range []string{"static seal did not unseal it", "check drill.vault.seal", "the server said:", "failed to get stored keys"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("wrong-key drill output lacks %q:\n%s", want, r)
 		}

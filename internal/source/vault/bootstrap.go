@@ -56,7 +56,7 @@ func RestoreIntoUninitialised(ctx context.Context, opts Options, snapshot io.Rea
 	out, err := c.ConfirmRestore(wctx, originalKeys, 500*time.Millisecond, true)
 	if err != nil && auto {
 		return out, fmt.Errorf("%w. The snapshot's keyring is encrypted by the seal of the cluster it came from: check that the %s seal names the same key (key name, key id, region, key ring, mount) "+
-			"and that its credentials may decrypt with it. %s", err, st.Type, wipeAndRerun(c.opts.Address))
+			"and that its credentials may decrypt with it; %s", err, st.Type, wipeAndRerun(c.opts.Address))
 	}
 	if err != nil {
 		return out, fmt.Errorf("%w; the snapshot was sent to %s: try unsealing it with the original keys; if they do not open it, it still holds the lost temporary keyring: %s",

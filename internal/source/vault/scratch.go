@@ -83,7 +83,8 @@ func openScratch(ctx context.Context, src *config.Source, env source.Env, open f
 		if d.Seal != nil {
 			// The seal's own complaint (a Transit 400, a KMS access denial) is in the
 			// server's log, not in any API answer.
-			err = fmt.Errorf("restore into the scratch instance: %w Check drill.vault.seal against the seal stanza of the backed-up cluster's server configuration; %s", err, sv.LogErrors())
+			err = fmt.Errorf("restore into the scratch instance: %w; check drill.vault.seal against the seal stanza of the backed-up cluster's server configuration; %s",
+				err, sv.LogErrors("post snapshot restore"))
 		} else {
 			err = fmt.Errorf("restore into the scratch instance: %w; %s", err, sv.LogTail())
 		}
