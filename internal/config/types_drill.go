@@ -64,4 +64,4 @@ var SealTypes = []string{"transit", "awskms", "gcpckms", "azurekeyvault", "stati
 
 // SealSecretParameters are the seal parameters that are credentials: they must come from
 // secrets, never from parameters.
-var SealSecretParameters = []string{"token", "secret_key", "access_key", "session_token", "client_secret", "pin", "current_key", "previous_key", "credentials"}
+var SealSecretParameters = []string{"token", "secret_key", "access_key", "session_token", "client_secret", "pin", "current_key", "previous_key"}
