@@ -32,8 +32,12 @@ falls back to an older backup, since it proves the backup it names.
 Vault/OpenBao: a throwaway raft server is started from drill.vault.binary on 127.0.0.1,
 initialised with a temporary key, the backup is force-restored into it and unsealed with
 the ORIGINAL unseal keys (drill.vault.unsealKeys), and drill.vault.mounts and
-drill.vault.secrets are checked with a token of the backed-up cluster. The scratch
-server and its data are deleted afterwards.
+drill.vault.secrets are checked with a token of the backed-up cluster. For an
+auto-unsealed cluster (Transit, cloud KMS, HSM, static key) the scratch server starts
+with drill.vault.seal instead (the same seal stanza as the cluster, credentials from
+files or env) and needs no keys: the drill then also proves that the seal key still
+decrypts the snapshot; when it cannot, the drill fails with what the server said. The
+scratch server and its data are deleted afterwards; the live cluster is never touched.
 
 PostgreSQL: the backup is restored into a scratch database (drill.postgres.database,
 default lifeboat_drill_<source>, on the source's server or drill.postgres.target; the

@@ -56,7 +56,12 @@ keyring: after a restore from another cluster (or into a re-initialised one, whi
 --force) the cluster opens only with the ORIGINAL cluster's unseal keys, and only the
 original cluster's tokens work. Give those keys with --unseal-keys-file to unseal
 automatically. Initialise an empty replacement cluster with the original -key-shares and
--key-threshold. The token used must be allowed to restore (in a freshly initialised
+-key-threshold. An auto-unsealed cluster (Transit, cloud KMS, HSM, static key) needs no
+keys: lifeboat waits until its seal has unsealed it and a leader is active; if a node
+stays sealed for 30s its seal cannot decrypt the snapshot's keyring (another key, or
+credentials without decrypt), and the restore fails saying so. A restore reaches only
+the nodes in the raft configuration: see docs/vault-backup-restore.md about peers that
+kept older data (split brain). The token used must be allowed to restore (in a freshly initialised
 cluster, its root token):
 ` + vault.RestorePolicy + `
 
@@ -80,7 +85,7 @@ the rest. --namespace-map old=new restores a namespace's objects into another on
 cluster but not in the backup are left alone (there is no --prune yet).
 
 Exit codes:
-  0  restored (for Vault: active again, or sealed and waiting for the original keys)
+  0  restored (for Vault: active again, or Shamir-sealed and waiting for the original keys)
   1  the restore failed or was refused; the message says at which step
   3  bad flags, arguments or configuration`,
 		Example: `  # Vault: newest backup into a re-initialised cluster, unsealed with the old keys:

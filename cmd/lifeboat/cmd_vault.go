@@ -1,6 +1,8 @@
 package main
 
 import (
+	"time"
+
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-backup/lifeboat/internal/app"
@@ -28,36 +30,52 @@ type autoRestoreOptions struct {
 	unsealKeysSec  string
 	identityFile   string
 	requireAll     bool
+	joinTimeout    time.Duration
 }
 
 func newAutoRestoreCmd() *cobra.Command {
 	opts := &autoRestoreOptions{}
 	cmd := &cobra.Command{
 		Use:   "auto-restore",
-		Short: "Restore a wiped Vault's node 0 from the newest backup, unattended (sidecar / Job)",
-		Long: `Bring back a Vault/OpenBao cluster that lost its storage, when its unseal keys survived.
+		Short: "Restore a wiped Vault cluster from the newest backup, every node, unattended (sidecar / Job)",
+		Long: `Bring back a Vault/OpenBao cluster that lost its storage: Shamir-sealed when its unseal
+keys survived, or auto-unsealed (Transit, cloud KMS, HSM, static key) when its seal still
+works.
 
 Runs only when ALL of these hold, and otherwise changes nothing:
   1. no configured node (vault.address / vault.nodes) reports an initialised barrier;
      a node with nothing listening or no DNS record (a StatefulSet pod not created yet)
      counts as not initialised, but any other failure to reach a node (a timeout, a TLS
      error) refuses, since that node may hold the cluster's data;
-  2. the original unseal keys can be read (--unseal-keys-file, or a Kubernetes Secret
-     with --unseal-keys-secret namespace/name[:key], which is only ever read);
+  2. for a Shamir seal, the original unseal keys can be read (--unseal-keys-file, or a
+     Kubernetes Secret with --unseal-keys-secret namespace/name[:key], which is only ever
+     read); a node that reports an auto-unseal seal needs no keys;
   3. a backup exists and verifies in full (size, sha256, snapshot sums); a copy that
      does not is skipped for another copy of it, then for the next older backup.
 Then node 0 (--node, default the first of vault.nodes, else vault.address) is initialised
 with temporary key shares (as many as there are original keys, so that the restored
-cluster accepts the original keys without a restart), unsealed, the backup is
-force-restored into it, and the result is unsealed with the original keys. The temporary
-keys and root token live only in lifeboat's memory: they are never printed, logged or
-written anywhere. lifeboat unseals node 0 only: the other nodes rejoin node 0 (raft
-retry_join) and stay sealed until they are unsealed with the original keys.
+cluster accepts the original keys without a restart; one temporary recovery share with
+an auto-unseal seal), unsealed, the backup is force-restored into it, and the result is
+unsealed with the original keys (or by its own seal, which must decrypt the snapshot's
+keyring). The temporary keys and root token live only in lifeboat's memory: they are
+never printed, logged or written anywhere.
+
+Then every other node of vault.nodes is brought back: it joins node 0 by its raft
+retry_join, or, if it stays uninitialised for 15s, lifeboat asks it to join
+(sys/storage/raft/join with leader_api_addr node 0 and vault.caCert); it is unsealed with
+the original keys (or unseals itself), and lifeboat waits until the raft configuration
+lists every node as a voter (read with the source's token), up to --join-timeout. A node
+that does not come back in time fails the run (exit 1) with what it was waiting for;
+node 0 stays restored. An auto-unsealed node 0 may keep the raft TLS keys of the
+temporary initialisation (OpenBao/Vault skip reloading a same-term keyring), so joined
+nodes stay sealed: lifeboat says so, and one restart of node 0's server process lets
+them catch up (docs/auto-unseal.md).
 
 Exit codes:
   0  restored, or nothing to do (Vault is already initialised)
-  1  refused (unseal keys unreadable, a node unreachable, no usable backup) or failed;
-     Vault was left as it was unless the message says the restore itself failed
+  1  refused (unseal keys unreadable, a node unreachable, no usable backup) or failed
+     (including a node that did not rejoin); Vault was left as it was unless the
+     message says the restore itself failed
   3  bad flags, arguments or configuration (including no unseal keys given)`,
 		Example: `  # As a Job, or a native sidecar (initContainers with restartPolicy: Always) of vault-0:
   lifeboat vault auto-restore --unseal-keys-secret vault-recovery/vault-unseal-keys:unseal-keys`,
@@ -73,6 +91,7 @@ Exit codes:
 	f.StringVar(&opts.unsealKeysSec, "unseal-keys-secret", "", "Kubernetes Secret with the original unseal keys: namespace/name[:key]")
 	f.StringVar(&opts.identityFile, "identity-file", "", "age identity file for encrypted backups (default encryption.age.identityFile)")
 	f.BoolVar(&opts.requireAll, "require-all-nodes", false, "refuse unless every configured node answers (safest with Parallel pod management)")
+	f.DurationVar(&opts.joinTimeout, "join-timeout", 10*time.Minute, "how long to wait for the other nodes to join, unseal and become raft voters")
 	return cmd
 }
 
@@ -87,9 +106,10 @@ func runAutoRestore(cmd *cobra.Command, opts *autoRestoreOptions) error {
 	}
 	env := source.Env{Logger: a.Logger, Out: cmd.OutOrStdout(), Clock: a.Clock}
 	r, err := vault.NewAutoRestore(src, vault.AutoRestoreOptions{
-		Node:       opts.node,
-		Keys:       vault.UnsealKeys{File: opts.unsealKeysFile, Secret: opts.unsealKeysSec},
-		RequireAll: opts.requireAll,
+		Node:        opts.node,
+		Keys:        vault.UnsealKeys{File: opts.unsealKeysFile, Secret: opts.unsealKeysSec},
+		RequireAll:  opts.requireAll,
+		JoinTimeout: opts.joinTimeout,
 	}, env)
 	if err != nil {
 		return classify(err)

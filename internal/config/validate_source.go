@@ -1,7 +1,10 @@
 package config
 
 import (
+	"maps"
+	"regexp"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -68,10 +71,18 @@ func validateDrill(p *problems, path string, s *Source) {
 	case s.Kind == KindKubernetes && (d.Vault != nil || d.Postgres != nil):
 		p.add(path, "a kubernetes source's drill takes only schedule (it dry-runs into a scratch namespace)")
 	case s.Kind == KindVault && d.Vault == nil:
-		p.add(field(path, "vault"), "required: the drill needs at least the original unseal keys")
+		p.add(field(path, "vault"), "required: the drill needs at least the original unseal keys (or the cluster's auto-unseal seal)")
 	}
 	if v := d.Vault; v != nil && s.Kind == KindVault {
-		validateSecret(p, field(field(path, "vault"), "unsealKeys"), v.UnsealKeys, true)
+		if v.Seal != nil {
+			validateSeal(p, field(field(path, "vault"), "seal"), v.Seal)
+			validateSecret(p, field(field(path, "vault"), "unsealKeys"), v.UnsealKeys, false)
+			if v.UnsealKeys.IsSet() {
+				p.add(field(field(path, "vault"), "unsealKeys"), "not used with seal: an auto-unsealed cluster's snapshot opens with its seal; remove unsealKeys (or seal, if the cluster uses Shamir keys)")
+			}
+		} else {
+			validateSecret(p, field(field(path, "vault"), "unsealKeys"), v.UnsealKeys, true)
+		}
 		validateSecret(p, field(field(path, "vault"), "token"), v.Token, false)
 		// The scratch Vault is logged in to with a token only (AppRole and Kubernetes
 		// logins go to the live cluster), falling back to the source's token: without
@@ -197,5 +208,36 @@ func validatePostgres(p *problems, path string, pg *Postgres) {
 	if pg.CompressionLevel < 1 || pg.CompressionLevel > 4 {
 		p.add(field(path, "compressionLevel"), "must be 1 (fastest), 2 (default), 3 (better) or 4 (best) (got %d)",
 			pg.CompressionLevel)
+	}
+}
+
+var sealParamRE = regexp.MustCompile(`^[a-z][a-z0-9_]*$`)
+
+func validateSeal(p *problems, path string, s *VaultSeal) {
+	if !slices.Contains(SealTypes, s.Type) {
+		p.add(field(path, "type"), "unknown seal type %q: use one of %s (the type of the seal stanza in the cluster's server configuration)", s.Type, strings.Join(SealTypes, ", "))
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.Parameters)) {
+		switch {
+		case !sealParamRE.MatchString(name):
+			p.add(field(field(path, "parameters"), name), "not a seal parameter name (lower case letters, digits and _)")
+		case slices.Contains(SealSecretParameters, name):
+			p.add(field(field(path, "parameters"), name), "is a credential: move it to secrets as %s: {file: /path} or {env: NAME}", name)
+		case name == "disabled":
+			p.add(field(field(path, "parameters"), name), "a drill restores with the cluster's active seal: remove disabled")
+		}
+		if strings.ContainsAny(s.Parameters[name], "\n\r") {
+			p.add(field(field(path, "parameters"), name), "must be one line")
+		}
+	}
+	for _, name := range slices.Sorted(maps.Keys(s.Secrets)) {
+		sp := field(field(path, "secrets"), name)
+		if !sealParamRE.MatchString(name) {
+			p.add(sp, "not a seal parameter name (lower case letters, digits and _)")
+		}
+		if _, dup := s.Parameters[name]; dup {
+			p.add(sp, "also set in parameters: set it in one place")
+		}
+		validateSecret(p, sp, s.Secrets[name], true)
 	}
 }

@@ -463,3 +463,40 @@ destinations:
 		})
 	}
 }
+
+// drill.vault.seal replaces the unseal keys for auto-unsealed clusters; its credentials
+// come from files or env, never inline.
+func TestDrillVaultSeal(t *testing.T) {
+	tests := []struct {
+		name  string
+		drill string // the drill.vault block
+		want  string // the expected problem; "" for none
+	}{
+		{"transit with a token file", `{seal: {type: transit, parameters: {address: "https://t:8200", key_name: k}, secrets: {token: {file: /t}}}}`, ""},
+		{"static with the key from env", `{seal: {type: static, parameters: {current_key_id: k1}, secrets: {current_key: {env: KEY}}}}`, ""},
+		{"awskms with ambient credentials", `{seal: {type: awskms, parameters: {region: eu-west-1, kms_key_id: alias/v}}}`, ""},
+		{"unknown type", `{seal: {type: kms}}`, "sources[0].drill.vault.seal.type: unknown seal type \"kms\": use one of transit, awskms, gcpckms, azurekeyvault, static, pkcs11"},
+		{"inline token", `{seal: {type: transit, parameters: {token: s.abc}}}`, "sources[0].drill.vault.seal.parameters.token: is a credential: move it to secrets as token: {file: /path} or {env: NAME}"},
+		{"inline secret", `{seal: {type: transit, secrets: {token: s.abc}}}`, "sources[0].drill.vault.seal.secrets.token:"},
+		{"set twice", `{seal: {type: transit, parameters: {key_name: k}, secrets: {key_name: {file: /k}}}}`, "sources[0].drill.vault.seal.secrets.key_name: also set in parameters"},
+		{"bad parameter name", `{seal: {type: transit, parameters: {"key name": k}}}`, "sources[0].drill.vault.seal.parameters.key name: not a seal parameter name"},
+		{"seal and unseal keys", `{seal: {type: transit}, unsealKeys: {file: /k}}`, "sources[0].drill.vault.unsealKeys: not used with seal"},
+		{"neither", `{mounts: [secret/]}`, "sources[0].drill.vault.unsealKeys:"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := okDests + "sources:\n  - {name: vault, kind: vault, vault: {address: \"https://vault:8200\"}, drill: {vault: " + tc.drill + "}}\n"
+			_, err := Parse([]byte(doc))
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("Parse: %v", err)
+				}
+				return
+			}
+			var ve *ValidationError
+			if !errors.As(err, &ve) || len(ve.Errors) != 1 || !strings.HasPrefix(ve.Errors[0].Error(), tc.want) {
+				t.Fatalf("Parse = %v, want exactly one problem starting with %q", err, tc.want)
+			}
+		})
+	}
+}

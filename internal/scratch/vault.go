@@ -27,6 +27,10 @@ type VaultOptions struct {
 	// Dir is where its temporary directory is made; empty uses the OS default.
 	Dir    string
 	Logger *slog.Logger
+	// Seal is an HCL `seal "<type>" { ... }` stanza for an auto-unsealed cluster's
+	// snapshot; empty means Shamir. It may hold credentials: it is written only into the
+	// server's configuration file (0600, in a 0700 directory deleted by Stop).
+	Seal string
 }
 
 // Vault is a running single-node raft server with TLS off, on 127.0.0.1.
@@ -72,6 +76,9 @@ listener "tcp" {
   tls_disable = true
 }
 `, v.Addr, clusterPort, filepath.Join(dir, "raft"), apiPort, clusterPort)
+	if o.Seal != "" {
+		cfg += o.Seal
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "raft"), 0o700); err != nil {
 		v.Stop()
 		return nil, err
@@ -154,6 +161,35 @@ func (v *Vault) Stop() {
 		_ = os.RemoveAll(v.dir)
 		v.dir = ""
 	}
+}
+
+// LogErrors is the server's log from its first error after the marker (or its first
+// error at all when the marker is not in the log) on: what it said went wrong. It is
+// LogTail when it logged no such error.
+func (v *Vault) LogErrors(marker string) string {
+	data, err := os.ReadFile(v.logPath)
+	if err != nil {
+		return "no server log"
+	}
+	from := 0
+	if m := strings.Index(string(data), marker); marker != "" && m >= 0 {
+		from = m
+	}
+	i := strings.Index(string(data[from:]), "[ERROR]")
+	if i >= 0 {
+		i += from
+	}
+	if i < 0 {
+		return v.LogTail()
+	}
+	if j := strings.LastIndex(string(data[:i]), "\n"); j >= 0 {
+		i = j + 1
+	}
+	data = data[i:]
+	if len(data) > 1500 {
+		data = data[:1500]
+	}
+	return "the server said:\n" + string(data)
 }
 
 // LogTail is the end of the server's log, for errors.

@@ -40,6 +40,9 @@ type VaultNode struct {
 	Dir     string // holds config.hcl, raft data and the log
 	RaftDir string
 
+	// Seal is an HCL seal stanza for auto-unseal; empty means Shamir.
+	Seal string
+
 	t    testing.TB
 	proc *Process
 }
@@ -49,8 +52,18 @@ type Vault struct {
 	Flavor     Flavor
 	Nodes      []*VaultNode
 	RootToken  string
-	UnsealKeys []string // base64 keys; Threshold of them unseal
+	UnsealKeys []string // base64 keys; Threshold of them unseal (Shamir only)
 	Threshold  int
+	// RecoveryKeys are the recovery keys of an auto-unsealed cluster (Seal set).
+	RecoveryKeys []string
+	// Seal is the HCL seal stanza every node runs with; empty means Shamir.
+	Seal string
+}
+
+// VaultClusterOptions change how StartVaultClusterWith starts a cluster.
+type VaultClusterOptions struct {
+	// Seal is an HCL `seal "<type>" { ... }` stanza: the cluster auto-unseals with it.
+	Seal string
 }
 
 // Addr is node 0's API address.
@@ -67,9 +80,17 @@ func StartVault(t testing.TB, flavor Flavor) *Vault {
 // others join it and are unsealed with the same keys.
 func StartVaultCluster(t testing.TB, flavor Flavor, n int) *Vault {
 	t.Helper()
-	v := &Vault{Flavor: flavor}
+	return StartVaultClusterWith(t, flavor, n, VaultClusterOptions{})
+}
+
+// StartVaultClusterWith is StartVaultCluster with options (an auto-unseal seal).
+func StartVaultClusterWith(t testing.TB, flavor Flavor, n int, o VaultClusterOptions) *Vault {
+	t.Helper()
+	v := &Vault{Flavor: flavor, Seal: o.Seal}
 	for i := 0; i < n; i++ {
-		v.Nodes = append(v.Nodes, newVaultNode(t, flavor, i))
+		node := newVaultNode(t, flavor, i)
+		node.Seal = o.Seal
+		v.Nodes = append(v.Nodes, node)
 	}
 	for i, node := range v.Nodes {
 		var join string
@@ -130,7 +151,7 @@ listener "tcp" {
   cluster_address = %q
   tls_disable = true
 }
-`, n.Addr, n.Cluster, n.RaftDir, n.NodeID, join, n.Addr[len("http://"):], n.Cluster[len("https://"):])
+`, n.Addr, n.Cluster, n.RaftDir, n.NodeID, join, n.Addr[len("http://"):], n.Cluster[len("https://"):]) + n.Seal
 	if err := os.WriteFile(filepath.Join(n.Dir, "config.hcl"), []byte(cfg), 0o600); err != nil {
 		n.t.Fatalf("write vault config: %v", err)
 	}
@@ -187,19 +208,46 @@ func (v *Vault) Init(node *VaultNode) {
 	node.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	resp, err := node.Client("").Sys().InitWithContext(ctx, &vaultapi.InitRequest{SecretShares: 3, SecretThreshold: 2})
+	req := &vaultapi.InitRequest{SecretShares: 3, SecretThreshold: 2}
+	if v.Seal != "" {
+		req = &vaultapi.InitRequest{RecoveryShares: 3, RecoveryThreshold: 2}
+	}
+	resp, err := node.Client("").Sys().InitWithContext(ctx, req)
 	if err != nil {
 		node.t.Fatalf("init %s: %v", node.NodeID, err)
+	}
+	if v.Seal != "" {
+		v.RootToken, v.RecoveryKeys = resp.RootToken, resp.RecoveryKeysB64
+		return
 	}
 	v.RootToken = resp.RootToken
 	v.UnsealKeys = resp.KeysB64
 	v.Threshold = 2
 }
 
-// Unseal submits Threshold keys to node.
+// Unseal submits Threshold keys to node; an auto-unsealed node is waited for instead.
 func (v *Vault) Unseal(node *VaultNode) {
 	node.t.Helper()
+	if v.Seal != "" {
+		WaitUnsealed(node.t, node)
+		return
+	}
 	UnsealWith(node.t, node, v.UnsealKeys[:v.Threshold])
+}
+
+// WaitUnsealed waits until node reports initialised and unsealed (by its own seal).
+func WaitUnsealed(t testing.TB, node *VaultNode) {
+	t.Helper()
+	WaitFor(t, node.proc, 90*time.Second, node.NodeID+" to unseal itself", func(ctx context.Context) error {
+		st, err := node.Client("").Sys().SealStatusWithContext(ctx)
+		if err != nil {
+			return err
+		}
+		if !st.Initialized || st.Sealed {
+			return fmt.Errorf("initialized=%v sealed=%v", st.Initialized, st.Sealed)
+		}
+		return nil
+	})
 }
 
 // UnsealWith submits keys to node until it reports unsealed.
@@ -306,6 +354,41 @@ func (v *Vault) Leader(t testing.TB) *VaultNode {
 	return nil
 }
 
+// RaftVoters returns the raft configuration's voters (node ids), as the leader reports it
+// to token.
+func (v *Vault) RaftVoters(ctx context.Context, token string) ([]string, error) {
+	c := v.Nodes[0].Client(token)
+	if l := v.leaderNode(ctx); l != nil {
+		c = l.Client(token)
+	}
+	sec, err := c.Logical().ReadWithContext(ctx, "sys/storage/raft/configuration")
+	if err != nil {
+		return nil, err
+	}
+	if sec == nil {
+		return nil, errors.New("empty raft configuration")
+	}
+	cfg, _ := sec.Data["config"].(map[string]any)
+	servers, _ := cfg["servers"].([]any)
+	var ids []string
+	for _, s := range servers {
+		if m, ok := s.(map[string]any); ok && m["voter"] == true {
+			ids = append(ids, fmt.Sprint(m["node_id"]))
+		}
+	}
+	slices.Sort(ids)
+	return ids, nil
+}
+
+func (v *Vault) leaderNode(ctx context.Context) *VaultNode {
+	for _, n := range v.Nodes {
+		if l, err := n.Client("").Sys().LeaderWithContext(ctx); err == nil && l.IsSelf {
+			return n
+		}
+	}
+	return nil
+}
+
 // WaitVoters waits until autopilot has promoted every node to a raft voter: new nodes
 // join as non-voters for a stabilisation period, and until then losing node 0 loses
 // the quorum.
@@ -333,3 +416,85 @@ func (v *Vault) WaitVoters(t testing.TB) {
 
 // LogPath is the server's log file (stdout and stderr).
 func (n *VaultNode) LogPath() string { return n.proc.LogPath }
+
+// TransitServer is a second server whose transit engine auto-unseals a cluster.
+type TransitServer struct {
+	Addr    string
+	Root    string
+	Mount   string // "transit"
+	KeyName string // the key the returned Token may use
+	// Token may encrypt and decrypt with KeyName only.
+	Token string
+	proc  *Process
+}
+
+// StartTransitServer starts a dev-mode server (in memory, unsealed) of flavor with the
+// transit engine enabled and a key "autounseal", and a token limited to encrypting and
+// decrypting with it, as a Transit seal needs.
+func StartTransitServer(t testing.TB, flavor Flavor) *TransitServer {
+	t.Helper()
+	dir := TempDir(t, string(flavor)+"-transit")
+	addr := fmt.Sprintf("127.0.0.1:%d", FreePort(t))
+	ts := &TransitServer{Addr: "http://" + addr, Root: "transit-root", Mount: "transit"}
+	ts.proc = StartProcess(t, "transit", dir, nil, Binary(t, string(flavor)), "server", "-dev",
+		"-dev-root-token-id="+ts.Root, "-dev-listen-address="+addr, "-dev-no-store-token")
+	WaitFor(t, ts.proc, 60*time.Second, "the transit server to serve", func(ctx context.Context) error {
+		_, err := ts.Client(ts.Root).Auth().Token().LookupSelfWithContext(ctx)
+		return err
+	})
+	c := ts.Client(ts.Root)
+	if err := c.Sys().Mount(ts.Mount, &vaultapi.MountInput{Type: "transit"}); err != nil {
+		t.Fatalf("enable transit: %v", err)
+	}
+	ts.KeyName = ts.NewKey(t, "autounseal")
+	ts.Token = ts.TokenFor(t, ts.KeyName)
+	return ts
+}
+
+// Client is an API client for the transit server.
+func (ts *TransitServer) Client(token string) *vaultapi.Client {
+	cfg := vaultapi.DefaultConfig()
+	cfg.Address = ts.Addr
+	cfg.MaxRetries = 0
+	c, err := vaultapi.NewClient(cfg)
+	if err != nil {
+		panic(err)
+	}
+	c.SetToken(token)
+	c.ClearNamespace()
+	return c
+}
+
+// NewKey creates a transit key and returns its name.
+func (ts *TransitServer) NewKey(t testing.TB, name string) string {
+	t.Helper()
+	if _, err := ts.Client(ts.Root).Logical().Write(ts.Mount+"/keys/"+name, nil); err != nil {
+		t.Fatalf("create transit key %s: %v", name, err)
+	}
+	return name
+}
+
+// TokenFor returns a periodic token that may encrypt and decrypt with key only.
+func (ts *TransitServer) TokenFor(t testing.TB, key string) string {
+	t.Helper()
+	c := ts.Client(ts.Root)
+	policy := fmt.Sprintf("path %q { capabilities = [\"update\"] }\npath %q { capabilities = [\"update\"] }\n",
+		ts.Mount+"/encrypt/"+key, ts.Mount+"/decrypt/"+key)
+	if err := c.Sys().PutPolicy("autounseal-"+key, policy); err != nil {
+		t.Fatalf("transit policy: %v", err)
+	}
+	sec, err := c.Auth().Token().Create(&vaultapi.TokenCreateRequest{Policies: []string{"autounseal-" + key}, Period: "24h", NoParent: true})
+	if err != nil {
+		t.Fatalf("transit token: %v", err)
+	}
+	return sec.Auth.ClientToken
+}
+
+// Seal is the HCL seal stanza for key with token inline (test servers only; lifeboat's
+// own configuration takes the token from a file).
+func (ts *TransitServer) Seal(key, token string) string {
+	return fmt.Sprintf("seal \"transit\" {\n  address = %q\n  token = %q\n  mount_path = %q\n  key_name = %q\n}\n", ts.Addr, token, ts.Mount+"/", key)
+}
+
+// Stop stops the transit server (its keys are lost: it runs in memory).
+func (ts *TransitServer) Stop() { ts.proc.Stop() }

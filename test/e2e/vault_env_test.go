@@ -29,11 +29,28 @@ type vaultSetup struct {
 
 func newVaultSetup(t *testing.T, flavor testenv.Flavor, extraConfig string) *vaultSetup {
 	t.Helper()
-	s := &vaultSetup{vault: testenv.StartVault(t, flavor), minio: testenv.StartMinIO(t), dir: t.TempDir()}
+	return newVaultSetupFor(t, testenv.StartVault(t, flavor), extraConfig)
+}
+
+// newVaultSetupFor is newVaultSetup for a cluster the test started itself (several
+// nodes, an auto-unseal seal). With several nodes the config lists them all.
+func newVaultSetupFor(t *testing.T, v *testenv.Vault, extraConfig string) *vaultSetup {
+	t.Helper()
+	s := &vaultSetup{vault: v, minio: testenv.StartMinIO(t), dir: t.TempDir()}
 	s.minio.MakeBucket("backups")
 	s.localDir = filepath.Join(s.dir, "backups")
 	s.tokenFile = writeFile(t, filepath.Join(s.dir, "token"), s.vault.RootToken+"\n")
-	s.keysFile = writeFile(t, filepath.Join(s.dir, "unseal-keys"), strings.Join(s.vault.UnsealKeys, "\n")+"\n")
+	if len(s.vault.UnsealKeys) > 0 {
+		s.keysFile = writeFile(t, filepath.Join(s.dir, "unseal-keys"), strings.Join(s.vault.UnsealKeys, "\n")+"\n")
+	}
+	address := s.vault.Addr()
+	if len(s.vault.Nodes) > 1 {
+		var nodes []string
+		for _, n := range s.vault.Nodes {
+			nodes = append(nodes, n.Addr)
+		}
+		address += "\n      nodes: [" + strings.Join(nodes, ", ") + "]"
+	}
 	s.env = []string{"TEST_S3_ACCESS_KEY=" + s.minio.AccessKey, "TEST_S3_SECRET_KEY=" + s.minio.SecretKey}
 	s.config = writeFile(t, filepath.Join(s.dir, "lifeboat.yaml"), fmt.Sprintf(`
 sources:
@@ -58,7 +75,7 @@ destinations:
       partSizeMiB: 5
       accessKeyID: {env: TEST_S3_ACCESS_KEY}
       secretAccessKey: {env: TEST_S3_SECRET_KEY}
-%s`, s.vault.Addr(), s.tokenFile, s.localDir, s.minio.Endpoint, extraConfig))
+%s`, address, s.tokenFile, s.localDir, s.minio.Endpoint, extraConfig))
 	return s
 }
 

@@ -18,10 +18,11 @@ import (
 // The temporary key and token exist only in this function's memory: they are never
 // logged or written anywhere, and are useless once the restore replaced the keyring.
 // opts.Address must be the node to initialise; its TLS settings are used.
+//
+// A node with an auto-unseal seal (Transit, a KMS, an HSM, a static key) is initialised
+// with temporary recovery shares instead and unseals itself; it needs no original keys,
+// and after the restore the snapshot's keyring is decrypted by the same seal.
 func RestoreIntoUninitialised(ctx context.Context, opts Options, snapshot io.Reader, originalKeys []string) (RestoreOutcome, error) {
-	if len(originalKeys) == 0 {
-		return RestoreOutcome{}, errors.New("the unseal keys of the cluster the snapshot came from are needed to open a restored cluster")
-	}
 	opts.Nodes = nil
 	var token string
 	opts.Auth = Auth{Method: AuthToken, Describe: "the temporary root token", Token: func() (string, error) { return token, nil }}
@@ -29,7 +30,15 @@ func RestoreIntoUninitialised(ctx context.Context, opts Options, snapshot io.Rea
 	if err != nil {
 		return RestoreOutcome{}, err
 	}
-	if token, err = c.initTemporary(ctx, len(originalKeys)); err != nil {
+	st, err := c.api.Sys().SealStatusWithContext(ctx)
+	if err != nil {
+		return RestoreOutcome{}, explain(opts.Address, "report its seal status", err)
+	}
+	auto := autoUnseal(st.Type)
+	if !auto && len(originalKeys) == 0 {
+		return RestoreOutcome{}, errors.New("the unseal keys of the cluster the snapshot came from are needed to open a restored Shamir-sealed cluster (or configure the cluster's auto-unseal seal)")
+	}
+	if token, err = c.initTemporary(ctx, len(originalKeys), auto); err != nil {
 		return RestoreOutcome{}, err
 	}
 	if err := c.Login(ctx); err != nil {
@@ -45,6 +54,10 @@ func RestoreIntoUninitialised(ctx context.Context, opts Options, snapshot io.Rea
 	wctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
 	out, err := c.ConfirmRestore(wctx, originalKeys, 500*time.Millisecond, true)
+	if err != nil && auto {
+		return out, fmt.Errorf("%w. The snapshot's keyring is encrypted by the seal of the cluster it came from: check that the %s seal names the same key (key name, key id, region, key ring, mount) "+
+			"and that its credentials may decrypt with it; %s", err, st.Type, wipeAndRerun(c.opts.Address))
+	}
 	if err != nil {
 		return out, fmt.Errorf("%w; the snapshot was sent to %s: try unsealing it with the original keys; if they do not open it, it still holds the lost temporary keyring: %s",
 			err, c.opts.Address, wipeAndRerun(c.opts.Address))
@@ -72,13 +85,22 @@ func wipeAndRerun(addr string) string {
 // original keys: after a restore the server keeps its in-memory seal configuration until
 // it restarts, so the original keys must combine under it. Shamir reconstructs from any
 // number of shares at or above the original threshold, so requiring all of them works.
-func (c *Client) initTemporary(ctx context.Context, originalKeys int) (string, error) {
+//
+// An auto-unsealed node gets one temporary recovery share instead and unseals itself.
+func (c *Client) initTemporary(ctx context.Context, originalKeys int, auto bool) (string, error) {
 	shares := max(originalKeys, 1)
-	resp, err := c.api.Sys().InitWithContext(ctx, &vaultapi.InitRequest{SecretShares: shares, SecretThreshold: shares})
+	req := &vaultapi.InitRequest{SecretShares: shares, SecretThreshold: shares}
+	if auto {
+		req = &vaultapi.InitRequest{RecoveryShares: 1, RecoveryThreshold: 1}
+	}
+	resp, err := c.api.Sys().InitWithContext(ctx, req)
 	if err != nil {
 		return "", explain(c.opts.Address, "initialise", err)
 	}
 	for _, k := range resp.KeysB64 {
+		if auto {
+			break
+		}
 		if _, err := c.api.Sys().UnsealWithContext(ctx, k); err != nil {
 			return "", c.lostTemporaryKeys(explain(c.opts.Address, "unseal with the temporary keys", err))
 		}

@@ -19,7 +19,13 @@ type RestoreOutcome struct {
 	HealthStatus string // what /sys/health said at the end
 
 	unsealFailedSince time.Time
+	autoSealedSince   time.Time
 }
+
+// autoSealWindow is how long an auto-unsealed node may stay sealed after a restore before
+// its seal is taken to be unable to decrypt the restored keyring: it retries on its own
+// within seconds when it can.
+const autoSealWindow = 30 * time.Second
 
 // unsealRetryWindow is how long unseal errors right after a restore are retried.
 const unsealRetryWindow = 45 * time.Second
@@ -90,6 +96,19 @@ func (c *Client) restoreSettled(ctx context.Context, keys []string, out *Restore
 		}
 		answering = append(answering, addr)
 		if !st.Sealed {
+			continue
+		}
+		if autoUnseal(st.Type) {
+			// Its own seal unseals it, or never will if it cannot decrypt the restored
+			// keyring (another key, or credentials that may not use it).
+			if out.autoSealedSince.IsZero() {
+				out.autoSealedSince = time.Now()
+			}
+			if time.Since(out.autoSealedSince) > autoSealWindow {
+				return true, fmt.Errorf("vault at %s stayed sealed for %s after the restore: its %s seal did not unseal it, so it most likely cannot decrypt the restored keyring; "+
+					"the server log says why (look for \"failed to decrypt\")", addr, autoSealWindow, st.Type)
+			}
+			problems = append(problems, fmt.Sprintf("vault at %s is sealed and waiting for its %s seal to unseal it", addr, st.Type))
 			continue
 		}
 		sealedNodes++

@@ -14,6 +14,9 @@ type NodeState struct {
 	Reachable   bool
 	Initialized bool
 	Sealed      bool
+	// SealType is what the node reports: "shamir", or an auto-unseal seal ("transit",
+	// "awskms", ...), also before it is initialised.
+	SealType string
 	// NotRunning: nothing listens at the address, or its name does not resolve (a
 	// StatefulSet pod that has not been created yet). Other failures (timeouts, TLS
 	// errors) leave it false: the node may be running and initialised.
@@ -46,7 +49,7 @@ func (c *Client) NodeStates(ctx context.Context) []NodeState {
 		if err == nil {
 			s, serr := api.Sys().SealStatusWithContext(ctx)
 			if serr == nil {
-				st.Reachable, st.Initialized, st.Sealed = true, s.Initialized, s.Sealed
+				st.Reachable, st.Initialized, st.Sealed, st.SealType = true, s.Initialized, s.Sealed, s.Type
 			}
 			err = serr
 		}

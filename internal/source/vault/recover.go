@@ -26,7 +26,7 @@ func NewRecover(src *config.Source, o RecoverOptions, env source.Env) (source.Re
 		return nil, fmt.Errorf("%w: source %s is not a vault source", source.ErrUsage, src.Name)
 	}
 	if src.Drill == nil || src.Drill.Vault == nil {
-		return nil, fmt.Errorf("%w: recover needs sources[%s].drill.vault (scratch binary and the original unseal keys)", source.ErrUsage, src.Name)
+		return nil, fmt.Errorf("%w: recover needs sources[%s].drill.vault (scratch binary, and the original unseal keys or the cluster's auto-unseal seal)", source.ErrUsage, src.Name)
 	}
 	return &recoverSecrets{src: src, opts: o, env: env}, nil
 }

@@ -47,12 +47,18 @@ const scratchAttempts = 3
 
 func openScratch(ctx context.Context, src *config.Source, env source.Env, open func(context.Context) (io.ReadCloser, error)) (*Scratch, error) {
 	if src.Drill == nil || src.Drill.Vault == nil {
-		return nil, fmt.Errorf("%w: sources[%s].drill.vault is not configured: a scratch Vault needs the server binary and the original unseal keys", source.ErrUsage, src.Name)
+		return nil, fmt.Errorf("%w: sources[%s].drill.vault is not configured: a scratch Vault needs the server binary and the original unseal keys (or the cluster's auto-unseal seal)", source.ErrUsage, src.Name)
 	}
 	d := src.Drill.Vault
-	keys, err := UnsealKeys{Config: &d.UnsealKeys, ConfigField: "drill.vault.unsealKeys"}.Load(ctx)
+	var keys []string
+	seal, err := sealStanza("drill.vault.seal", d.Seal)
 	if err != nil {
 		return nil, err
+	}
+	if d.Seal == nil {
+		if keys, err = (UnsealKeys{Config: &d.UnsealKeys, ConfigField: "drill.vault.unsealKeys"}).Load(ctx); err != nil {
+			return nil, err
+		}
 	}
 	tokenSecret := d.Token
 	if !tokenSecret.IsSet() {
@@ -66,7 +72,7 @@ func openScratch(ctx context.Context, src *config.Source, env source.Env, open f
 	if binary == "" {
 		binary = "bao"
 	}
-	sv, err := scratch.StartVault(ctx, scratch.VaultOptions{Binary: binary, Logger: env.Log()})
+	sv, err := scratch.StartVault(ctx, scratch.VaultOptions{Binary: binary, Logger: env.Log(), Seal: seal})
 	if err != nil {
 		return nil, err
 	}
@@ -78,7 +84,14 @@ func openScratch(ctx context.Context, src *config.Source, env source.Env, open f
 	_, err = RestoreIntoUninitialised(ctx, Options{Address: sv.Addr}, snapshot, keys)
 	snapshot.Close()
 	if err != nil {
-		err = fmt.Errorf("restore into the scratch instance: %w; %s", err, sv.LogTail())
+		if d.Seal != nil {
+			// The seal's own complaint (a Transit 400, a KMS access denial) is in the
+			// server's log, not in any API answer.
+			err = fmt.Errorf("restore into the scratch instance: %w; check drill.vault.seal against the seal stanza of the backed-up cluster's server configuration; %s",
+				err, sv.LogErrors("post snapshot restore"))
+		} else {
+			err = fmt.Errorf("restore into the scratch instance: %w; %s", err, sv.LogTail())
+		}
 		sv.Stop()
 		return nil, err
 	}
