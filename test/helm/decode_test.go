@@ -81,6 +81,10 @@ func TestRenderedObjects(t *testing.T) {
 			case "platform-restore":
 				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "Job", "ClusterRole", "ClusterRoleBinding")
 				checkPlatformRestore(t, objs)
+			case "transit":
+				// No Role: the auto-restore sidecar has no keys to read.
+				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob")
+				checkTransit(t, objs, cfg)
 			case "agent":
 				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "Deployment", "Service", "PersistentVolumeClaim",
 					"ServiceMonitor", "PrometheusRule")
@@ -489,5 +493,66 @@ func TestStrictDecodeRejects(t *testing.T) {
 	}
 	if err := customDecode("PrometheusRule", []byte("apiVersion: monitoring.coreos.com/v1\nkind: PrometheusRule\nmetadata: {name: a}\nspec: {groups: [{name: g, rules: [{alert: A, expr: up, fro: 5m}]}]}\n")); err == nil {
 		t.Error("custom strict decode accepted an unknown rule field")
+	}
+}
+
+// checkTransit checks the auto-unsealed cluster's values: the drill has the seal and no
+// unseal keys, the seal's credential is a mounted file in the drill pod only, and the
+// auto-restore config carries no drill settings.
+func checkTransit(t *testing.T, objs []object, cfg *config.Config) {
+	t.Helper()
+	src, err := cfg.Source("vault")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if src.Drill == nil || src.Drill.Vault == nil || src.Drill.Vault.Seal == nil {
+		t.Fatalf("transit: the drill has no seal: %+v", src.Drill)
+	}
+	dv := src.Drill.Vault
+	if dv.UnsealKeys.IsSet() {
+		t.Errorf("transit: the drill has unseal keys %+v beside its seal", dv.UnsealKeys)
+	}
+	seal := dv.Seal
+	wantParams := map[string]string{"address": "https://transit.vault-transit.svc:8200", "mount_path": "transit/",
+		"key_name": "autounseal", "tls_ca_cert": "/etc/lifeboat/transit-ca/ca.crt"}
+	if seal.Type != "transit" || !maps.Equal(seal.Parameters, wantParams) {
+		t.Errorf("transit: seal %s %v, want transit %v", seal.Type, seal.Parameters, wantParams)
+	}
+	token := seal.Secrets["token"]
+	if len(seal.Secrets) != 1 || token.File != "/etc/lifeboat/secrets/vault-drill-seal-token/token" {
+		t.Fatalf("transit: seal secrets %+v, want only token from its mounted file", seal.Secrets)
+	}
+	// checkMountedPaths has made sure the drill pod mounts it; no other pod may.
+	for name, pod := range podTemplates(objs) {
+		drill := pod.Labels["app.kubernetes.io/component"] == "drill-vault"
+		var secret string
+		for _, v := range pod.Spec.Volumes {
+			if v.Name == "vault-drill-seal-token" && v.Secret != nil {
+				secret = v.Secret.SecretName
+			}
+		}
+		switch {
+		case drill && secret != "vault-transit-token":
+			t.Errorf("transit: %s mounts the seal token from Secret %q, want vault-transit-token", name, secret)
+		case !drill && secret != "":
+			t.Errorf("transit: %s mounts the drill's seal token", name)
+		}
+	}
+	found := false
+	for _, cm := range byKind[*corev1.ConfigMap](objs) {
+		if cm.Namespace != "vault" {
+			continue
+		}
+		found = true
+		ar, err := config.Parse([]byte(cm.Data["lifeboat.yaml"]))
+		if err != nil {
+			t.Fatalf("the auto-restore config does not pass config.Parse: %v", err)
+		}
+		if len(ar.Sources) != 1 || ar.Sources[0].Drill != nil {
+			t.Errorf("transit: auto-restore config sources %+v, want the Vault source without drill settings", ar.Sources)
+		}
+	}
+	if !found {
+		t.Error("transit: no auto-restore ConfigMap in namespace vault")
 	}
 }

@@ -51,6 +51,8 @@ var valueSets = []valueSet{
 	{"platform", []string{"deploy/examples/lifeboat-platform.yaml"}},
 	{"platform-seed", []string{"deploy/examples/lifeboat-platform-seed.yaml"}},
 	{"platform-restore", []string{"deploy/examples/lifeboat-platform.yaml", "deploy/examples/lifeboat-platform-restore.yaml"}},
+	// An auto-unsealed (Transit) cluster: drills with the seal, auto-restore without keys.
+	{"transit", []string{"deploy/examples/lifeboat-transit.yaml"}},
 }
 
 // restoring reports whether the value set renders restore Jobs.

@@ -1,10 +1,14 @@
 package helm
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
+
+	"github.com/lifeboat-backup/lifeboat/internal/config"
 )
 
 // helm lint with each example value set (warnings fail too).
@@ -93,6 +97,13 @@ func TestValuesErrors(t *testing.T) {
 		{"token auth without a secret", []string{minimal}, []string{"vault.auth.method=token"}, "vault.auth.token.secretRef.name: required"},
 		{"drill without unseal keys", []string{minimal}, []string{"vault.drill.enabled=true"}, "vault.drill.unsealKeysSecretRef.name: required"},
 		{"drill with kubernetes auth and no drill token", []string{minimal}, []string{"vault.drill.enabled=true", "vault.drill.unsealKeysSecretRef.name=keys"}, "vault.drill.tokenSecretRef.name: required when vault.auth.method is kubernetes"},
+		{"drill with a seal and unseal keys", []string{minimal}, []string{"vault.drill.enabled=true", "vault.drill.tokenSecretRef.name=t", "vault.drill.seal.type=transit", "vault.drill.unsealKeysSecretRef.name=keys"}, "vault.drill.seal and vault.drill.unsealKeysSecretRef: set one, not both"},
+		{"drill seal without a type", []string{minimal}, []string{"vault.drill.enabled=true", "vault.drill.tokenSecretRef.name=t", "vault.drill.seal.parameters.key_name=autounseal"}, "vault.drill.seal.type: required when vault.drill.seal.parameters or secretRefs are set"},
+		{"drill seal of an unknown type", []string{minimal}, []string{"vault.drill.enabled=true", "vault.drill.seal.type=shamir"}, "at '/vault/drill/seal/type': value must be one of"},
+		{"drill seal credential as a parameter", []string{minimal}, []string{"vault.drill.enabled=true", "vault.drill.tokenSecretRef.name=t", "vault.drill.seal.type=transit", "vault.drill.seal.parameters.token=s.abc"}, "vault.drill.seal.parameters.token: is a credential: move it to vault.drill.seal.secretRefs.token"},
+		{"drill seal parameter and secretRef alike", []string{minimal}, []string{"vault.drill.enabled=true", "vault.drill.tokenSecretRef.name=t", "vault.drill.seal.type=awskms", "vault.drill.seal.parameters.region=eu-west-1", "vault.drill.seal.secretRefs.region.name=r"}, "vault.drill.seal.secretRefs.region: also set in vault.drill.seal.parameters"},
+		{"drill seal secretRef without a Secret", []string{minimal}, []string{"vault.drill.enabled=true", "vault.drill.seal.type=transit", "vault.drill.seal.secretRefs.token.key=token"}, "at '/vault/drill/seal/secretRefs/token': missing property 'name'"},
+		{"drill seal parameter name", []string{minimal}, []string{"vault.drill.enabled=true", "vault.drill.seal.type=transit", "vault.drill.seal.parameters.KeyName=x"}, "at '/vault/drill/seal/parameters': additional properties 'KeyName' not allowed"},
 		{"postgres without host", []string{minimal}, []string{"workflows.metadataDatabase.backup.enabled=true"}, "workflows.metadataDatabase.host: required"},
 		{"servicemonitor in cronjob mode", []string{minimal}, []string{"metrics.serviceMonitor.enabled=true"}, "metrics.serviceMonitor.enabled: needs mode agent"},
 		{"alerts in cronjob mode without a pushgateway", []string{minimal}, []string{"metrics.prometheusRule.enabled=true"}, "metrics.prometheusRule.enabled: in mode cronjob the alerts need the metrics every run pushes: set pushgateway"},
@@ -127,6 +138,56 @@ func TestValuesErrors(t *testing.T) {
 			}
 			if !strings.Contains(errOut, tc.wanted) {
 				t.Fatalf("want an error containing %q, got:\n%s", tc.wanted, errOut)
+			}
+		})
+	}
+}
+
+// The chart's seal types and the seal parameters it refuses as credentials are lifeboat's
+// own (config.SealTypes, config.SealSecretParameters): a type lifeboat learns is not
+// refused by the schema, and no credential slips into the ConfigMap as a parameter.
+func TestSealListsMatchLifeboat(t *testing.T) {
+	helmBin(t)
+	var schema struct {
+		Properties struct {
+			Vault struct {
+				Properties struct {
+					Drill struct {
+						Properties struct {
+							Seal struct {
+								Properties struct {
+									Type struct {
+										Enum []string `json:"enum"`
+									} `json:"type"`
+								} `json:"properties"`
+							} `json:"seal"`
+						} `json:"properties"`
+					} `json:"drill"`
+				} `json:"properties"`
+			} `json:"vault"`
+		} `json:"properties"`
+	}
+	data, err := os.ReadFile(filepath.Join(chartDir(), "values.schema.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(data, &schema); err != nil {
+		t.Fatal(err)
+	}
+	enum := schema.Properties.Vault.Properties.Drill.Properties.Seal.Properties.Type.Enum
+	if want := append([]string{""}, config.SealTypes...); !slices.Equal(enum, want) {
+		t.Errorf("values.schema.json: vault.drill.seal.type must be one of %q, want %q", enum, want)
+	}
+	minimal := valueSets[0].paths()[0]
+	for _, name := range config.SealSecretParameters {
+		t.Run(name, func(t *testing.T) {
+			args := []string{"template", releaseName, chartDir(), "--namespace", namespace, "--kube-version", kubeVersion,
+				"--values", minimal, "--set", "vault.drill.enabled=true", "--set", "vault.drill.tokenSecretRef.name=t",
+				"--set", "vault.drill.seal.type=transit", "--set", "vault.drill.seal.parameters." + name + "=x"}
+			_, errOut, err := runHelm(t, args...)
+			want := "vault.drill.seal.parameters." + name + ": is a credential"
+			if err == nil || !strings.Contains(errOut, want) {
+				t.Errorf("helm template with the credential %s as a seal parameter: %v, want an error containing %q:\n%s", name, err, want, errOut)
 			}
 		})
 	}

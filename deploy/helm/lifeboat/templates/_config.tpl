@@ -9,6 +9,18 @@ lifeboat's own config.Parse.
 {{- dict "file" (include "lifeboat.secretPath" .) | toJson -}}
 {{- end -}}
 
+{{/* The volume a drill seal credential is mounted from: one per secretRefs entry, named
+     after the seal parameter (volume names take no "_"; parameter names no "-"). */}}
+{{- define "lifeboat.sealVolume" -}}
+{{- printf "vault-drill-seal-%s" (replace "_" "-" .) -}}
+{{- end -}}
+
+{{/* Seal parameters that are credentials (config.SealSecretParameters; test/helm checks the
+     two lists agree): refused under parameters, so that no credential reaches the ConfigMap. */}}
+{{- define "lifeboat.sealSecretParameters" -}}
+{{- list "token" "secret_key" "access_key" "session_token" "client_secret" "pin" "current_key" "previous_key" | toJson -}}
+{{- end -}}
+
 {{- define "lifeboat.config.vaultSource" -}}
 {{- $root := . -}}
 {{- $v := .Values.vault -}}
@@ -53,8 +65,29 @@ lifeboat's own config.Parse.
 {{- $_ := set $src "vault" $vc -}}
 {{- if $v.drill.enabled -}}
 {{- $d := $v.drill -}}
-{{- if not $d.unsealKeysSecretRef.name }}{{ fail "vault.drill.unsealKeysSecretRef.name: required when vault.drill.enabled (the ORIGINAL cluster's unseal keys)" }}{{ end -}}
-{{- $dv := dict "binary" $d.binary "unsealKeys" (include "lifeboat.fileRef" (list "vault-drill-unseal-keys" $d.unsealKeysSecretRef.key) | fromJson) -}}
+{{- $dv := dict "binary" $d.binary -}}
+{{- $seal := $d.seal | default dict -}}
+{{- if $seal.type -}}
+{{- if $d.unsealKeysSecretRef.name }}{{ fail "vault.drill.seal and vault.drill.unsealKeysSecretRef: set one, not both (seal for an auto-unsealed cluster, unsealKeysSecretRef.name for the unseal keys of a Shamir-sealed one)" }}{{ end -}}
+{{- $sc := dict "type" $seal.type -}}
+{{- with $seal.parameters -}}
+{{- range $name, $val := . -}}
+{{- if has $name (include "lifeboat.sealSecretParameters" $root | fromJsonArray) }}{{ fail (printf "vault.drill.seal.parameters.%s: is a credential: move it to vault.drill.seal.secretRefs.%s (a Secret, mounted as a file)" $name $name) }}{{ end -}}
+{{- end -}}
+{{- $_ := set $sc "parameters" . -}}
+{{- end -}}
+{{- $secrets := dict -}}
+{{- range $name, $ref := ($seal.secretRefs | default dict) -}}
+{{- if hasKey ($seal.parameters | default dict) $name }}{{ fail (printf "vault.drill.seal.secretRefs.%s: also set in vault.drill.seal.parameters: set it in one place" $name) }}{{ end -}}
+{{- $_ := set $secrets $name (include "lifeboat.fileRef" (list (include "lifeboat.sealVolume" $name) ($ref.key | default $name)) | fromJson) -}}
+{{- end -}}
+{{- with $secrets }}{{ $_ := set $sc "secrets" . }}{{ end -}}
+{{- $_ := set $dv "seal" $sc -}}
+{{- else -}}
+{{- if or $seal.parameters $seal.secretRefs }}{{ fail "vault.drill.seal.type: required when vault.drill.seal.parameters or secretRefs are set (transit, awskms, gcpckms, azurekeyvault, static or pkcs11)" }}{{ end -}}
+{{- if not $d.unsealKeysSecretRef.name }}{{ fail "vault.drill.unsealKeysSecretRef.name: required when vault.drill.enabled (the ORIGINAL cluster's unseal keys), or vault.drill.seal for an auto-unsealed cluster" }}{{ end -}}
+{{- $_ := set $dv "unsealKeys" (include "lifeboat.fileRef" (list "vault-drill-unseal-keys" $d.unsealKeysSecretRef.key) | fromJson) -}}
+{{- end -}}
 {{- if and (ne (toString $v.auth.method) "token") (not $d.tokenSecretRef.name) }}{{ fail (printf "vault.drill.tokenSecretRef.name: required when vault.auth.method is %s (that login reaches only the live cluster; the drill needs a token valid in the backed-up cluster)" (toString $v.auth.method)) }}{{ end -}}
 {{- if $d.tokenSecretRef.name }}{{ $_ := set $dv "token" (include "lifeboat.fileRef" (list "vault-drill-token" $d.tokenSecretRef.key) | fromJson) }}{{ end -}}
 {{- with $d.mounts }}{{ $_ := set $dv "mounts" . }}{{ end -}}

@@ -48,7 +48,12 @@ and destinations; the age identity only where restores and drills run.
 {{- with $v.restore.unsealKeysSecretRef }}{{ if .name }}{{ $out = append $out (dict "name" "vault-restore-unseal-keys" "secret" .name "keys" (list .key)) }}{{ end }}{{ end -}}
 {{- end -}}
 {{- if and $v.drill.enabled (or (eq $scope "drill-vault") $agent) -}}
+{{- $seal := $v.drill.seal | default dict -}}
+{{- if $seal.type -}}
+{{- range $name, $ref := ($seal.secretRefs | default dict) }}{{ $out = append $out (dict "name" (include "lifeboat.sealVolume" $name) "secret" $ref.name "keys" (list ($ref.key | default $name))) }}{{ end -}}
+{{- else -}}
 {{- with $v.drill.unsealKeysSecretRef }}{{ $out = append $out (dict "name" "vault-drill-unseal-keys" "secret" .name "keys" (list .key)) }}{{ end -}}
+{{- end -}}
 {{- with $v.drill.tokenSecretRef }}{{ if .name }}{{ $out = append $out (dict "name" "vault-drill-token" "secret" .name "keys" (list .key)) }}{{ end }}{{ end -}}
 {{- end -}}
 {{- end -}}
