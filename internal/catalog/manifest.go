@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"strings"
 	"time"
 )
 
@@ -62,6 +63,20 @@ type ExtraObject struct {
 	Name   string `json:"name"` // file name inside the backup directory
 	Size   int64  `json:"size"`
 	SHA256 string `json:"sha256"`
+}
+
+// Extra returns the side object named base, with any suffix the stages added
+// ("globals.sql" matches "globals.sql.zst.age"); ok is false when m is nil or has none.
+func (m *Manifest) Extra(base string) (x ExtraObject, ok bool) {
+	if m == nil {
+		return ExtraObject{}, false
+	}
+	for _, x := range m.Extras {
+		if x.Name == base || strings.HasPrefix(x.Name, base+".") {
+			return x, true
+		}
+	}
+	return ExtraObject{}, false
 }
 
 // ExtraKey is the full key (relative to the destination prefix) of an extra object.

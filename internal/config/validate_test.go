@@ -411,17 +411,7 @@ func TestDrillVaultToken(t *testing.T) {
 				vault = `{address: "https://vault:8200", auth: ` + tc.auth + `}`
 			}
 			doc := okDests + "sources:\n  - {name: vault, kind: vault, vault: " + vault + ", drill: {vault: " + tc.drill + "}}\n"
-			_, err := Parse([]byte(doc))
-			if tc.want == "" {
-				if err != nil {
-					t.Fatalf("Parse: %v", err)
-				}
-				return
-			}
-			var ve *ValidationError
-			if !errors.As(err, &ve) || len(ve.Errors) != 1 || !strings.HasPrefix(ve.Errors[0].Error(), tc.want) {
-				t.Fatalf("Parse = %v, want exactly one problem starting with %q", err, tc.want)
-			}
+			checkOneProblem(t, doc, tc.want)
 		})
 	}
 }
@@ -486,17 +476,24 @@ func TestDrillVaultSeal(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			doc := okDests + "sources:\n  - {name: vault, kind: vault, vault: {address: \"https://vault:8200\"}, drill: {vault: " + tc.drill + "}}\n"
-			_, err := Parse([]byte(doc))
-			if tc.want == "" {
-				if err != nil {
-					t.Fatalf("Parse: %v", err)
-				}
-				return
-			}
-			var ve *ValidationError
-			if !errors.As(err, &ve) || len(ve.Errors) != 1 || !strings.HasPrefix(ve.Errors[0].Error(), tc.want) {
-				t.Fatalf("Parse = %v, want exactly one problem starting with %q", err, tc.want)
-			}
+			checkOneProblem(t, doc, tc.want)
 		})
+	}
+}
+
+// checkOneProblem parses doc and wants it valid (want "") or refused with exactly one
+// problem starting with want.
+func checkOneProblem(t *testing.T, doc, want string) {
+	t.Helper()
+	_, err := Parse([]byte(doc))
+	if want == "" {
+		if err != nil {
+			t.Fatalf("Parse: %v", err)
+		}
+		return
+	}
+	var ve *ValidationError
+	if !errors.As(err, &ve) || len(ve.Errors) != 1 || !strings.HasPrefix(ve.Errors[0].Error(), want) {
+		t.Fatalf("Parse = %v, want exactly one problem starting with %q", err, want)
 	}
 }

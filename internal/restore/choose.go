@@ -40,7 +40,7 @@ func fromCopy(a *app.App, c app.Located, identityFile string) (*candidate, error
 			return pipeline.OpenBackup(ctx, c.Dest.Store, m, ids)
 		},
 		OpenExtra: func(ctx context.Context, base string) (io.ReadCloser, error) {
-			x, ok := extraNamed(m, base)
+			x, ok := m.Extra(base)
 			if !ok {
 				return nil, nil
 			}
@@ -82,7 +82,7 @@ func fromFile(a *app.App, src *config.Source, path, identityFile string) (*candi
 		return pipeline.UnwrapReader(f, u, ids)
 	}
 	b.OpenExtra = func(_ context.Context, base string) (io.ReadCloser, error) {
-		x, ok := extraNamed(m, base)
+		x, ok := m.Extra(base)
 		if !ok {
 			return nil, nil
 		}
@@ -133,16 +133,4 @@ func verifyLocal(ctx context.Context, src *config.Source, b *source.Backup) erro
 		}
 	}
 	return nil
-}
-
-func extraNamed(m *catalog.Manifest, base string) (catalog.ExtraObject, bool) {
-	if m == nil {
-		return catalog.ExtraObject{}, false
-	}
-	for _, x := range m.Extras {
-		if x.Name == base || strings.HasPrefix(x.Name, base+".") {
-			return x, true
-		}
-	}
-	return catalog.ExtraObject{}, false
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/lifeboat-backup/lifeboat/internal/app"
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/hooks"
 	"github.com/lifeboat-backup/lifeboat/internal/inventory"
 	"github.com/lifeboat-backup/lifeboat/internal/source"
@@ -117,7 +118,7 @@ func run(ctx context.Context, a *app.App, req Request, r *Report) error {
 		return err
 	}
 	r.Stage = StageChoose
-	first, rest, err := choose(ctx, a, req, r)
+	first, rest, err := choose(ctx, a, src, req, r)
 	if err != nil {
 		if req.Refusal != "" && !errors.Is(err, source.ErrUsage) {
 			return fmt.Errorf("%s: no usable backup: %w", req.Refusal, err)
@@ -164,17 +165,13 @@ func run(ctx context.Context, a *app.App, req Request, r *Report) error {
 
 // choose resolves req.Ref to the candidate to verify first and the ones to fall back to,
 // in order. It does not read the backup.
-func choose(ctx context.Context, a *app.App, req Request, r *Report) (*candidate, []app.Located, error) {
+func choose(ctx context.Context, a *app.App, src *config.Source, req Request, r *Report) (*candidate, []app.Located, error) {
 	ref := req.Ref
 	if ref == "" {
 		ref = "latest"
 	}
 	if req.LocalFiles {
 		if fi, err := os.Stat(ref); err == nil && !fi.IsDir() {
-			src, err := a.Config.Source(req.Source)
-			if err != nil {
-				return nil, nil, err
-			}
 			c, err := fromFile(a, src, ref, req.IdentityFile)
 			if err != nil {
 				return nil, nil, err

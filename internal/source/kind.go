@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"slices"
 	"strings"
 	"time"
 
@@ -134,12 +133,8 @@ type Backup struct {
 
 // HasExtra reports whether the backup holds a side object named base (with any suffix).
 func (b *Backup) HasExtra(base string) bool {
-	if b.Manifest == nil {
-		return false
-	}
-	return slices.ContainsFunc(b.Manifest.Extras, func(x catalog.ExtraObject) bool {
-		return x.Name == base || strings.HasPrefix(x.Name, base+".")
-	})
+	_, ok := b.Manifest.Extra(base)
+	return ok
 }
 
 // Check is one verified expectation of a restore or drill.

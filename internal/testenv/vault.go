@@ -395,20 +395,12 @@ func (v *Vault) leaderNode(ctx context.Context) *VaultNode {
 func (v *Vault) WaitVoters(t testing.TB) {
 	t.Helper()
 	WaitFor(t, v.Nodes[0].proc, 120*time.Second, "every node to be a raft voter", func(ctx context.Context) error {
-		sec, err := v.Nodes[0].Client(v.RootToken).Logical().ReadWithContext(ctx, "sys/storage/raft/configuration")
+		voters, err := v.RaftVoters(ctx, v.RootToken)
 		if err != nil {
 			return err
 		}
-		cfg, _ := sec.Data["config"].(map[string]any)
-		servers, _ := cfg["servers"].([]any)
-		voters := 0
-		for _, s := range servers {
-			if m, ok := s.(map[string]any); ok && m["voter"] == true {
-				voters++
-			}
-		}
-		if voters < len(v.Nodes) {
-			return fmt.Errorf("%d of %d nodes are voters", voters, len(v.Nodes))
+		if len(voters) < len(v.Nodes) {
+			return fmt.Errorf("%d of %d nodes are voters", len(voters), len(v.Nodes))
 		}
 		return nil
 	})
