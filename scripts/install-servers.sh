@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the tests and the demo run against, using only the Go module
 # proxy and Debian packages. Binaries are cached in .tools/bin keyed by version, so a second
-# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|hyperkube|kube-node|image-tools|staticcheck|helm|chromium|promtool|pushgateway]...
+# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|local-kms|hyperkube|kube-node|image-tools|staticcheck|helm|chromium|promtool|pushgateway]...
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,6 +24,7 @@ ETCD_VERSION="v3.5.21"
 KUBE_VERSION="v1.33.13"
 STATICCHECK_VERSION="v0.8.2"
 HELM_VERSION="v3.22.0"
+LOCAL_KMS_VERSION="v0.0.0-20260228092603-2a5e92d09ab6"
 
 # The same flags on every build so the Go build cache is reused across runs.
 BUILD_FLAGS=(-trimpath -ldflags "-s -w")
@@ -131,6 +132,17 @@ install_minio() {
   mv "$TOOLS/gobin-minio/minio" "$BIN/minio-$MINIO_VERSION"
   rmdir "$TOOLS/gobin-minio" || true
   ln -sfn "minio-$MINIO_VERSION" "$BIN/minio"
+}
+
+# local-kms, an AWS KMS emulator (github.com/nsmithuk/local-kms), is the key server for
+# the tests of Vault's and OpenBao's awskms seal (its endpoint parameter points at it).
+install_local_kms() {
+  have local-kms "$LOCAL_KMS_VERSION" && return
+  log "building local-kms $LOCAL_KMS_VERSION"
+  GOBIN="$TOOLS/gobin-local-kms" GOFLAGS=-mod=mod go install "${BUILD_FLAGS[@]}" "github.com/nsmithuk/local-kms@$LOCAL_KMS_VERSION"
+  mv "$TOOLS/gobin-local-kms/local-kms" "$BIN/local-kms-$LOCAL_KMS_VERSION"
+  rmdir "$TOOLS/gobin-local-kms" || true
+  ln -sfn "local-kms-$LOCAL_KMS_VERSION" "$BIN/local-kms"
 }
 
 # One binary for the test cluster, dispatching on its first argument (hyperkube style):
@@ -341,6 +353,7 @@ for t in "${targets[@]}"; do
       install_kube_node
       install_image_tools
       install_vault
+      install_local_kms
       install_chromium
       install_pushgateway
       install_promtool
@@ -350,6 +363,7 @@ for t in "${targets[@]}"; do
     openbao) install_openbao ;;
     vault) install_vault ;;
     minio) install_minio ;;
+    local-kms) install_local_kms ;;
     hyperkube|etcd|kube-apiserver) install_hyperkube ;;
     kube-node) install_kube_node ;;
     image-tools) install_image_tools ;;

@@ -12,73 +12,95 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
 
-// transitDrill is the drill block of a source auto-unsealed by key on ts; the Transit
-// token comes from tokenFile.
-func transitDrill(bin string, ts *testenv.TransitServer, key, tokenFile string) string {
+// sealDrill is the drill block of a source whose scratch servers use the seal given as
+// the YAML body of drill.vault.seal (type, parameters, secrets), indented under it.
+func sealDrill(bin, seal string) string {
 	return fmt.Sprintf(`    drill:
       vault:
         binary: %s
         seal:
-          type: transit
-          parameters: {address: %q, mount_path: %s/, key_name: %s}
-          secrets: {token: {file: %s}}
-        mounts: [secret/, ci-approle/]
-        secrets: [secret/data/app/db, secret/data/team/ci]
+%s        mounts: [secret/]
+        secrets: [secret/data/app/db]
     vault:
-`, bin, ts.Addr, ts.Mount, key, tokenFile)
+`, bin, seal)
+}
+
+// drillAndRestoreWithSeal is the auto-unseal story on a cluster v sealed by sealType:
+// drill.vault.seal (YAML, see sealDrill) opens the backup in a scratch server and the drill
+// passes; after breakSeal points drill.vault.seal at a key that cannot open the snapshot,
+// the drill fails with the server's reason (wrongWants) and a next step, and the live
+// cluster is untouched; a restore after data loss needs no keys.
+func drillAndRestoreWithSeal(t *testing.T, v *testenv.Vault, sealType, seal string, breakSeal func(s *vaultSetup), wrongWants ...string) {
+	t.Helper()
+	s := newVaultSetupFor(t, v, "")
+	writeFile(t, s.config, strings.Replace(readFile(t, s.config), "    vault:\n", sealDrill(testenv.Binary(t, string(v.Flavor)), seal), 1))
+	secrets := seed(t, v.Client())
+	s.lifeboat(t, 0, "backup", "vault")
+
+	r := s.lifeboat(t, 0, "drill", "vault")
+	for _, want := range []string{"ok     mount secret/", "ok     secret secret/data/app/db", "passed"} {
+		if !strings.Contains(r.stdout, want) {
+			t.Fatalf("drill output lacks %q:\n%s", want, r)
+		}
+	}
+
+	breakSeal(s)
+	r = s.lifeboat(t, 1, "drill", "vault", "--no-record")
+	t.Logf("drill with the wrong seal:\n%s", r)
+	out := r.stdout + r.stderr
+	for _, want := range append([]string{sealType + " seal did not unseal it", "check drill.vault.seal", "the server said:", "failed to get stored keys"}, wrongWants...) {
+		if !strings.Contains(out, want) {
+			t.Fatalf("wrong-seal drill output lacks %q:\n%s", want, r)
+		}
+	}
+	st, err := v.Nodes[0].Client("").Sys().SealStatus()
+	if err != nil || st.Sealed {
+		t.Fatalf("live cluster after the failed drill: %+v %v", st, err)
+	}
+	checkSeeded(t, v.Client(), secrets)
+
+	// Data loss, then a restore with no keys.
+	if err := v.Client().KVv2("secret").DeleteMetadata(context.Background(), "app/db"); err != nil {
+		t.Fatal(err)
+	}
+	r = s.lifeboat(t, 0, "restore", "vault", "--snapshot", "latest")
+	if !strings.Contains(r.stdout, "active again") {
+		t.Fatalf("restore output:\n%s", r)
+	}
+	checkSeeded(t, v.Client(), secrets)
 }
 
 // A cluster auto-unsealed by a Transit engine of another server is drilled with the same
-// seal and no unseal keys; a drill whose seal cannot open the snapshot fails with the
-// server's reason and leaves the live cluster alone; a restore after data loss needs no
-// keys.
+// seal and no unseal keys; another Transit key cannot open the snapshot.
 func TestVaultTransitSealDrillAndRestore(t *testing.T) {
 	testenv.ForEachFlavor(t, func(t *testing.T, flavor testenv.Flavor) {
 		ts := testenv.StartTransitServer(t, testenv.OpenBao)
 		v := testenv.StartVaultClusterWith(t, flavor, 1, testenv.VaultClusterOptions{Seal: ts.Seal(ts.KeyName, ts.Token)})
-		s := newVaultSetupFor(t, v, "")
-		transitToken := writeFile(t, filepath.Join(s.dir, "transit-token"), ts.Token+"\n")
-		bin := testenv.Binary(t, string(flavor))
-		writeFile(t, s.config, strings.Replace(readFile(t, s.config), "    vault:\n", transitDrill(bin, ts, ts.KeyName, transitToken), 1))
-		secrets := seed(t, s.vault.Client())
-		s.lifeboat(t, 0, "backup", "vault")
-
-		r := s.lifeboat(t, 0, "drill", "vault")
-		for _, want := range []string{"ok     mount secret/", "ok     secret secret/data/app/db", "passed"} {
-			if !strings.Contains(r.stdout, want) {
-				t.Fatalf("drill output lacks %q:\n%s", want, r)
-			}
-		}
-
-		// Another Transit key cannot decrypt the snapshot's keyring.
+		tokenFile := writeFile(t, filepath.Join(t.TempDir(), "transit-token"), ts.Token+"\n")
+		seal := fmt.Sprintf("          type: transit\n          parameters: {address: %q, mount_path: %s/, key_name: %s}\n          secrets: {token: {file: %s}}\n",
+			ts.Addr, ts.Mount, ts.KeyName, tokenFile)
 		other := ts.NewKey(t, "other")
-		otherToken := writeFile(t, filepath.Join(s.dir, "other-token"), ts.TokenFor(t, other)+"\n")
-		writeFile(t, s.config, strings.Replace(readFile(t, s.config), "key_name: "+ts.KeyName+"}", "key_name: "+other+"}", 1))
-		writeFile(t, s.config, strings.Replace(readFile(t, s.config), transitToken, otherToken, 1))
-		r = s.lifeboat(t, 1, "drill", "vault", "--no-record")
-		t.Logf("wrong seal:\n%s", r)
-		out := r.stdout + r.stderr
-		for _, want := range []string{"transit seal did not unseal it", "check drill.vault.seal", "the server said:", "failed to get stored keys", "transit/decrypt/" + other} {
-			if !strings.Contains(out, want) {
-				t.Fatalf("wrong-seal drill output lacks %q:\n%s", want, r)
-			}
-		}
-		// The live cluster is untouched.
-		st, err := v.Nodes[0].Client("").Sys().SealStatus()
-		if err != nil || st.Sealed {
-			t.Fatalf("live cluster after the failed drill: %+v %v", st, err)
-		}
-		checkSeeded(t, s.vault.Client(), secrets)
+		drillAndRestoreWithSeal(t, v, "transit", seal, func(s *vaultSetup) {
+			writeFile(t, s.config, strings.Replace(readFile(t, s.config), "key_name: "+ts.KeyName+"}", "key_name: "+other+"}", 1))
+			writeFile(t, tokenFile, ts.TokenFor(t, other)+"\n")
+		}, "transit/decrypt/"+other)
+	})
+}
 
-		// Data loss, then a restore with no keys.
-		if err := s.vault.Client().KVv2("secret").DeleteMetadata(context.Background(), "app/db"); err != nil {
-			t.Fatal(err)
-		}
-		r = s.lifeboat(t, 0, "restore", "vault", "--snapshot", "latest")
-		if !strings.Contains(r.stdout, "active again") {
-			t.Fatalf("restore output:\n%s", r)
-		}
-		checkSeeded(t, s.vault.Client(), secrets)
+// A cluster auto-unsealed by AWS KMS (local-kms, an emulator of the KMS API, reached
+// through the seal's endpoint parameter): the same story, with the credentials in files.
+func TestVaultAWSKMSSealDrillAndRestore(t *testing.T) {
+	testenv.ForEachFlavor(t, func(t *testing.T, flavor testenv.Flavor) {
+		kms := testenv.StartLocalKMS(t)
+		v := testenv.StartVaultClusterWith(t, flavor, 1, testenv.VaultClusterOptions{Seal: kms.Seal(kms.KeyID)})
+		dir := t.TempDir()
+		seal := fmt.Sprintf("          type: awskms\n          parameters: {region: %s, endpoint: %q, kms_key_id: %s}\n          secrets: {access_key: {file: %s}, secret_key: {file: %s}}\n",
+			kms.Region, kms.Endpoint, kms.KeyID,
+			writeFile(t, filepath.Join(dir, "access-key"), kms.AccessKey+"\n"),
+			writeFile(t, filepath.Join(dir, "secret-key"), kms.SecretKey+"\n"))
+		drillAndRestoreWithSeal(t, v, "awskms", seal, func(s *vaultSetup) {
+			writeFile(t, s.config, strings.Replace(readFile(t, s.config), "kms_key_id: "+kms.KeyID+"}", "kms_key_id: "+kms.OtherKeyID+"}", 1))
+		})
 	})
 }
 
@@ -168,8 +190,8 @@ func TestVaultAutoRestoreWholeTransitCluster(t *testing.T) {
 	})
 }
 
-// OpenBao's static seal (a key from a file): drilled with the same key and no unseal
-// keys; another key fails the drill with the server's reason; a restore needs no keys.
+// OpenBao's static seal (a key from a file): the same story; another key cannot open the
+// snapshot.
 func TestVaultStaticSealDrillAndRestore(t *testing.T) {
 	newKey := func() string {
 		k := make([]byte, 32)
@@ -179,44 +201,10 @@ func TestVaultStaticSealDrillAndRestore(t *testing.T) {
 		return base64.StdEncoding.EncodeToString(k)
 	}
 	key := newKey()
-	seal := fmt.Sprintf("seal \"static\" {\n  current_key_id = \"k1\"\n  current_key = %q\n}\n", key)
-	v := testenv.StartVaultClusterWith(t, testenv.OpenBao, 1, testenv.VaultClusterOptions{Seal: seal})
-	s := newVaultSetupFor(t, v, "")
-	keyFile := writeFile(t, filepath.Join(s.dir, "static-key"), key+"\n")
-	writeFile(t, s.config, strings.Replace(readFile(t, s.config), "    vault:\n", fmt.Sprintf(`    drill:
-      vault:
-        binary: %s
-        seal:
-          type: static
-          parameters: {current_key_id: k1}
-          secrets: {current_key: {file: %s}}
-        mounts: [secret/]
-        secrets: [secret/data/app/db]
-    vault:
-`, testenv.Binary(t, string(testenv.OpenBao)), keyFile), 1))
-	secrets := seed(t, v.Client())
-	s.lifeboat(t, 0, "backup", "vault")
-	r := s.lifeboat(t, 0, "drill", "vault")
-	if !strings.Contains(r.stdout, "ok     secret secret/data/app/db") || !strings.Contains(r.stdout, "passed") {
-		t.Fatalf("drill output:\n%s", r)
-	}
-
-	writeFile(t, keyFile, newKey()+"\n")
-	r = s.lifeboat(t, 1, "drill", "vault", "--no-record")
-	out := r.stdout + r.stderr
-	for _, want := range []string{"static seal did not unseal it", "check drill.vault.seal", "the server said:", "failed to get stored keys"} {
-		if !strings.Contains(out, want) {
-			t.Fatalf("wrong-key drill output lacks %q:\n%s", want, r)
-		}
-	}
-	checkSeeded(t, v.Client(), secrets)
-
-	if err := v.Client().KVv2("secret").DeleteMetadata(context.Background(), "app/db"); err != nil {
-		t.Fatal(err)
-	}
-	r = s.lifeboat(t, 0, "restore", "vault", "--snapshot", "latest")
-	if !strings.Contains(r.stdout, "active again") {
-		t.Fatalf("restore output:\n%s", r)
-	}
-	checkSeeded(t, v.Client(), secrets)
+	v := testenv.StartVaultClusterWith(t, testenv.OpenBao, 1, testenv.VaultClusterOptions{
+		Seal: fmt.Sprintf("seal \"static\" {\n  current_key_id = \"k1\"\n  current_key = %q\n}\n", key),
+	})
+	keyFile := writeFile(t, filepath.Join(t.TempDir(), "static-key"), key+"\n")
+	seal := fmt.Sprintf("          type: static\n          parameters: {current_key_id: k1}\n          secrets: {current_key: {file: %s}}\n", keyFile)
+	drillAndRestoreWithSeal(t, v, "static", seal, func(*vaultSetup) { writeFile(t, keyFile, newKey()+"\n") })
 }
