@@ -31,6 +31,7 @@ type autoRestoreOptions struct {
 	identityFile   string
 	requireAll     bool
 	joinTimeout    time.Duration
+	restartPod     string
 }
 
 func newAutoRestoreCmd() *cobra.Command {
@@ -66,10 +67,16 @@ retry_join, or, if it stays uninitialised for 15s, lifeboat asks it to join
 the original keys (or unseals itself), and lifeboat waits until the raft configuration
 lists every node as a voter (read with the source's token), up to --join-timeout. A node
 that does not come back in time fails the run (exit 1) with what it was waiting for;
-node 0 stays restored. An auto-unsealed node 0 may keep the raft TLS keys of the
-temporary initialisation (OpenBao/Vault skip reloading a same-term keyring), so joined
-nodes stay sealed: lifeboat says so, and one restart of node 0's server process lets
-them catch up (docs/auto-unseal.md).
+node 0 stays restored.
+
+An auto-unsealed node 0 keeps the raft TLS keys of the temporary initialisation when the
+backed-up cluster never rotated its raft TLS key (it does so a day after initialisation;
+OpenBao/Vault skip reloading a keyring of the same term), and then the joined nodes stay
+sealed. One restart of node 0's server process lets them catch up: with --restart-pod
+namespace/name lifeboat deletes node 0's pod once through the Kubernetes API (its
+StatefulSet starts it again on the same volume; in the chart's sidecar that is lifeboat's
+own pod, and the new sidecar finds the cluster initialised); without it lifeboat says to
+restart node 0 (docs/auto-unseal.md).
 
 Exit codes:
   0  restored, or nothing to do (Vault is already initialised)
@@ -78,7 +85,10 @@ Exit codes:
      message says the restore itself failed
   3  bad flags, arguments or configuration (including no unseal keys given)`,
 		Example: `  # As a Job, or a native sidecar (initContainers with restartPolicy: Always) of vault-0:
-  lifeboat vault auto-restore --unseal-keys-secret vault-recovery/vault-unseal-keys:unseal-keys`,
+  lifeboat vault auto-restore --unseal-keys-secret vault-recovery/vault-unseal-keys:unseal-keys
+
+  # An auto-unsealed cluster, from the sidecar of vault-0 (POD_NAMESPACE from the downward API):
+  lifeboat vault auto-restore --require-all-nodes --restart-pod "$POD_NAMESPACE/$HOSTNAME"`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error { return runAutoRestore(cmd, opts) },
 	}
@@ -92,6 +102,7 @@ Exit codes:
 	f.StringVar(&opts.identityFile, "identity-file", "", "age identity file for encrypted backups (default encryption.age.identityFile)")
 	f.BoolVar(&opts.requireAll, "require-all-nodes", false, "refuse unless every configured node answers (safest with Parallel pod management)")
 	f.DurationVar(&opts.joinTimeout, "join-timeout", 10*time.Minute, "how long to wait for the other nodes to join, unseal and become raft voters")
+	f.StringVar(&opts.restartPod, "restart-pod", "", "node 0's pod, namespace/name: delete it once when an auto-unsealed node 0 must restart to load the restored raft TLS keys (needs delete on that pod)")
 	return cmd
 }
 
@@ -110,6 +121,7 @@ func runAutoRestore(cmd *cobra.Command, opts *autoRestoreOptions) error {
 		Keys:        vault.UnsealKeys{File: opts.unsealKeysFile, Secret: opts.unsealKeysSec},
 		RequireAll:  opts.requireAll,
 		JoinTimeout: opts.joinTimeout,
+		RestartPod:  opts.restartPod,
 	}, env)
 	if err != nil {
 		return classify(err)

@@ -88,6 +88,20 @@ func TestClientAgainstAPIServer(t *testing.T) {
 		}
 	})
 
+	t.Run("delete pod", func(t *testing.T) {
+		createPod(k, ns, "vault-0", "vault")
+		if err := admin.DeletePod(ctx, ns, "vault-0"); err != nil {
+			t.Fatal(err)
+		}
+		// Without a kubelet the pod is gone at once (nothing has to stop its containers).
+		if names, err := admin.LivePods(ctx, ns, "app=vault"); err != nil || len(names) != 0 {
+			t.Fatalf("after DeletePod: %v, %v", names, err)
+		}
+		if err := admin.DeletePod(ctx, ns, "vault-0"); err != nil {
+			t.Fatalf("deleting a pod that is gone: %v", err)
+		}
+	})
+
 	t.Run("not found", func(t *testing.T) {
 		_, err := admin.GetScale(ctx, ns, "nope")
 		if !errors.Is(err, kube.ErrNotFound) || !strings.HasPrefix(err.Error(), "deployment lifeboat-kube/nope not found") {

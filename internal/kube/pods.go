@@ -2,6 +2,7 @@ package kube
 
 import (
 	"context"
+	"errors"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -34,4 +35,18 @@ func (c *Client) LivePods(ctx context.Context, ns, selector string) ([]string, e
 		}
 		opts.Continue = page.Continue
 	}
+}
+
+// DeletePod deletes one pod, so that its controller (a StatefulSet) starts it again on
+// the same volumes: the one way to restart a server process from outside its container.
+// A pod that is already gone is not an error.
+func (c *Client) DeletePod(ctx context.Context, ns, name string) error {
+	r := call{verb: "delete", resource: "pods", namespace: ns, kind: "pod", name: name}
+	err := c.do(ctx, r, func(ctx context.Context) error {
+		return c.cs.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{})
+	})
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	return err
 }

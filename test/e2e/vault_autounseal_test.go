@@ -5,9 +5,11 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
@@ -157,36 +159,67 @@ func TestVaultAutoRestoreWholeCluster(t *testing.T) {
 }
 
 // The same for a 3-node cluster auto-unsealed by Transit: no keys at all. The joined
-// nodes cannot follow node 0 until its server process restarts (it keeps the temporary
-// raft TLS keys, see rejoin.go): auto-restore says so, and after that one restart every
-// node is back.
+// nodes cannot follow node 0 until its server process restarts (a cluster that never
+// rotated its raft TLS key, as every young one: see rejoin.go). With --restart-pod,
+// auto-restore deletes node 0's pod through a real Kubernetes API; the test plays the
+// StatefulSet controller (it restarts node 0's process when the pod is gone and creates
+// the pod again), and auto-restore ends with every node back, no human step.
 func TestVaultAutoRestoreWholeTransitCluster(t *testing.T) {
+	k := testenv.StartKube(t)
+	k.MustDo(http.MethodPost, "/api/v1/namespaces", map[string]any{"metadata": map[string]any{"name": "vault"}}, nil)
+	pod := map[string]any{
+		"metadata": map[string]any{"name": "vault-0", "labels": map[string]string{"app": "vault"}},
+		"spec":     map[string]any{"containers": []map[string]any{{"name": "vault", "image": "openbao"}}},
+	}
+	podGone := func() bool {
+		_, err := k.Do(context.Background(), http.MethodGet, "/api/v1/namespaces/vault/pods/vault-0", nil, nil)
+		return err != nil && strings.Contains(err.Error(), "404")
+	}
 	testenv.ForEachFlavor(t, func(t *testing.T, flavor testenv.Flavor) {
 		ts := testenv.StartTransitServer(t, testenv.OpenBao)
 		v := testenv.StartVaultClusterWith(t, flavor, 3, testenv.VaultClusterOptions{Seal: ts.Seal(ts.KeyName, ts.Token)})
 		v.WaitVoters(t)
 		s := newVaultSetupFor(t, v, "")
+		kubeToken := writeFile(t, filepath.Join(s.dir, "kube-token"), k.Token+"\n")
+		writeFile(t, s.config, strings.Replace(readFile(t, s.config), "    vault:\n",
+			fmt.Sprintf("    restore:\n      kubernetes: {server: %q, caFile: %q, tokenFile: %q}\n    vault:\n", k.URL, k.CAFile, kubeToken), 1))
 		secrets := seed(t, v.Client())
 		s.lifeboat(t, 0, "backup", "vault")
 		wipeAll(v)
-		r := lifeboat(t, s.env, "--config", s.config, "vault", "auto-restore", "--join-timeout", "90s")
-		t.Logf("auto-restore:\n%s", r)
-		if !strings.Contains(r.stdout, "no unseal keys needed") || !strings.Contains(r.stdout, "unsealed by its transit seal, active") {
-			t.Fatalf("auto-restore output:\n%s", r)
+		k.MustDo(http.MethodPost, "/api/v1/namespaces/vault/pods", pod, nil)
+
+		done := make(chan run)
+		go func() {
+			done <- lifeboat(t, s.env, "--config", s.config, "vault", "auto-restore", "--join-timeout", "3m", "--restart-pod", "vault/vault-0")
+		}()
+		var r run
+		restarts := 0
+	wait:
+		for {
+			select {
+			case r = <-done:
+				break wait
+			case <-time.After(time.Second):
+				if podGone() {
+					restarts++
+					v.Nodes[0].Stop()
+					v.Nodes[0].Start()
+					k.MustDo(http.MethodPost, "/api/v1/namespaces/vault/pods", pod, nil)
+				}
+			}
 		}
-		if r.code != 0 {
-			if !strings.Contains(r.stderr, "restart node 0's server process") {
-				t.Fatalf("auto-restore failed without the next step:\n%s", r)
+		t.Logf("auto-restore (node 0 restarted %d times):\n%s", restarts, r)
+		for _, want := range []string{"no unseal keys needed", "unsealed by its transit seal, active", "restarting node 0", "every node is back"} {
+			if r.code != 0 || !strings.Contains(r.stdout, want) {
+				t.Fatalf("auto-restore output lacks %q:\n%s", want, r)
 			}
-			v.Nodes[0].Stop()
-			v.Nodes[0].Start()
-			for _, n := range v.Nodes {
-				testenv.WaitUnsealed(t, n)
-			}
-			v.WaitVoters(t)
+		}
+		if restarts != 1 {
+			t.Fatalf("node 0's pod was deleted %d times, want once", restarts)
 		}
 		checkAllBack(t, v)
 		checkSeeded(t, v.Client(), secrets)
+		k.MustDo(http.MethodDelete, "/api/v1/namespaces/vault/pods/vault-0", nil, nil)
 	})
 }
 

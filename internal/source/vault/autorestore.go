@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/config"
+	"github.com/lifeboat-backup/lifeboat/internal/kube"
 	"github.com/lifeboat-backup/lifeboat/internal/source"
 )
 
@@ -21,6 +22,11 @@ type AutoRestoreOptions struct {
 	// JoinTimeout bounds the wait for the other nodes to join, unseal and become raft
 	// voters; 0 is 10 minutes.
 	JoinTimeout time.Duration
+	// RestartPod is node 0's pod, "namespace/name": when an auto-unsealed node 0 keeps
+	// the raft TLS keys of the temporary initialisation (see rejoinStep), lifeboat deletes
+	// it once through the Kubernetes API so that its StatefulSet starts it again on the
+	// same volume. "" only says what to do.
+	RestartPod string
 }
 
 // NewAutoRestore prepares the restore of a wiped cluster: when no node is initialised,
@@ -37,6 +43,11 @@ func NewAutoRestore(src *config.Source, o AutoRestoreOptions, env source.Env) (s
 	}
 	if o.Node == "" {
 		o.Node = FirstNode(src.Vault)
+	}
+	if o.RestartPod != "" {
+		if ns, name, ok := strings.Cut(o.RestartPod, "/"); !ok || ns == "" || name == "" || strings.Contains(name, "/") {
+			return nil, fmt.Errorf("%w: --restart-pod %q: use <namespace>/<pod>, e.g. vault/vault-0", source.ErrUsage, o.RestartPod)
+		}
 	}
 	return &autoRestore{src: src, opts: o, env: env}, nil
 }
@@ -164,9 +175,35 @@ func (r *autoRestore) Run(ctx context.Context, b *source.Backup) ([]source.Check
 		timeout = 10 * time.Minute
 	}
 	r.env.Printf("bringing the other %d nodes back: they join %s and are unsealed ...\n", len(others), r.opts.Node)
-	checks = append(checks, client.rejoin(ctx, r.env, r.opts.Node, others, r.keys, ca, time.Now().Add(timeout))...)
+	plan := rejoinPlan{leader: r.opts.Node, others: others, keys: r.keys, caCert: ca, deadline: time.Now().Add(timeout)}
+	if r.opts.RestartPod != "" && autoUnseal(r.sealType) {
+		plan.restartLeader = r.podRestarter()
+	}
+	checks = append(checks, client.rejoin(ctx, r.env, plan)...)
 	if source.FailedChecks(checks) == nil {
 		r.env.Printf("every node is back: unsealed and a raft voter\n")
 	}
 	return checks, nil
+}
+
+// podRestarter deletes node 0's pod (RestartPod) through the Kubernetes API reached as
+// for the unseal keys (restore.kubernetes, else in-cluster). When lifeboat runs in that
+// pod (the chart's sidecar) it ends with it; the sidecar of the new pod finds node 0
+// initialised and does nothing, and the joined nodes catch up by themselves.
+func (r *autoRestore) podRestarter() *restarter {
+	ns, name, _ := strings.Cut(r.opts.RestartPod, "/")
+	return &restarter{
+		what: "deleting pod " + r.opts.RestartPod + " (its StatefulSet starts it again on the same volume)",
+		restart: func(ctx context.Context) error {
+			cfg, err := kube.FromConfig(r.opts.Keys.API)
+			if err != nil {
+				return err
+			}
+			client, err := kube.New(cfg)
+			if err != nil {
+				return err
+			}
+			return client.DeletePod(ctx, ns, name)
+		},
+	}
 }

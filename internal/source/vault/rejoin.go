@@ -24,18 +24,24 @@ const joinGrace = 15 * time.Second
 // auto-unsealed one unseals itself), and then every node must be a raft voter (read
 // with c's own login). It returns one check per node and one for the raft voters; it
 // gives up at deadline.
-func (c *Client) rejoin(ctx context.Context, env source.Env, leader string, others []string, keys []string, caCert string, deadline time.Time) []source.Check {
+func (c *Client) rejoin(ctx context.Context, env source.Env, p rejoinPlan) []source.Check {
+	leader, others, keys, caCert, deadline := p.leader, p.others, p.keys, p.caCert, p.deadline
 	pending := slices.Clone(others)
 	asked := map[string]time.Time{}
 	start := time.Now()
 	last := map[string]string{}
+	restarted := false
 	for len(pending) > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
 		var still []string
+		stale := false
 		for _, addr := range pending {
 			done, what := c.rejoinStep(ctx, env, leader, addr, keys, caCert, start, asked)
 			if done {
 				env.Printf("  %s: unsealed and joined\n", addr)
 				continue
+			}
+			if what == staleLeaderKeys {
+				stale = true
 			}
 			if last[addr] != what {
 				env.Printf("  %s: %s\n", addr, what)
@@ -44,6 +50,13 @@ func (c *Client) rejoin(ctx context.Context, env source.Env, leader string, othe
 			still = append(still, addr)
 		}
 		pending = still
+		if stale && p.restartLeader != nil && !restarted {
+			restarted = true
+			env.Printf("  restarting node 0 (%s) so that it loads the restored raft TLS keys: %s\n", leader, p.restartLeader.what)
+			if err := p.restartLeader.restart(ctx); err != nil {
+				env.Printf("  could not restart node 0: %v\n", err)
+			}
+		}
 		if len(pending) > 0 {
 			sleep(ctx, time.Second)
 		}
@@ -61,6 +74,32 @@ func (c *Client) rejoin(ctx context.Context, env source.Env, leader string, othe
 	}
 	return append(checks, c.waitVoters(ctx, env, len(others)+1, deadline))
 }
+
+// rejoinPlan is what rejoin needs: the restored leader, the nodes to bring back, the
+// original unseal keys (none for an auto-unseal seal), the CA joining nodes trust for the
+// leader, when to give up, and how to restart the leader's server process, if lifeboat
+// may (nil: it only says so).
+type rejoinPlan struct {
+	leader        string
+	others        []string
+	keys          []string
+	caCert        string
+	deadline      time.Time
+	restartLeader *restarter
+}
+
+// restarter restarts node 0's server process; what says how, for the output.
+type restarter struct {
+	what    string
+	restart func(context.Context) error
+}
+
+// staleLeaderKeys is what rejoinStep reports for an auto-unsealed node that joined but
+// cannot follow node 0, because node 0 still uses the raft TLS keys of the temporary
+// initialisation (see rejoinStep).
+const staleLeaderKeys = "joined but still sealed: its seal did not unseal it. If node 0's log shows `tls: unrecognized name` for it, " +
+	"node 0 still uses the raft TLS keys of the temporary initialisation: restart node 0's server process (it unseals itself with its seal; " +
+	"in Kubernetes delete its pod, or run auto-restore with --restart-pod) and the joined nodes catch up by themselves"
 
 // rejoinStep moves one node one step on; it reports whether the node is unsealed (and so
 // has joined) and else what it is waiting for.
@@ -89,17 +128,17 @@ func (c *Client) rejoinStep(ctx context.Context, env source.Env, leader, addr st
 	case !st.Sealed:
 		return true, ""
 	case autoUnseal(st.Type) && time.Since(start) > 2*joinGrace:
-		// Observed with OpenBao 2.4: after a restore, node 0 keeps the raft TLS keys of
-		// the temporary initialisation in memory when the snapshot's raft TLS keyring has
-		// the same term (the server skips a same-term update; clusters younger than the
-		// raft TLS key rotation have term 1 like a fresh one). A joined node gets the
-		// restored keys, so node 0's connections to it fail with "tls: unrecognized name"
-		// and it never receives the data. A Shamir node 0 seals and is unsealed after the
-		// restore, which reloads the keys; an auto-unsealed one reloads them only when its
-		// server process restarts.
-		return false, "joined but still sealed: its " + st.Type + " seal did not unseal it. If node 0's log shows `tls: unrecognized name` for it, " +
-			"node 0 still uses the raft TLS keys of the temporary initialisation: restart node 0's server process (it unseals itself with its seal) " +
-			"and the joined nodes catch up by themselves"
+		// After a restore the server reloads the raft TLS keyring (checkRaftTLSKeyUpgrades
+		// in vault/raft.go), but the stream layer skips an update whose term equals the one
+		// it holds (setTLSKeyring's "fast path a noop update" in
+		// physical/raft/streamlayer.go, the same in OpenBao 2.4 and Vault 1.19). The
+		// temporary initialisation's keyring has term 1, and so does the snapshot's when the
+		// cluster never rotated its raft TLS key (rotation runs 24h after the key's
+		// creation, raftTLSRotationPeriod): then node 0 keeps the temporary keys, a joined
+		// node gets the restored ones, node 0 refuses it ("tls: unrecognized name") and it
+		// never receives the data. A Shamir node 0 seals and is unsealed after the restore,
+		// which sets the keys up afresh; an auto-unsealed one only when its process restarts.
+		return false, staleLeaderKeys
 	case autoUnseal(st.Type):
 		return false, "joined, waiting for its " + st.Type + " seal to unseal it"
 	case len(keys) == 0:
