@@ -20,8 +20,8 @@ import (
 type LocalKMS struct {
 	Endpoint string // http://127.0.0.1:port, the seal's endpoint parameter
 	Region   string
-	// KeyID and OtherKeyID are the aliases of two keys: a snapshot sealed by one cannot be
-	// opened with the other.
+	// KeyID and OtherKeyID are the aliases of two keys. (A snapshot sealed by one is still
+	// opened with the other: KMS reads the key from the ciphertext, as AWS does.)
 	KeyID, OtherKeyID string
 	AccessKey         string
 	SecretKey         string

@@ -100,8 +100,12 @@ func TestVaultAWSKMSSealDrillAndRestore(t *testing.T) {
 			kms.Region, kms.Endpoint, kms.KeyID,
 			writeFile(t, filepath.Join(dir, "access-key"), kms.AccessKey+"\n"),
 			writeFile(t, filepath.Join(dir, "secret-key"), kms.SecretKey+"\n"))
+		// KMS finds the key of a ciphertext in the ciphertext itself, so another key id of
+		// the same KMS still decrypts: the seal that cannot open the snapshot is another
+		// KMS (account or region) without that key.
+		elsewhere := testenv.StartLocalKMS(t)
 		drillAndRestoreWithSeal(t, v, "awskms", seal, func(s *vaultSetup) {
-			writeFile(t, s.config, strings.Replace(readFile(t, s.config), "kms_key_id: "+kms.KeyID+"}", "kms_key_id: "+kms.OtherKeyID+"}", 1))
+			writeFile(t, s.config, strings.Replace(readFile(t, s.config), kms.Endpoint, elsewhere.Endpoint, 1))
 		})
 	})
 }
