@@ -65,9 +65,13 @@ func (s *Store) explainCode(code bloberror.Code, status int) string {
 		return fmt.Sprintf("storage account %q or container %q does not exist at %s: check destinations[].azure.account, "+
 			".container and .endpoint", s.account, s.container, s.endpoint)
 	case bloberror.AuthenticationFailed, bloberror.InvalidAuthenticationInfo, bloberror.NoAuthenticationInformation:
-		return fmt.Sprintf("Azure Storage at %s rejected %s (%s): check the account key or SAS token for this destination "+
+		return fmt.Sprintf("Azure Storage at %s refused %s (%s): check the account key or SAS token for this destination "+
 			"(a SAS must be for account %q and not expired), or the identity's token", s.endpoint, s.creds, code, s.account)
-	case bloberror.AuthorizationFailure, bloberror.AuthorizationPermissionMismatch, bloberror.InsufficientAccountPermissions,
+	case bloberror.AuthorizationFailure:
+		// Azure's answer to a request its firewall or policy refuses, Azurite's to a wrong key.
+		return fmt.Sprintf("Azure Storage at %s refused %s (%s): check the account key or SAS token for this destination, "+
+			"the identity's role on container %q, and the storage account's firewall", s.endpoint, s.creds, code, s.container)
+	case bloberror.AuthorizationPermissionMismatch, bloberror.InsufficientAccountPermissions,
 		bloberror.AuthorizationResourceTypeMismatch, bloberror.AuthorizationServiceMismatch:
 		return fmt.Sprintf("access denied using %s (%s): grant the identity Storage Blob Data Contributor on container %q, "+
 			"or issue a SAS with permissions r,a,c,w,d,l for it", s.creds, code, s.container)

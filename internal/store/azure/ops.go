@@ -2,6 +2,7 @@ package azure
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"slices"
@@ -10,7 +11,6 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
-	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/container"
 
 	"github.com/lifeboat-backup/lifeboat/internal/store"
@@ -18,10 +18,8 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/store/internal/keys"
 )
 
-// Put streams r as a block blob of unknown size. The SDK stages blocks from at most
-// s.concurrency buffers of s.blockSize bytes and commits the block list only after the
-// stream ended cleanly: a source error or a cancellation returns before the commit, so
-// nothing becomes visible.
+// Put streams r as a block blob of unknown size (see upload). A source error or a
+// cancellation returns before the block list is committed, so nothing becomes visible.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 	name, err := s.blob(key)
 	if err != nil {
@@ -31,16 +29,13 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 		return fmt.Errorf("put %s in %s: %w", key, s, err)
 	}
 	src := ctxio.NewReader(ctx, r)
-	_, err = s.client.NewBlockBlobClient(name).UploadStream(ctx, src, &blockblob.UploadStreamOptions{
-		BlockSize:   s.blockSize,
-		Concurrency: s.concurrency,
-		HTTPHeaders: &blob.HTTPHeaders{BlobContentType: to.Ptr("application/octet-stream")},
-	})
-	if err != nil {
-		// The SDK returns the source's error in preference to a staging error, but a
-		// cancellation is the context's to report.
-		if srcErr := src.Err(); srcErr != nil && ctx.Err() == nil {
-			return fmt.Errorf("put %s in %s: reading the stream: %w", key, s, srcErr)
+	if err := s.upload(ctx, s.client.NewBlockBlobClient(name), src); err != nil {
+		if srcErr := src.Err(); srcErr != nil && errors.Is(err, srcErr) && ctx.Err() == nil {
+			return fmt.Errorf("put %s in %s: reading the stream: %w", key, s, err)
+		}
+		if errors.Is(err, errTooManyBlocks) {
+			return fmt.Errorf("put %s in %s: the backup is larger than %d blocks of %d bytes: raise the destination's blockSizeMiB",
+				key, s, maxBlocks, s.blockSize)
 		}
 		return s.explain(ctx, "put", key, err)
 	}
