@@ -93,13 +93,13 @@ func (o Options) serviceURL() (*url.URL, error) {
 	u, err := url.Parse(ep)
 	switch {
 	case err != nil:
-		return nil, errors.New("Azure blob endpoint is not a valid URL: fix destinations[].azure.endpoint")
+		return nil, errors.New("azure blob endpoint is not a valid URL: fix destinations[].azure.endpoint")
 	case u.User != nil:
-		return nil, errors.New("Azure blob endpoint must not contain credentials: use the destination's accountKey or sasToken")
+		return nil, errors.New("azure blob endpoint must not contain credentials: use the destination's accountKey or sasToken")
 	case u.RawQuery != "" || u.Fragment != "":
-		return nil, errors.New("Azure blob endpoint must not have a query: put a SAS token in the destination's sasToken")
+		return nil, errors.New("azure blob endpoint must not have a query: put a SAS token in the destination's sasToken")
 	case u.Scheme != "http" && u.Scheme != "https", u.Host == "":
-		return nil, errors.New("Azure blob endpoint must be an http(s):// URL with a host, like https://<account>.blob.core.windows.net: fix destinations[].azure.endpoint")
+		return nil, errors.New("azure blob endpoint must be an http(s):// URL with a host, like https://<account>.blob.core.windows.net: fix destinations[].azure.endpoint")
 	}
 	u.Path = strings.TrimSuffix(u.Path, "/")
 	u.RawPath = ""
@@ -108,21 +108,21 @@ func (o Options) serviceURL() (*url.URL, error) {
 
 func (o Options) names() (account, container, prefix string, err error) {
 	if o.Account == "" {
-		return "", "", "", errors.New("Azure destination has no storage account: set destinations[].azure.account")
+		return "", "", "", errors.New("azure destination has no storage account: set destinations[].azure.account")
 	}
 	if msg := ValidAccount(o.Account); msg != "" {
-		return "", "", "", fmt.Errorf("Azure storage account name %q is invalid (%s): fix destinations[].azure.account", o.Account, msg)
+		return "", "", "", fmt.Errorf("azure storage account name %q is invalid (%s): fix destinations[].azure.account", o.Account, msg)
 	}
 	if o.Container == "" {
-		return "", "", "", errors.New("Azure destination has no container: set destinations[].azure.container")
+		return "", "", "", errors.New("azure destination has no container: set destinations[].azure.container")
 	}
 	if msg := ValidContainer(o.Container); msg != "" {
-		return "", "", "", fmt.Errorf("Azure container name %q is invalid (%s): fix destinations[].azure.container", o.Container, msg)
+		return "", "", "", fmt.Errorf("azure container name %q is invalid (%s): fix destinations[].azure.container", o.Container, msg)
 	}
 	prefix = strings.Trim(o.Prefix, "/")
 	if prefix != "" {
 		if err := keys.Check(prefix); err != nil {
-			return "", "", "", fmt.Errorf("Azure prefix %q is invalid: %w", o.Prefix, err)
+			return "", "", "", fmt.Errorf("azure prefix %q is invalid: %w", o.Prefix, err)
 		}
 		prefix += "/"
 	}
@@ -134,9 +134,9 @@ func (o Options) blockSize() (int64, error) {
 	case o.BlockSize == 0:
 		return DefaultBlockSize, nil
 	case o.BlockSize < MinBlockSize:
-		return 0, fmt.Errorf("Azure block size %d is below the minimum of 1 MiB: raise blockSizeMiB", o.BlockSize)
+		return 0, fmt.Errorf("azure block size %d is below the minimum of 1 MiB: raise blockSizeMiB", o.BlockSize)
 	case o.BlockSize > MaxBlockSize:
-		return 0, fmt.Errorf("Azure block size %d is above Azure's maximum of 4000 MiB, and each Put holds its blocks in memory: lower it", o.BlockSize)
+		return 0, fmt.Errorf("azure block size %d is above Azure's maximum of 4000 MiB, and each Put holds its blocks in memory: lower it", o.BlockSize)
 	}
 	return o.BlockSize, nil
 }
@@ -150,7 +150,7 @@ func (o Options) client(service *url.URL, containerName string) (*container.Clie
 	containerURL := service.JoinPath(containerName)
 	switch {
 	case o.AccountKey != "" && o.SASToken != "":
-		return nil, "", errors.New("Azure destination sets both an account key and a SAS token: keep one of them, " +
+		return nil, "", errors.New("azure destination sets both an account key and a SAS token: keep one of them, " +
 			"or neither to use Workload Identity or a managed identity")
 	case o.AccountKey != "":
 		cred, err := container.NewSharedKeyCredential(o.Account, o.AccountKey)
@@ -175,7 +175,7 @@ func (o Options) client(service *url.URL, containerName string) (*container.Clie
 	}
 	cred, err := azidentity.NewDefaultAzureCredential(nil)
 	if err != nil {
-		return nil, "", fmt.Errorf("Azure default credential chain: %w: set accountKey or sasToken, or fix the AZURE_* environment", err)
+		return nil, "", fmt.Errorf("azure default credential chain: %w: set accountKey or sasToken, or fix the AZURE_* environment", err)
 	}
 	c, err := container.NewClient(containerURL.String(), cred, opts)
 	return c, "the default Azure credential (Workload Identity, managed identity or AZURE_* environment)", err
