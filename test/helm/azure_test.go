@@ -1,6 +1,8 @@
 package helm
 
 import (
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -73,16 +75,27 @@ func TestAzureValuesErrors(t *testing.T) {
 		set  []string
 		want string
 	}{
-		{"no container", []string{"destinations[0].container="}, "destinations[0].container: required for type azure"},
-		{"no account", []string{"destinations[0].account="}, "destinations[0].account: required for type azure"},
+		{"no container", []string{"destinations={name: a, type: azure, account: acct}"}, "destinations[0].container: required for type azure"},
+		{"no account", []string{"destinations={name: a, type: azure, container: backups}"}, "destinations[0].account: required for type azure"},
 		{"key and SAS", []string{"destinations[1].secretRef.accountKeyKey=k"}, "destinations[1].secretRef: set accountKeyKey or sasTokenKey, not both"},
 		{"bucket", []string{"destinations[0].bucket=b"}, "destinations[0].bucket: only for type s3"},
 		{"workload identity without client id", []string{"serviceAccount.azureWorkloadIdentity.clientID="}, "serviceAccount.azureWorkloadIdentity.clientID: required"},
 		{"bad block size", []string{"destinations[0].blockSizeMiB=0"}, "blockSizeMiB"},
+		{"bad container name", []string{"destinations[0].container=Vault_Backups"}, "/destinations/0/container"},
+		{"unknown secretRef key", []string{"destinations[1].secretRef.sasKey=x"}, "sasKey"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			args := []string{"template", releaseName, chartDir(), "--values", base}
 			for _, s := range tc.set {
+				if list, ok := strings.CutPrefix(s, "destinations="); ok {
+					// A whole list cannot be --set; it replaces the example's in a values file.
+					f := filepath.Join(t.TempDir(), "values.yaml")
+					if err := os.WriteFile(f, []byte("destinations: ["+list+"]\n"), 0o600); err != nil {
+						t.Fatal(err)
+					}
+					args = append(args, "--values", f)
+					continue
+				}
 				args = append(args, "--set", s)
 			}
 			_, errOut, err := runHelm(t, args...)
