@@ -2,11 +2,15 @@ package e2e
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/base64"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/blockblob"
 
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
@@ -47,6 +51,18 @@ destinations:
 `, v.Addr(), s.tokenFile, s.localDir, az.Account, az.ServiceURL(), keyFile))
 
 	secrets := seed(t, v.Client())
+	// Incompressible secrets make the snapshot span several 1 MiB blocks, so the upload is
+	// staged and committed as a block list, not sent as one Put Blob. Each stays below
+	// raft's 1 MiB entry limit.
+	for i := range 4 {
+		big := make([]byte, 450<<10)
+		if _, err := rand.Read(big); err != nil {
+			t.Fatal(err)
+		}
+		path := fmt.Sprintf("big/%d", i)
+		secrets[path] = base64.StdEncoding.EncodeToString(big)
+		putKV(t, v.Client(), path, secrets[path])
+	}
 	r := s.lifeboat(t, 0, "backup", "vault")
 	if !strings.Contains(r.stdout, "azure") || strings.Contains(r.stdout, "FAILED") {
 		t.Fatalf("backup output does not show the azure destination committed:\n%s", r)
@@ -69,6 +85,10 @@ destinations:
 		if *props.ContentLength == 0 {
 			t.Fatalf("blob %s is empty", name)
 		}
+	}
+	blocks, err := container.NewBlockBlobClient("lifeboat/vault/"+id+"/data.snap").GetBlockList(ctx, blockblob.BlockListTypeCommitted, nil)
+	if err != nil || len(blocks.CommittedBlocks) < 2 {
+		t.Fatalf("the snapshot blob is not a list of blocks: %d blocks, %v", len(blocks.CommittedBlocks), err)
 	}
 
 	r = s.lifeboat(t, 0, "verify", "latest", "--destination", "azure")
