@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the tests and the demo run against, using only the Go module
 # proxy and Debian packages. Binaries are cached in .tools/bin keyed by version, so a second
-# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|local-kms|hyperkube|kube-node|image-tools|staticcheck|helm|chromium|promtool|pushgateway]...
+# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|local-kms|hyperkube|kube-node|image-tools|staticcheck|helm|chromium|promtool|pushgateway|azurite]...
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -25,6 +25,8 @@ KUBE_VERSION="v1.33.13"
 STATICCHECK_VERSION="v0.8.2"
 HELM_VERSION="v3.22.0"
 LOCAL_KMS_VERSION="v0.0.0-20260228092603-2a5e92d09ab6"
+# 3.36+ require Node.js 21+; the machines have Node.js 20.
+AZURITE_VERSION="3.35.0"
 
 # The same flags on every build so the Go build cache is reused across runs.
 BUILD_FLAGS=(-trimpath -ldflags "-s -w")
@@ -340,6 +342,25 @@ install_promtool() {
   ln -sfn "$tool" "$BIN/promtool"
 }
 
+# Azurite, Microsoft's Azure Storage emulator, from the npm registry; the tests run only its
+# blob service. The wrapper finds the package beside itself, so .tools can be a symlink.
+install_azurite() {
+  have azurite-blob "$AZURITE_VERSION" && return
+  command -v node >/dev/null && command -v npm >/dev/null || { echo "azurite needs node and npm (Node.js 20+)" >&2; return 1; }
+  local dir="$TOOLS/azurite"
+  log "npm install azurite@$AZURITE_VERSION"
+  npm install --prefix "$dir" --no-audit --no-fund --omit=dev --loglevel=error "azurite@$AZURITE_VERSION" >/dev/null
+  cat >"$BIN/azurite-blob-$AZURITE_VERSION.tmp" <<'SH'
+#!/usr/bin/env bash
+# Azurite's blob service (installed by scripts/install-servers.sh azurite).
+here="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")" && pwd)"
+exec node "$here/../azurite/node_modules/azurite/dist/src/blob/main.js" "$@"
+SH
+  chmod +x "$BIN/azurite-blob-$AZURITE_VERSION.tmp"
+  mv "$BIN/azurite-blob-$AZURITE_VERSION.tmp" "$BIN/azurite-blob-$AZURITE_VERSION"
+  ln -sfn "azurite-blob-$AZURITE_VERSION" "$BIN/azurite-blob"
+}
+
 targets=("$@")
 [[ ${#targets[@]} -gt 0 ]] || targets=(all)
 for t in "${targets[@]}"; do
@@ -358,6 +379,7 @@ for t in "${targets[@]}"; do
       install_pushgateway
       install_promtool
       install_helm
+      install_azurite
       ;;
     postgres) install_postgres ;;
     openbao) install_openbao ;;
@@ -372,6 +394,7 @@ for t in "${targets[@]}"; do
     chromium) install_chromium ;;
     pushgateway) install_pushgateway ;;
     promtool) install_promtool ;;
+    azurite|azurite-blob) install_azurite ;;
     *) echo "unknown target: $t" >&2; exit 2 ;;
   esac
 done

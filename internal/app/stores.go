@@ -7,6 +7,7 @@ import (
 
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/store"
+	"github.com/lifeboat-backup/lifeboat/internal/store/azure"
 	"github.com/lifeboat-backup/lifeboat/internal/store/file"
 	"github.com/lifeboat-backup/lifeboat/internal/store/s3"
 )
@@ -45,6 +46,8 @@ func OpenStore(d *config.Destination, create bool) (store.Store, error) {
 			}
 		}
 		return s3.New(o)
+	case config.KindAzure:
+		return openAzure(d)
 	default:
 		return nil, fmt.Errorf("unknown destination kind %q", d.Kind)
 	}
@@ -58,7 +61,34 @@ func Describe(d *config.Destination) string {
 		return "file://" + path.Join(d.File.Path, d.Prefix)
 	case d.Kind == config.KindS3 && d.S3 != nil:
 		return fmt.Sprintf("s3://%s (%s)", strings.TrimSuffix(d.S3.Bucket+"/"+d.Prefix, "/"), d.S3.Endpoint)
+	case d.Kind == config.KindAzure && d.Azure != nil:
+		return fmt.Sprintf("azure://%s/%s (%s)", d.Azure.Account, strings.TrimSuffix(d.Azure.Container+"/"+d.Prefix, "/"),
+			azure.Describe(d.Azure.Endpoint))
 	default:
 		return d.Kind + " destination " + d.Name
 	}
+}
+
+// openAzure opens an azure destination, reading its account key or SAS token if one is
+// configured.
+func openAzure(d *config.Destination) (store.Store, error) {
+	o := azure.Options{
+		Account:   d.Azure.Account,
+		Container: d.Azure.Container,
+		Prefix:    d.Prefix,
+		Endpoint:  d.Azure.Endpoint,
+		BlockSize: int64(d.Azure.BlockSizeMiB) << 20,
+	}
+	var err error
+	if d.Azure.AccountKey.IsSet() {
+		if o.AccountKey, err = d.Azure.AccountKey.Resolve(); err != nil {
+			return nil, fmt.Errorf("azure account key: %w", err)
+		}
+	}
+	if d.Azure.SASToken.IsSet() {
+		if o.SASToken, err = d.Azure.SASToken.Resolve(); err != nil {
+			return nil, fmt.Errorf("azure SAS token: %w", err)
+		}
+	}
+	return azure.New(o)
 }

@@ -17,6 +17,7 @@ const (
 	DefaultCompressionLevel    = 2 // klauspost/compress zstd.SpeedDefault
 	DefaultS3Endpoint          = "s3.amazonaws.com"
 	DefaultPartSizeMiB         = 16
+	DefaultBlockSizeMiB        = 16 // azure
 	DefaultListen              = "127.0.0.1:8080"
 	DefaultHistoryLimit        = 200
 )
@@ -64,6 +65,13 @@ func (c *Config) SetDefaults() {
 				s3.Endpoint = rest
 			}
 			s3.Endpoint = strings.TrimSuffix(s3.Endpoint, "/")
+		}
+		if az := d.Azure; az != nil {
+			if az.Endpoint == "" && az.Account != "" {
+				az.Endpoint = "https://" + az.Account + ".blob.core.windows.net"
+			}
+			az.Endpoint = strings.TrimSuffix(az.Endpoint, "/")
+			az.BlockSizeMiB = or(az.BlockSizeMiB, DefaultBlockSizeMiB)
 		}
 	}
 	c.Server.Listen = or(c.Server.Listen, DefaultListen)

@@ -63,6 +63,8 @@ func (s *Source) Shrink() float64 {
 const (
 	KindFile = "file"
 	KindS3   = "s3"
+	// azure destination kind
+	KindAzure = "azure"
 )
 
 // Destination is one place backups are written to, with its own retention.
@@ -73,6 +75,8 @@ type Destination struct {
 	Prefix string    `json:"prefix,omitempty"`
 	File   *FileDest `json:"file,omitempty"`
 	S3     *S3Dest   `json:"s3,omitempty"`
+	// Azure is the configuration of an azure destination.
+	Azure *AzureDest `json:"azure,omitempty"`
 	// Retention is applied after each successful backup to this destination. The zero
 	// policy keeps everything; any policy keeps the newest backup.
 	Retention catalog.Policy `json:"retention,omitzero"`
@@ -105,6 +109,24 @@ type S3Dest struct {
 	// PartSizeMiB is the multipart upload part size, which bounds memory per upload and,
 	// with S3's 10,000 part limit, the largest object: 16 MiB parts allow 156 GiB.
 	PartSizeMiB int `json:"partSizeMiB,omitempty"` // default 16, 5..5120
+}
+
+// AzureDest is a container in Azure Blob Storage (or Azurite).
+type AzureDest struct {
+	// Account is the storage account name.
+	Account   string `json:"account"`
+	Container string `json:"container"`
+	// Endpoint is the blob service URL. Default https://<account>.blob.core.windows.net;
+	// set it for sovereign clouds, private endpoints or Azurite (http://host:10000/<account>).
+	Endpoint string `json:"endpoint,omitempty"`
+	// AccountKey and SASToken are static credentials; set at most one. With neither, the
+	// default Azure credential chain is used (Workload Identity on AKS, managed identity,
+	// AZURE_* environment).
+	AccountKey Secret `json:"accountKey,omitzero"`
+	SASToken   Secret `json:"sasToken,omitzero"`
+	// BlockSizeMiB is the block size of uploads. An upload holds two blocks in memory, and
+	// a blob has at most 50,000 blocks: 16 MiB blocks allow 781 GiB.
+	BlockSizeMiB int `json:"blockSizeMiB,omitempty"` // default 16, 1..4000
 }
 
 // Encryption configures age encryption of backups.

@@ -476,7 +476,7 @@ func checkDestinationSecretsOptional(t *testing.T, pods map[string]*corev1.PodTe
 				continue
 			}
 			optional := v.Secret.Optional != nil && *v.Secret.Optional
-			if dest := strings.HasPrefix(v.Name, "s3-"); optional != dest {
+			if dest := strings.HasPrefix(v.Name, "s3-") || strings.HasPrefix(v.Name, "azure-"); optional != dest {
 				t.Errorf("%s: Secret volume %s (%s) optional=%v, want %v", name, v.Name, v.Secret.SecretName, optional, dest)
 			}
 		}

@@ -53,6 +53,8 @@ var valueSets = []valueSet{
 	{"platform-restore", []string{"deploy/examples/lifeboat-platform.yaml", "deploy/examples/lifeboat-platform-restore.yaml"}},
 	// An auto-unsealed (Transit) cluster: drills with the seal, auto-restore without keys.
 	{"transit", []string{"deploy/examples/lifeboat-transit.yaml"}},
+	// Azure Blob Storage: Workload Identity and a SAS token from a Secret.
+	{"azure", []string{"deploy/examples/lifeboat-azure.yaml"}},
 }
 
 // restoring reports whether the value set renders restore Jobs.

@@ -170,6 +170,21 @@ lifeboat's own config.Parse.
 {{- if .name }}{{ $_ := set $s3 "caCert" (include "lifeboat.secretPath" (list (printf "%s-ca" $vol) (.key | default "ca.crt"))) }}{{ end -}}
 {{- end -}}
 {{- $_ := set $d "s3" $s3 -}}
+{{- else if eq .type "azure" -}}
+{{- $az := dict "account" .account "container" .container -}}
+{{- with .endpoint }}{{ $_ := set $az "endpoint" . }}{{ end -}}
+{{- with .blockSizeMiB }}{{ $_ := set $az "blockSizeMiB" (int .) }}{{ end -}}
+{{- $azVol := printf "azure-%s" .name -}}
+{{- with .secretRef -}}
+{{- if .name -}}
+{{- if .sasTokenKey -}}
+{{- $_ := set $az "sasToken" (include "lifeboat.fileRef" (list $azVol .sasTokenKey) | fromJson) -}}
+{{- else -}}
+{{- $_ := set $az "accountKey" (include "lifeboat.fileRef" (list $azVol (.accountKeyKey | default "account-key")) | fromJson) -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
+{{- $_ := set $d "azure" $az -}}
 {{- else if eq .type "file" -}}
 {{- $_ := set $d "file" (dict "path" (include "lifeboat.destinationPath" .name)) -}}
 {{- end -}}

@@ -87,6 +87,11 @@ and destinations; the age identity only where restores and drills run.
 {{- if .name }}{{ $out = append $out (dict "name" (printf "s3-%s-ca" $d.name) "secret" .name "keys" (list (.key | default "ca.crt")) "optional" true) }}{{ end -}}
 {{- end -}}
 {{- end -}}
+{{- if eq $d.type "azure" -}}
+{{- with $d.secretRef -}}
+{{- if .name }}{{ $out = append $out (dict "name" (printf "azure-%s" $d.name) "secret" .name "keys" (list (.sasTokenKey | default (.accountKeyKey | default "account-key"))) "optional" true) }}{{ end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- toJson $out -}}
 {{- end -}}
@@ -243,6 +248,9 @@ volumes:
 labels:
   {{- include "lifeboat.selectorLabels" $root | nindent 2 }}
   app.kubernetes.io/component: {{ .component }}
+  {{- if $root.Values.serviceAccount.azureWorkloadIdentity.enabled }}
+  azure.workload.identity/use: "true"
+  {{- end }}
   {{- with $root.Values.podLabels }}
   {{- toYaml . | nindent 2 }}
   {{- end }}

@@ -9,7 +9,7 @@
 {{- fail "nothing to do: enable vault.backup, workflows.metadataDatabase.backup and/or platformConfig.backup" -}}
 {{- end -}}
 {{- if not $v.destinations -}}
-{{- fail "destinations: configure at least one destination (type s3 or file); see values.yaml" -}}
+{{- fail "destinations: configure at least one destination (type s3, azure or file); see values.yaml" -}}
 {{- end -}}
 {{- $names := list -}}
 {{- range $i, $d := $v.destinations -}}
@@ -21,15 +21,28 @@
 {{- if eq (toString $d.type) "s3" -}}
 {{- if not $d.bucket }}{{ fail (printf "destinations[%d].bucket: required for type s3" $i) }}{{ end -}}
 {{- if $d.persistence }}{{ fail (printf "destinations[%d].persistence: only for type file" $i) }}{{ end -}}
+{{- else if eq (toString $d.type) "azure" -}}
+{{- if not $d.account }}{{ fail (printf "destinations[%d].account: required for type azure (the storage account name)" $i) }}{{ end -}}
+{{- if not $d.container }}{{ fail (printf "destinations[%d].container: required for type azure" $i) }}{{ end -}}
+{{- if $d.bucket }}{{ fail (printf "destinations[%d].bucket: only for type s3; azure takes account and container" $i) }}{{ end -}}
+{{- if $d.persistence }}{{ fail (printf "destinations[%d].persistence: only for type file" $i) }}{{ end -}}
+{{- with $d.secretRef -}}
+{{- if and .accountKeyKey .sasTokenKey }}{{ fail (printf "destinations[%d].secretRef: set accountKeyKey or sasTokenKey, not both" $i) }}{{ end -}}
+{{- end -}}
 {{- else if eq (toString $d.type) "file" -}}
 {{- if $d.bucket }}{{ fail (printf "destinations[%d].bucket: only for type s3" $i) }}{{ end -}}
 {{- else -}}
-{{- fail (printf "destinations[%d].type: must be s3 or file (got %q)" $i (toString $d.type)) -}}
+{{- fail (printf "destinations[%d].type: must be s3, azure or file (got %q)" $i (toString $d.type)) -}}
 {{- end -}}
 {{- end -}}
 {{- range $src := list (list "vault.backup.destinations" $v.vault.backup.destinations) (list "workflows.metadataDatabase.backup.destinations" $v.workflows.metadataDatabase.backup.destinations) (list "platformConfig.backup.destinations" $v.platformConfig.backup.destinations) -}}
 {{- range (index $src 1) -}}
 {{- if not (has . $names) }}{{ fail (printf "%s: unknown destination %q (configured: %s)" (index $src 0) . (join ", " $names)) }}{{ end -}}
+{{- end -}}
+{{- end -}}
+{{- with $v.serviceAccount.azureWorkloadIdentity -}}
+{{- if and .enabled $v.serviceAccount.create (not .clientID) -}}
+{{- fail "serviceAccount.azureWorkloadIdentity.clientID: required when enabled (the client id of the managed identity or app registration whose federated credential trusts this service account)" -}}
 {{- end -}}
 {{- end -}}
 {{- if and (eq $v.mode "agent") (not $v.agent.tokenSecretRef.name) -}}
