@@ -1,7 +1,8 @@
 // Package chart draws the web page's trend of a source's backup runs (artifact size and
 // run duration over time) as inline SVG, on the server. The page has no JavaScript and
 // its Content-Security-Policy allows no inline styles and no images, so the chart is
-// plain SVG elements with classes that the page's stylesheet colours.
+// plain SVG elements with classes that the page's stylesheet colours (presentation
+// attributes keep it legible without the stylesheet).
 package chart
 
 import (
@@ -101,11 +102,11 @@ func panel(b *strings.Builder, class, name string, top float64, s scale) {
 	fmt.Fprintf(b, `<text class="series" x="%s" y="%s">%s</text>`, num(left), num(top-8), esc(name))
 	for i, frac := range []float64{0, 0.5, 1} {
 		y := top + panelHeight*(1-frac)
-		cls := "grid"
+		cls, stroke := "grid", "#e6eaee"
 		if i == 0 {
-			cls = "axis"
+			cls, stroke = "axis", "#8c959f"
 		}
-		fmt.Fprintf(b, `<line class="%s" x1="%s" y1="%s" x2="%s" y2="%s"/>`, cls, num(left), num(y), num(width-right), num(y))
+		fmt.Fprintf(b, `<line class="%s" x1="%s" y1="%s" x2="%s" y2="%s" stroke="%s"/>`, cls, num(left), num(y), num(width-right), num(y), stroke)
 		fmt.Fprintf(b, `<text class="tick" x="%s" y="%s" text-anchor="end">%s</text>`, num(left-6), num(y+4), esc(s.label(frac)))
 	}
 	b.WriteString("</g>")
@@ -142,7 +143,7 @@ func line(b *strings.Builder, class string, pts []Point, xs []float64, has func(
 	if len(coords) < 2 {
 		return
 	}
-	fmt.Fprintf(b, `<polyline class="line %s" points="%s"/>`, class, strings.Join(coords, " "))
+	fmt.Fprintf(b, `<polyline class="line %s" points="%s" fill="none" stroke="currentColor"/>`, class, strings.Join(coords, " "))
 }
 
 // xPositions places runs by their start time; when every run started at the same moment

@@ -9,9 +9,7 @@ import (
 	"net/url"
 	"time"
 
-	"github.com/lifeboat-backup/lifeboat/internal/api"
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
-	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/kinds"
 )
 
@@ -38,11 +36,6 @@ type pageData struct {
 	followArg  string // which of the two
 }
 
-type sourceView struct {
-	api.SourceStatus
-	Runs []history.Run
-}
-
 func (s *Server) templates() *template.Template {
 	now := s.clock.Now
 	funcs := template.FuncMap{
@@ -54,6 +47,8 @@ func (s *Server) templates() *template.Template {
 		"seconds":        func(s float64) string { return roughDuration(time.Duration(s * float64(time.Second))) },
 		"bytes":          catalog.HumanSize,
 		"restoreCommand": RestoreCommand,
+		"fold":           fold,
+		"age":            agoSeconds,
 	}
 	return template.Must(template.New("").Funcs(funcs).ParseFS(webFS, "web/*.html"))
 }
@@ -98,13 +93,11 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, code int, da
 	a := s.auth()
 	data.Version, data.Now, data.TokenSet = s.app.Version, s.clock.Now(), a.token != ""
 	data.SignedIn = a.sessionOK(r)
+	if data.Sources, err = s.sourceViews(r.Context(), st); err != nil {
+		http.Error(w, "read the run history: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
 	for _, src := range st {
-		runs, err := s.hist.List(r.Context(), src.Name, pageRuns)
-		if err != nil {
-			http.Error(w, "read the run history: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		data.Sources = append(data.Sources, sourceView{SourceStatus: src, Runs: runs})
 		if data.follow != "" && src.Running == data.follow {
 			data.Refresh, data.RefreshURL = true, "/?"+data.followArg+"="+data.follow
 		}
