@@ -7,6 +7,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
@@ -146,10 +147,23 @@ func roughDuration(d time.Duration) string {
 	case d < time.Minute:
 		return d.Round(100 * time.Millisecond).String()
 	case d < time.Hour:
-		return d.Round(time.Second).String()
+		return trimZeroUnits(d.Round(time.Second).String())
 	case d < 48*time.Hour:
-		return d.Round(time.Minute).String()
+		return trimZeroUnits(d.Round(time.Minute).String())
 	default:
 		return fmt.Sprintf("%.1fd", d.Hours()/24)
 	}
+}
+
+// trimZeroUnits drops the zero units time.Duration.String keeps at the end: "2h0m0s"
+// reads "2h", "1h30m0s" "1h30m", "10m0s" "10m".
+func trimZeroUnits(s string) string {
+	rest, ok := strings.CutSuffix(s, "m0s")
+	if !ok {
+		return s
+	}
+	if hours, ok := strings.CutSuffix(rest, "h0"); ok {
+		return hours + "h"
+	}
+	return rest + "m"
 }

@@ -308,3 +308,26 @@ func TestFold(t *testing.T) {
 		}
 	}
 }
+
+func TestRoughDuration(t *testing.T) {
+	for _, c := range []struct {
+		in   time.Duration
+		want string
+	}{
+		{-time.Second, "0s"},
+		{1500 * time.Microsecond, "2ms"},
+		{1500 * time.Millisecond, "1.5s"},
+		{10 * time.Minute, "10m"},
+		{10*time.Minute + 5*time.Second, "10m5s"},
+		{time.Hour, "1h"},
+		{2 * time.Hour, "2h"},
+		{10 * time.Hour, "10h"},
+		{90 * time.Minute, "1h30m"},
+		{70 * time.Minute, "1h10m"},
+		{72 * time.Hour, "3.0d"},
+	} {
+		if got := roughDuration(c.in); got != c.want {
+			t.Errorf("roughDuration(%v) = %q, want %q", c.in, got, c.want)
+		}
+	}
+}
