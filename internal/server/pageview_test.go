@@ -2,6 +2,7 @@ package server
 
 import (
 	"bytes"
+	"os"
 	"context"
 	"errors"
 	"slices"
@@ -142,6 +143,9 @@ func TestPageShowsDrillAndTrend(t *testing.T) {
 		t.Fatalf("page: %s\n%s", resp.Status, body)
 	}
 	page := parsePage(t, body)
+	if d := os.Getenv("DUMP_PAGE"); d != "" {
+		_ = os.WriteFile(d, []byte(body), 0o644)
+	}
 
 	// The overview comes first: one row per source.
 	overview := page.one(t, "table", cls("overview"))
