@@ -2,9 +2,9 @@ package server
 
 import (
 	"bytes"
-	"os"
 	"context"
 	"errors"
+	"os"
 	"slices"
 	"strings"
 	"sync/atomic"
