@@ -53,7 +53,7 @@ var artifactDirs sync.Map // test name -> directory
 
 // ArtifactDir is where a test leaves files for a person to look at afterwards, such as
 // screenshots: $LIFEBOAT_TEST_ARTIFACTS/<test name> when that is set (CI keeps the
-// directory), else a temporary directory that outlives the test, whose path is logged.
+// directory; emptied when the test first uses it), else a temporary directory that outlives the test, whose path is logged.
 func ArtifactDir(t testing.TB) string {
 	t.Helper()
 	name := strings.NewReplacer("/", "_", " ", "_").Replace(t.Name())
@@ -64,7 +64,10 @@ func ArtifactDir(t testing.TB) string {
 	var err error
 	if root := os.Getenv("LIFEBOAT_TEST_ARTIFACTS"); root != "" {
 		dir = filepath.Join(root, name)
-		err = os.MkdirAll(dir, 0o755)
+		// Fresh for each run: a screenshot left by an earlier run would mislead.
+		if err = os.RemoveAll(dir); err == nil {
+			err = os.MkdirAll(dir, 0o755)
+		}
 	} else {
 		dir, err = os.MkdirTemp("", "lifeboat-artifacts-"+name+"-")
 	}

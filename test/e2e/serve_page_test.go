@@ -176,7 +176,7 @@ func TestServePage(t *testing.T) {
 	if fill := eval(`getComputedStyle(document.querySelector("` + svg + ` circle.size")).fill`); fill != "rgb(11, 92, 173)" {
 		fail("chart", "size marker fill %q: the stylesheet does not reach the chart", fill)
 	}
-	if ticks := text(svg + ` g.panel.size`); !strings.Contains(ticks, "KiB") && !strings.Contains(ticks, "MiB") {
+	if ticks := eval(`document.querySelector("` + svg + ` g.panel.size").textContent`); !strings.Contains(ticks, "KiB") && !strings.Contains(ticks, "MiB") {
 		fail("chart", "size axis labels %q", ticks)
 	}
 	testenv.Screenshot(t, ctx, "page")
