@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"sync"
+	"time"
 
 	"github.com/robfig/cron/v3"
+
+	"github.com/lifeboat-backup/lifeboat/internal/source"
 
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/drill"
@@ -57,19 +60,99 @@ func (s *Server) drillLoop(ctx context.Context, source string, spec cron.Schedul
 }
 
 // drill runs one drill under the server's run context (cancelled at the end of the
-// shutdown grace, like backups) and records it in the metrics and the log.
+// shutdown grace, like backups) and records it in the metrics, the log and for the page.
 func (s *Server) drill(source string) {
 	started := s.clock.Now()
 	report, err := s.opts.Drill(s.runCtx, source)
 	if err != nil {
-		s.met.ObserveDrill(source, s.clock.Now(), s.clock.Now().Sub(started), false)
+		now := s.clock.Now()
+		s.met.ObserveDrill(source, now, now.Sub(started), false)
+		s.lastDrills.set(source, drillView{Started: started, At: now, Duration: now.Sub(started),
+			Error: "the drill could not start: " + err.Error()})
 		s.log.Error("drill not started", "source", source, "err", err)
 		return
 	}
+	s.lastDrills.set(source, drillFromReport(report))
 	s.met.ObserveDrill(source, report.Started.Add(report.Duration), report.Duration, report.OK())
 	if report.OK() {
 		s.log.Info(report.Summary(), "source", source, "backup", report.BackupID)
 	} else {
 		s.log.Error(report.Summary(), "source", source, "backup", report.BackupID)
 	}
+}
+
+// drillView is a drill as the page shows it.
+type drillView struct {
+	Started, At time.Time // At: when it ended
+	Duration    time.Duration
+	OK          bool
+	BackupID    string
+	Destination string // the destination the drilled copy was read from
+	Checks      []source.Check
+	Error       string // why it failed; empty when it passed
+	// Summary is all a manifest's drill record keeps (no checks, no duration): set for a
+	// drill this server did not run (a `lifeboat drill` CronJob, or before a restart).
+	Summary      string
+	FromManifest bool
+}
+
+func drillFromReport(r *drill.Report) drillView {
+	v := drillView{Started: r.Started, At: r.Started.Add(r.Duration), Duration: r.Duration, OK: r.OK(),
+		BackupID: r.BackupID, Destination: r.Destination, Checks: r.Checks, Summary: r.Summary()}
+	if r.Err != nil {
+		v.Error = r.Err.Error()
+	}
+	return v
+}
+
+// drillLog keeps the last drill this server ran per source, checks and all. It is not
+// persisted: after a restart the page falls back to the manifests' drill records.
+type drillLog struct {
+	mu       sync.Mutex
+	bySource map[string]drillView
+}
+
+func (l *drillLog) set(source string, v drillView) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.bySource == nil {
+		l.bySource = map[string]drillView{}
+	}
+	l.bySource[source] = v
+}
+
+func (l *drillLog) get(source string) (drillView, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	v, ok := l.bySource[source]
+	return v, ok
+}
+
+// latestDrill is the newest drill of source that the page can show: the last one this
+// server ran (with its checks), or a newer drill record in the manifests of the last
+// listing. nil when neither has one. The page reads drills only through here, so that
+// where drill results are kept can change in one place.
+func (s *Server) latestDrill(source string) *drillView {
+	ran, ok := s.lastDrills.get(source)
+	var rec *drillView
+	if inv := s.inv.get(source); inv != nil {
+		for _, l := range inv.Listings {
+			for _, b := range l.Backups {
+				for _, d := range b.Manifest.Drills {
+					if rec == nil || d.At.After(rec.At) {
+						rec = &drillView{At: d.At, OK: d.OK, BackupID: b.ID, Destination: l.Name, Summary: d.Detail, FromManifest: true}
+						if !d.OK {
+							rec.Error = d.Detail
+						}
+					}
+				}
+			}
+		}
+	}
+	// The server's own drill is also recorded in the manifest, at the same time: prefer
+	// the report, which has the checks.
+	if ok && (rec == nil || !ran.At.Before(rec.At)) {
+		return &ran
+	}
+	return rec
 }

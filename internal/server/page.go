@@ -7,11 +7,10 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
-	"github.com/lifeboat-backup/lifeboat/internal/api"
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
-	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/kinds"
 )
 
@@ -38,11 +37,6 @@ type pageData struct {
 	followArg  string // which of the two
 }
 
-type sourceView struct {
-	api.SourceStatus
-	Runs []history.Run
-}
-
 func (s *Server) templates() *template.Template {
 	now := s.clock.Now
 	funcs := template.FuncMap{
@@ -54,6 +48,8 @@ func (s *Server) templates() *template.Template {
 		"seconds":        func(s float64) string { return roughDuration(time.Duration(s * float64(time.Second))) },
 		"bytes":          catalog.HumanSize,
 		"restoreCommand": RestoreCommand,
+		"fold":           fold,
+		"age":            agoSeconds,
 	}
 	return template.Must(template.New("").Funcs(funcs).ParseFS(webFS, "web/*.html"))
 }
@@ -98,13 +94,11 @@ func (s *Server) renderPage(w http.ResponseWriter, r *http.Request, code int, da
 	a := s.auth()
 	data.Version, data.Now, data.TokenSet = s.app.Version, s.clock.Now(), a.token != ""
 	data.SignedIn = a.sessionOK(r)
+	if data.Sources, err = s.sourceViews(r.Context(), st); err != nil {
+		http.Error(w, "read the run history: "+err.Error(), http.StatusInternalServerError)
+		return
+	}
 	for _, src := range st {
-		runs, err := s.hist.List(r.Context(), src.Name, pageRuns)
-		if err != nil {
-			http.Error(w, "read the run history: "+err.Error(), http.StatusInternalServerError)
-			return
-		}
-		data.Sources = append(data.Sources, sourceView{SourceStatus: src, Runs: runs})
 		if data.follow != "" && src.Running == data.follow {
 			data.Refresh, data.RefreshURL = true, "/?"+data.followArg+"="+data.follow
 		}
@@ -153,10 +147,23 @@ func roughDuration(d time.Duration) string {
 	case d < time.Minute:
 		return d.Round(100 * time.Millisecond).String()
 	case d < time.Hour:
-		return d.Round(time.Second).String()
+		return trimZeroUnits(d.Round(time.Second).String())
 	case d < 48*time.Hour:
-		return d.Round(time.Minute).String()
+		return trimZeroUnits(d.Round(time.Minute).String())
 	default:
 		return fmt.Sprintf("%.1fd", d.Hours()/24)
 	}
+}
+
+// trimZeroUnits drops the zero units time.Duration.String keeps at the end: "2h0m0s"
+// reads "2h", "1h30m0s" "1h30m", "10m0s" "10m".
+func trimZeroUnits(s string) string {
+	rest, ok := strings.CutSuffix(s, "m0s")
+	if !ok {
+		return s
+	}
+	if hours, ok := strings.CutSuffix(rest, "h0"); ok {
+		return hours + "h"
+	}
+	return rest + "m"
 }

@@ -66,6 +66,8 @@ type Server struct {
 	sched  map[string]*schedule // by source; only sources with a schedule
 	drills map[string]cron.Schedule
 
+	lastDrills drillLog // the last drill this server ran per source, for the page
+
 	sessionKey []byte // signs the page's session cookies; derived from the token once
 
 	mu        sync.Mutex

@@ -2,8 +2,6 @@ package e2e
 
 import (
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -21,17 +19,7 @@ import (
 func browsePage(t *testing.T, s *serveSetup, p *testenv.Process) {
 	t.Helper()
 	ctx := testenv.Browser(t)
-	shot := func(name string) {
-		png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
-		if err != nil {
-			return
-		}
-		dir := os.Getenv("LIFEBOAT_SCREENSHOTS") // keep them for a look at the page
-		if dir == "" {
-			dir = t.TempDir()
-		}
-		_ = os.WriteFile(filepath.Join(dir, name+".png"), png, 0o644)
-	}
+	shot := func(name string) { testenv.Screenshot(t, ctx, name) }
 	text := func(sel string) string {
 		t.Helper()
 		var v string
