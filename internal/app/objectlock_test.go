@@ -127,7 +127,10 @@ func TestObjectLockBucketWithoutLock(t *testing.T) {
 		t.Fatalf("status %s, results %+v; want local ok and minio failed", res.Status(), res.Destinations)
 	}
 	msg := res.Destinations[1].Err.Error()
-	for _, want := range []string{`bucket "plain" does not have object lock enabled`, "mc mb --with-lock", "s3://plain/team"} {
+	if got, want := res.Destinations[1].Store, "s3://plain/team ("+m.Endpoint+")"; got != want {
+		t.Errorf("the failed destination is reported at %q, want %q", got, want)
+	}
+	for _, want := range []string{`bucket "plain" at `, "does not have object lock enabled", "mc mb --with-lock"} {
 		if !strings.Contains(msg, want) {
 			t.Errorf("error %q\ndoes not say %q", msg, want)
 		}

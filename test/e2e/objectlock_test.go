@@ -89,6 +89,7 @@ func TestObjectLock(t *testing.T) {
 	}
 
 	r := lb(0, "prune", "--dry-run")
+	t.Logf("prune --dry-run inside the lock window:\n%s", r.stdout)
 	for _, want := range []string{"keep   " + older + "  locked until " + olderUntil.UTC().Format(time.RFC3339),
 		"not matched by any keep rule", "dry run: would delete 0, keep 2", "1 kept by object lock (" + older + ")"} {
 		if !strings.Contains(r.stdout, want) {
@@ -124,7 +125,8 @@ func TestObjectLock(t *testing.T) {
 	// A bucket created without object lock: the backup fails up front and says how to fix it.
 	plain := objectLockConfig(t, v, m, "plain", "30d")
 	r = mustRun(t, 1, env, "--config", plain, "backup", "vault")
-	for _, want := range []string{`bucket "plain" does not have object lock enabled`, "must be enabled when the bucket is created", "mc mb --with-lock"} {
+	t.Logf("backup to a bucket without object lock:\n%s", r)
+	for _, want := range []string{`bucket "plain" at `, "does not have object lock enabled", "must be enabled when the bucket is created", "mc mb --with-lock"} {
 		if !strings.Contains(r.stdout+r.stderr, want) {
 			t.Errorf("backup to a bucket without object lock does not say %q:\n%s", want, r)
 		}

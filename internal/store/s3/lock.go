@@ -53,11 +53,11 @@ func (s *Store) CheckLock(ctx context.Context) error {
 	switch {
 	case err == nil && enabled == objectLockEnabledText:
 	case err == nil, code == codeNoLockConfig:
-		return fmt.Errorf("%s: bucket %q does not have object lock enabled, but this destination's s3.objectLock asks for "+
+		return fmt.Errorf("bucket %q at %s does not have object lock enabled, but this destination's s3.objectLock asks for "+
 			"locked copies; object lock must be enabled when the bucket is created: create a new bucket with "+
-			"`mc mb --with-lock ALIAS/BUCKET` (MinIO), `aws s3api create-bucket --object-lock-enabled-for-bucket` or "+
-			"\"Object Lock: Enable\" in the AWS console's Create bucket page, and point destinations[].s3.bucket at it "+
-			"(or remove objectLock from this destination)", s, s.bucket)
+			"`mc mb --with-lock ALIAS/BUCKET` (MinIO), `aws s3api create-bucket --bucket BUCKET --object-lock-enabled-for-bucket` "+
+			"or \"Object Lock: Enable\" in the AWS console's Create bucket page, and point destinations[].s3.bucket at it "+
+			"(or remove objectLock from this destination)", s.bucket, s.endpoint)
 	default:
 		return fmt.Errorf("%w (the destination's s3.objectLock needs s3:GetBucketObjectLockConfiguration on the bucket)",
 			s.explain(ctx, "read the object lock configuration", "", err))

@@ -117,7 +117,7 @@ func TestCheckLock(t *testing.T) {
 	ctx := testContext(t)
 	s := newTestStore(t, m, Options{Bucket: "plain", ObjectLock: &ObjectLock{Mode: "governance", RetainFor: time.Hour}})
 	err := s.CheckLock(ctx)
-	for _, want := range []string{`bucket "plain" does not have object lock enabled`, "must be enabled when the bucket is created",
+	for _, want := range []string{`bucket "plain" at `, "does not have object lock enabled", "must be enabled when the bucket is created",
 		"mc mb --with-lock", "AWS console", "destinations[].s3.bucket"} {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("CheckLock on a bucket without object lock = %v\nwant it to say %q", err, want)
