@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/lifeboat-backup/lifeboat/internal/api"
+	"github.com/lifeboat-backup/lifeboat/internal/app"
 	"github.com/lifeboat-backup/lifeboat/internal/mirror"
 )
 
@@ -66,6 +67,11 @@ func runMirror(cmd *cobra.Command, only string, opts *mirrorOptions) error {
 	to, err := a.Destination(opts.to, true)
 	if err != nil {
 		return usageError("--to: %w", err)
+	}
+	if !opts.dryRun {
+		if err := app.CheckLock(cmd.Context(), to); err != nil {
+			return fmt.Errorf("--to %s: %w", opts.to, err)
+		}
 	}
 	out := cmd.OutOrStdout()
 	var errs []error

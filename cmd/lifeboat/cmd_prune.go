@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/clock"
 	"github.com/lifeboat-backup/lifeboat/internal/inventory"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 	"github.com/spf13/cobra"
@@ -37,6 +38,10 @@ re-initialised, are never removed by the rules: they stay until you remove them 
 --lineage <id> (shown by --dry-run as "previous lineage <id>") or until they are older than
 the destination's retention.maxAgeOtherLineages. Suspicious backups (drastically smaller
 than the last good one) are counted apart, so they never push good backups out.
+
+On an S3 destination with objectLock, a backup the rules would delete while its object
+lock has not ended is kept and shown as "locked until <time>"; the first prune after that
+time deletes it. That is not an error: the exit code stays 0.
 
 Exit codes:
   0  every destination pruned (or would be, with --dry-run)
@@ -69,7 +74,7 @@ func runPrune(cmd *cobra.Command, only string, opts *pruneOptions) error {
 		return err
 	}
 	out := cmd.OutOrStdout()
-	now := time.Now().UTC()
+	now := clock.Or(a.Clock).Now()
 	var errs []error
 	attempts := 0
 	for _, src := range sources {
@@ -98,6 +103,11 @@ func runPrune(cmd *cobra.Command, only string, opts *pruneOptions) error {
 				}
 			}
 			decisions := catalog.PlanWith(now, l.Backups, l.Dest.Retention, catalog.PlanOptions{DropLineage: opts.lineage})
+			// Object lock: what the rules would delete but is locked is shown as kept.
+			if decisions, err = catalog.ApplyLocks(cmd.Context(), l.Dest.Store, src, decisions, now); err != nil {
+				errs = append(errs, fmt.Errorf("%s: %w", l.Name, err))
+				continue
+			}
 			for _, dec := range decisions {
 				verb := "keep  "
 				if !dec.Keep {
@@ -105,9 +115,16 @@ func runPrune(cmd *cobra.Command, only string, opts *pruneOptions) error {
 				}
 				fmt.Fprintf(out, "  %s %s  %s\n", verb, dec.Backup.ID, strings.Join(dec.Reasons, ", "))
 			}
-			res, err := catalog.Prune(cmd.Context(), l.Dest.Store, src, decisions, catalog.PruneOptions{DryRun: opts.dryRun, UnfinishedBefore: now.Add(-opts.grace)})
+			res, err := catalog.Prune(cmd.Context(), l.Dest.Store, src, decisions, catalog.PruneOptions{DryRun: opts.dryRun, UnfinishedBefore: now.Add(-opts.grace), Now: now})
 			for _, k := range res.Unfinished {
 				fmt.Fprintf(out, "  %s unfinished upload %s\n", map[bool]string{true: "would remove", false: "removed"}[opts.dryRun], k)
+			}
+			for _, k := range res.UnfinishedLocked {
+				fmt.Fprintf(out, "  kept unfinished upload %s: its object lock has not ended; a later prune removes it\n", k)
+			}
+			if len(res.Locked) > 0 {
+				fmt.Fprintf(out, "  %d kept by object lock (%s): retention deletes them once their lock ends, not before\n",
+					len(res.Locked), strings.Join(res.Locked, ", "))
 			}
 			if err != nil {
 				errs = append(errs, fmt.Errorf("%s: %w", l.Name, err))

@@ -68,7 +68,7 @@ func (a *App) Destinations(source string, only []string, create bool) ([]pipelin
 	}
 	out := make([]pipeline.Destination, 0, len(dests))
 	for _, d := range dests {
-		st, err := OpenStore(d, create)
+		st, err := OpenStore(d, create, a.Clock)
 		if err != nil {
 			out = append(out, pipeline.Destination{Name: d.Name, Retention: d.Retention, Where: Describe(d),
 				OpenErr: fmt.Errorf("could not open the destination: %w", err)})
@@ -85,7 +85,7 @@ func (a *App) Destination(name string, create bool) (pipeline.Destination, error
 	if err != nil {
 		return pipeline.Destination{}, err
 	}
-	st, err := OpenStore(d, create)
+	st, err := OpenStore(d, create, a.Clock)
 	if err != nil {
 		return pipeline.Destination{}, fmt.Errorf("destination %s: %w", d.Name, err)
 	}

@@ -32,6 +32,7 @@ func (a *App) BackupWith(ctx context.Context, name string, only []string, id str
 	if err != nil {
 		return nil, err
 	}
+	CheckLocks(ctx, dests)
 	p, err := a.Pipeline(src)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUsage, err)

@@ -5,6 +5,7 @@ import (
 	"path"
 	"strings"
 
+	"github.com/lifeboat-backup/lifeboat/internal/clock"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/store"
 	"github.com/lifeboat-backup/lifeboat/internal/store/azure"
@@ -12,8 +13,9 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/store/s3"
 )
 
-// OpenStore opens a configured destination's store, with its prefix applied.
-func OpenStore(d *config.Destination, create bool) (store.Store, error) {
+// OpenStore opens a configured destination's store, with its prefix applied. clk is the
+// time object lock retention counts from (nil: the wall clock).
+func OpenStore(d *config.Destination, create bool, clk clock.Clock) (store.Store, error) {
 	switch d.Kind {
 	case config.KindFile:
 		if d.Prefix == "" {
@@ -35,6 +37,10 @@ func OpenStore(d *config.Destination, create bool) (store.Store, error) {
 			Insecure:   d.S3.Insecure,
 			CACertFile: d.S3.CACert,
 			PartSize:   int64(d.S3.PartSizeMiB) << 20,
+		}
+		if l := d.S3.ObjectLock; l != nil {
+			o.ObjectLock = &s3.ObjectLock{Mode: l.Mode, RetainFor: l.RetainFor.Duration}
+			o.Now = clock.Or(clk).Now
 		}
 		if d.S3.AccessKeyID.IsSet() {
 			var err error

@@ -11,6 +11,11 @@ type Decision struct {
 	Backup  Backup
 	Keep    bool
 	Reasons []string
+	// LockedUntil is set when the rules would delete the backup but an object lock keeps
+	// it until then (ApplyLocks); a prune after that deletes it.
+	LockedUntil time.Time
+
+	lockChecked bool // ApplyLocks asked the store already
 }
 
 // Reasons given by Plan besides the per-rule ones ("last 7", "daily 2026-11-20",

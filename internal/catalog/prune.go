@@ -21,6 +21,9 @@ type PruneOptions struct {
 	// modified before this instant, typically now minus DefaultUnfinishedGrace. Zero leaves
 	// them.
 	UnfinishedBefore time.Time
+	// Now is what object locks are compared with (store.Locker): a backup or unfinished
+	// upload locked past it is kept. Zero keeps everything that has a lock.
+	Now time.Time
 }
 
 // PruneResult says what Prune did (or, in a dry run, would do).
@@ -29,6 +32,11 @@ type PruneResult struct {
 	Kept       []string // backup ids
 	Deleted    []string // backup ids
 	Unfinished []string // keys of removed unfinished uploads, then names of removed temporary files
+	// Locked are the ids of backups the rules would delete but an object lock keeps (also
+	// in Kept; their decisions say until when); UnfinishedLocked the keys of unfinished
+	// uploads left for the same reason. A later prune removes them.
+	Locked           []string
+	UnfinishedLocked []string
 }
 
 // Prune carries out decisions (from Plan over a fresh List of the same store) for source
@@ -40,6 +48,10 @@ type PruneResult struct {
 // wrong prefix or a recreated store), when nothing would be kept, when a decision is for
 // another source, or when a backup to keep is no longer in the store. Deletion errors do
 // not stop the other deletions; they are joined in the returned error.
+//
+// In a store.Locker, a backup (or unfinished upload) whose objects are locked past
+// opts.Now is kept and reported in Locked (UnfinishedLocked), not attempted: the store
+// would refuse it anyway, and a locked backup inside its window is not a failure.
 func Prune(ctx context.Context, st store.Store, source string, decisions []Decision, opts PruneOptions) (PruneResult, error) {
 	res := PruneResult{DryRun: opts.DryRun}
 	if err := checkPlan(source, st, decisions); err != nil {
@@ -49,20 +61,27 @@ func Prune(ctx context.Context, st store.Store, source string, decisions []Decis
 	if err != nil {
 		return res, err
 	}
-	byID := map[string]*backupDir{}
-	for _, d := range dirs {
-		byID[d.id] = d
-	}
+	byID := dirsByID(dirs)
 	for _, d := range decisions {
 		if dir := byID[d.Backup.ID]; d.Keep && (dir == nil || dir.manifest == nil) {
 			return res, fmt.Errorf("%w: backup %s is to be kept but its manifest is no longer in %s; "+
 				"the store changed since the backups were listed: list again", ErrPruneRefused, d.Backup.ID, st)
 		}
 	}
+	lk, locks := st.(store.Locker)
+	if locks {
+		// Before any deletion: a backup whose objects are locked would be refused half way.
+		if decisions, err = applyLocks(ctx, lk, st, byID, decisions, opts.Now); err != nil {
+			return res, fmt.Errorf("prune source %q: %w", source, err)
+		}
+	}
 	var errs []error
 	for _, d := range decisions {
 		if d.Keep {
 			res.Kept = append(res.Kept, d.Backup.ID)
+			if !d.LockedUntil.IsZero() {
+				res.Locked = append(res.Locked, d.Backup.ID)
+			}
 			continue
 		}
 		if err := deleteBackup(ctx, st, d.Backup, byID[d.Backup.ID], opts.DryRun); err != nil {
@@ -73,6 +92,17 @@ func Prune(ctx context.Context, st store.Store, source string, decisions []Decis
 	}
 	if !opts.UnfinishedBefore.IsZero() {
 		for _, key := range unfinishedKeys(dirs, source, opts.UnfinishedBefore) {
+			if locks {
+				until, err := lk.RetainUntil(ctx, key)
+				if err != nil {
+					errs = append(errs, fmt.Errorf("unfinished upload %s not removed: %w", key, err))
+					continue
+				}
+				if until.After(opts.Now) {
+					res.UnfinishedLocked = append(res.UnfinishedLocked, key)
+					continue
+				}
+			}
 			if err := deleteKey(ctx, st, key, opts.DryRun); err != nil {
 				errs = append(errs, err)
 				continue

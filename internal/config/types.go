@@ -109,6 +109,26 @@ type S3Dest struct {
 	// PartSizeMiB is the multipart upload part size, which bounds memory per upload and,
 	// with S3's 10,000 part limit, the largest object: 16 MiB parts allow 156 GiB.
 	PartSizeMiB int `json:"partSizeMiB,omitempty"` // default 16, 5..5120
+	// ObjectLock writes every object under an S3 object lock retention, so that nobody
+	// (lifeboat's own credentials included) can delete or overwrite it before it expires.
+	// The bucket must have been created with object lock enabled.
+	ObjectLock *ObjectLock `json:"objectLock,omitempty"`
+}
+
+// Object lock retention modes (S3's GOVERNANCE and COMPLIANCE).
+const (
+	LockGovernance = "governance"
+	LockCompliance = "compliance"
+)
+
+// ObjectLock is the retention lifeboat sets on each object it writes to an S3 bucket.
+type ObjectLock struct {
+	// Mode is governance (users with s3:BypassGovernanceRetention may still delete) or
+	// compliance (nobody can, not even the account root, until the retention ends).
+	Mode string `json:"mode"`
+	// RetainFor is how long each object stays locked after lifeboat writes it, e.g. "30d".
+	// Retention cannot delete a backup before then: prune keeps it and says so.
+	RetainFor Duration `json:"retainFor"`
 }
 
 // AzureDest is a container in Azure Blob Storage (or Azurite).

@@ -5,6 +5,7 @@ import (
 	"net"
 	"strconv"
 	"strings"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -56,6 +57,26 @@ func validateS3(p *problems, path string, s *S3Dest) {
 	validateSecret(p, field(path, "secretAccessKey"), s.SecretAccessKey, false)
 	// S3 parts are 5 MiB to 5 GiB.
 	between(p, field(path, "partSizeMiB"), s.PartSizeMiB, 5, 5120, " MiB")
+	if s.ObjectLock != nil {
+		validateObjectLock(p, field(path, "objectLock"), s.ObjectLock)
+	}
+}
+
+// validateObjectLock checks an S3 destination's objectLock block. Whether the bucket has
+// object lock enabled is a property of the bucket, checked when a backup opens it.
+func validateObjectLock(p *problems, path string, l *ObjectLock) {
+	if l.Mode == "" {
+		p.add(field(path, "mode"), "required: governance or compliance")
+	} else {
+		oneOf(p, field(path, "mode"), l.Mode, LockGovernance, LockCompliance)
+	}
+	switch d := l.RetainFor.Duration; {
+	case d == 0:
+		p.add(field(path, "retainFor"), `required: how long each object stays locked, e.g. "30d"`)
+	case d < time.Second:
+		// S3 takes retain-until dates in whole seconds.
+		p.add(field(path, "retainFor"), "must be at least 1s (got %s)", l.RetainFor.String())
+	}
 }
 
 // endpointProblem checks an endpoint as SetDefaults left it (an http:// or https:// scheme

@@ -81,8 +81,8 @@ sources:
     vault: {address: "https://v:8200"}
   - {name: v2, kind: vault, schedule: "61 * * * *", jitter: 5x, vault: {address: "https://v:8200"}}
 `, []string{
-			`sources[0].jitter: must be a duration such as "90s", "5m" or "1h30m" (got 5)`,
-			`sources[1].jitter: must be a duration such as "90s", "5m" or "1h30m" (got "5x"); units: ns, us, ms, s, m, h`,
+			`sources[0].jitter: must be a duration such as "90s", "5m", "1h30m" or "30d" (got 5)`,
+			`sources[1].jitter: must be a duration such as "90s", "5m", "1h30m" or "30d" (got "5x"); units: ns, us, ms, s, m, h, and d (24h) first`,
 			`sources[0].schedule: invalid cron expression "0 * * *" (expected exactly 5 fields, found 4: [0 * * *]); use 5 fields, minute hour day-of-month month day-of-week, like "0 * * * *", or @hourly, @daily, @every 6h`,
 			`sources[0].destinations[1]: unknown destination "s3" (configured: local)`,
 			`sources[0].destinations[2]: destination "local" is listed twice`,

@@ -211,7 +211,7 @@ func (p *Pipeline) assess(ctx context.Context, fan *fanout, m *catalog.Manifest,
 
 // prune applies the destination's retention after this run's backup is committed there.
 func (p *Pipeline) prune(ctx context.Context, d Destination, source string) ([]string, error) {
-	opts := catalog.PruneOptions{UnfinishedBefore: p.now().Add(-p.unfinishedGrace())}
+	opts := catalog.PruneOptions{UnfinishedBefore: p.now().Add(-p.unfinishedGrace()), Now: p.now()}
 	if d.Retention.KeepsEverything() {
 		return nil, nil
 	}
@@ -222,6 +222,10 @@ func (p *Pipeline) prune(ctx context.Context, d Destination, source string) ([]s
 	pr, err := catalog.Prune(ctx, d.Store, source, catalog.Plan(p.now(), backups, d.Retention), opts)
 	if len(pr.Deleted) > 0 {
 		p.logger().Info("retention pruned backups", "destination", d.Name, "deleted", pr.Deleted, "unfinished", len(pr.Unfinished))
+	}
+	if len(pr.Locked) > 0 {
+		p.logger().Info("retention keeps backups whose object lock has not ended; a later prune deletes them",
+			"destination", d.Name, "locked", pr.Locked)
 	}
 	return pr.Deleted, err
 }

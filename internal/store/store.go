@@ -53,3 +53,17 @@ type TempSweeper interface {
 	// (or, with dryRun, only reports them) and returns their names relative to the store.
 	SweepTemp(ctx context.Context, prefix string, olderThan time.Time, dryRun bool) ([]string, error)
 }
+
+// Locker is implemented by stores that can write objects under a retention lock (S3 object
+// lock): until the lock ends, nobody (lifeboat included) can delete or overwrite the
+// object. Prune asks it so that a locked backup is kept and reported rather than failing
+// half way; the store itself still refuses a delete that comes too early.
+type Locker interface {
+	// CheckLock makes sure the destination can hold locked objects (an S3 bucket created
+	// with object lock enabled), so a backup fails up front with a message saying how to
+	// fix it. Nil when no lock is configured.
+	CheckLock(ctx context.Context) error
+	// RetainUntil returns when the lock on the object under key ends; the zero time when
+	// the object is not locked, no lock is configured, or the object no longer exists.
+	RetainUntil(ctx context.Context, key string) (time.Time, error)
+}

@@ -91,3 +91,14 @@ func (m *MinIO) MakeBucket(name string) {
 
 // Freeze makes the server hang (SIGSTOP) until it is killed or stopped.
 func (m *MinIO) Freeze() { m.proc.Freeze() }
+
+// MakeLockedBucket creates a bucket with object lock enabled (and so versioning), as
+// `mc mb --with-lock` does; object lock can only be turned on at creation.
+func (m *MinIO) MakeLockedBucket(name string) {
+	m.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := m.Client().MakeBucket(ctx, name, minio.MakeBucketOptions{ObjectLocking: true}); err != nil {
+		m.t.Fatalf("make bucket %s with object lock: %v", name, err)
+	}
+}

@@ -26,11 +26,17 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 		return fmt.Errorf("put %s in %s: %w", key, s, err)
 	}
 	src := ctxio.NewReader(ctx, r)
-	_, err = s.client.PutObject(ctx, s.bucket, name, src, -1, minio.PutObjectOptions{
+	opts := minio.PutObjectOptions{
 		PartSize:    uint64(s.partSize),
 		NumThreads:  1,
 		ContentType: "application/octet-stream",
-	})
+	}
+	if s.lock != nil {
+		// Set with the upload itself, so no object is ever stored unlocked. minio-go sends
+		// a checksum with each part, which S3 requires for locked uploads.
+		opts.Mode, opts.RetainUntilDate = s.lock.mode, s.lock.retainUntil()
+	}
+	_, err = s.client.PutObject(ctx, s.bucket, name, src, -1, opts)
 	if err != nil {
 		if srcErr := src.Err(); srcErr != nil && errors.Is(err, srcErr) && ctx.Err() == nil {
 			return fmt.Errorf("put %s in %s: reading the stream: %w", key, s, err)
@@ -110,6 +116,9 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	}
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("delete %s from %s: %w", key, s, err)
+	}
+	if s.lock != nil {
+		return s.deleteVersions(ctx, key, name)
 	}
 	err = s.client.RemoveObject(ctx, s.bucket, name, minio.RemoveObjectOptions{})
 	if err != nil && minio.ToErrorResponse(err).Code != minio.NoSuchKey {

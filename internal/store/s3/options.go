@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -55,6 +56,42 @@ type Options struct {
 	// PartSize is the multipart part size in bytes (default DefaultPartSize, at least
 	// MinPartSize). Memory per Put is one part.
 	PartSize int64
+
+	// ObjectLock, when set, writes every object under an S3 object lock retention, and
+	// Delete removes every version of a key (a plain delete in a versioned bucket only
+	// hides the object). The bucket must have object lock enabled: CheckLock.
+	ObjectLock *ObjectLock
+	// Now is the time retention counts from; nil is the wall clock. Tests pass a fake.
+	Now func() time.Time
+}
+
+// ObjectLock is the retention Put sets on each object.
+type ObjectLock struct {
+	// Mode is "governance" or "compliance" (any case).
+	Mode string
+	// RetainFor is how long after its Put an object stays locked: at least a second, as
+	// S3 takes retain-until dates in whole seconds.
+	RetainFor time.Duration
+}
+
+// objectLock checks ObjectLock and returns it with S3's mode name, or nil.
+func (o Options) objectLock() (*lockSettings, error) {
+	l := o.ObjectLock
+	if l == nil {
+		return nil, nil
+	}
+	mode := minio.RetentionMode(strings.ToUpper(l.Mode))
+	if !mode.IsValid() {
+		return nil, fmt.Errorf("S3 object lock mode %q is not governance or compliance: fix destinations[].s3.objectLock.mode", l.Mode)
+	}
+	if l.RetainFor < time.Second {
+		return nil, fmt.Errorf("S3 object lock retainFor %s is below S3's one second: raise destinations[].s3.objectLock.retainFor", l.RetainFor)
+	}
+	now := o.Now
+	if now == nil {
+		now = time.Now
+	}
+	return &lockSettings{mode: mode, retainFor: l.RetainFor, now: now}, nil
 }
 
 // endpoint splits Endpoint into a host[:port] and whether to use TLS. Error messages never

@@ -26,7 +26,8 @@ type Store struct {
 	bucket   string
 	prefix   string // "" or ending in '/'
 	partSize int64
-	creds    string // where the credentials come from, for messages
+	creds    string        // where the credentials come from, for messages
+	lock     *lockSettings // nil unless the destination writes locked objects
 }
 
 var _ store.Store = (*Store)(nil)
@@ -67,7 +68,11 @@ func New(o Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("S3 endpoint %s: %w: fix the destination's endpoint", host, err)
 	}
-	return &Store{client: client, endpoint: host, bucket: bucket, prefix: prefix, partSize: partSize, creds: credsName}, nil
+	lock, err := o.objectLock()
+	if err != nil {
+		return nil, err
+	}
+	return &Store{client: client, endpoint: host, bucket: bucket, prefix: prefix, partSize: partSize, creds: credsName, lock: lock}, nil
 }
 
 // String names the destination for operators: "s3://bucket/prefix (endpoint)".

@@ -159,6 +159,7 @@ lifeboat's own config.Parse.
 {{- with .region }}{{ $_ := set $s3 "region" . }}{{ end -}}
 {{- if .pathStyle }}{{ $_ := set $s3 "pathStyle" true }}{{ end -}}
 {{- with .partSizeMiB }}{{ $_ := set $s3 "partSizeMiB" (int .) }}{{ end -}}
+{{- with .objectLock }}{{ $_ := set $s3 "objectLock" (dict "mode" .mode "retainFor" .retainFor) }}{{ end -}}
 {{- $vol := printf "s3-%s" .name -}}
 {{- with .secretRef -}}
 {{- if .name -}}

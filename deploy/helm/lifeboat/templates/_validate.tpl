@@ -31,6 +31,7 @@
 {{- end -}}
 {{- else if eq (toString $d.type) "file" -}}
 {{- if $d.bucket }}{{ fail (printf "destinations[%d].bucket: only for type s3" $i) }}{{ end -}}
+{{- if $d.objectLock }}{{ fail (printf "destinations[%d].objectLock: only for type s3; a file destination is made immutable by its storage (docs/security.md#immutable-copies)" $i) }}{{ end -}}
 {{- else -}}
 {{- fail (printf "destinations[%d].type: must be s3, azure or file (got %q)" $i (toString $d.type)) -}}
 {{- end -}}
