@@ -28,7 +28,7 @@ func TestOpenAzureStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		d := &c.Destinations[0]
-		s, err := OpenStore(d, false)
+		s, err := OpenStore(d, false, nil)
 		if err != nil {
 			t.Fatalf("OpenStore(%s): %v", yaml, err)
 		}
@@ -42,7 +42,7 @@ func TestOpenAzureStore(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := OpenStore(&c.Destinations[0], false); err == nil || !strings.Contains(err.Error(), "azure account key") ||
+	if _, err := OpenStore(&c.Destinations[0], false, nil); err == nil || !strings.Contains(err.Error(), "azure account key") ||
 		!strings.Contains(err.Error(), "missing-key") {
 		t.Fatalf("OpenStore with a missing key file = %v", err)
 	}
