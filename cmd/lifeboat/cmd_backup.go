@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/lifeboat-backup/lifeboat/internal/app"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
+	"github.com/lifeboat-backup/lifeboat/internal/metrics"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -97,8 +98,12 @@ func runBackup(cmd *cobra.Command, name string, opts *backupOptions) error {
 		return classify(err)
 	}
 	printResult(cmd, res, opts.json)
+	// Notifications go first, so that the push carries lifeboat_notifications_failed_total;
+	// neither changes the exit code.
+	m := metrics.New()
+	a.NotifyRun(cmd.Context(), a.Notifier(m), res)
 	if gw != "" {
-		pushRunMetrics(cmd, a, res, gw)
+		pushRunMetrics(cmd, a, m, res, gw)
 	}
 	switch res.Status() {
 	case pipeline.StatusOK:

@@ -80,12 +80,14 @@ func runDrill(cmd *cobra.Command, name string, opts *drillOptions) error {
 		Backup: opts.backup, From: opts.from, IdentityFile: opts.identityFile, NoRecord: opts.noRecord,
 		Out: cmd.OutOrStdout(),
 	})
+	m := metrics.New()
 	if err != nil {
+		a.NotifyDrill(cmd.Context(), a.Notifier(m), name, opts.backup, opts.from, err)
 		return classify(err)
 	}
 	printDrill(cmd, report)
+	a.NotifyDrill(cmd.Context(), a.Notifier(m), name, report.BackupID, report.Destination, report.Err)
 	if url != "" {
-		m := metrics.New()
 		m.ObserveDrill(name, report.Started.Add(report.Duration), report.Duration, report.OK())
 		if err := m.Push(cmd.Context(), url, name); err != nil {
 			fmt.Fprintf(cmd.ErrOrStderr(), "lifeboat: warning: %v\n", err)

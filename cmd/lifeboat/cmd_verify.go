@@ -65,6 +65,7 @@ func runVerify(cmd *cobra.Command, ref string, opts *verifyOptions) error {
 	if err != nil {
 		return classify(err)
 	}
+	a.NotifyVerify(cmd.Context(), a.Notifier(nil), src, v)
 	out := cmd.OutOrStdout()
 	var errs []error
 	ok := 0

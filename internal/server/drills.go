@@ -64,6 +64,7 @@ func (s *Server) drill(source string) {
 	if err != nil {
 		s.met.ObserveDrill(source, s.clock.Now(), s.clock.Now().Sub(started), false)
 		s.log.Error("drill not started", "source", source, "err", err)
+		s.app.NotifyDrill(s.runCtx, s.notify, source, "latest", "", err)
 		return
 	}
 	s.met.ObserveDrill(source, report.Started.Add(report.Duration), report.Duration, report.OK())
@@ -71,5 +72,6 @@ func (s *Server) drill(source string) {
 		s.log.Info(report.Summary(), "source", source, "backup", report.BackupID)
 	} else {
 		s.log.Error(report.Summary(), "source", source, "backup", report.BackupID)
+		s.app.NotifyDrill(s.runCtx, s.notify, source, report.BackupID, report.Destination, report.Err)
 	}
 }
