@@ -75,6 +75,11 @@ and destinations; the age identity only where restores and drills run.
 {{- if and $id.name $root.Values.encryption.age.recipients (or (hasPrefix "restore-" $scope) (hasPrefix "drill-" $scope) (and $agent $drills)) -}}
 {{- $out = append $out (dict "name" "age-identity" "secret" $id.name "keys" (list $id.key)) -}}
 {{- end -}}
+{{- if or $agent (hasPrefix "backup-" $scope) (hasPrefix "drill-" $scope) -}}
+{{- /* Optional: a notifier's missing Secret fails its deliveries (logged and counted),
+       never the backup. */ -}}
+{{- range $root.Values.notifications }}{{ $out = append $out (dict "name" (printf "notify-%s" .name) "secret" .secretRef.name "keys" (list (include "lifeboat.notifySecretKey" .)) "optional" true) }}{{ end -}}
+{{- end -}}
 {{- if $agent -}}
 {{- $out = append $out (dict "name" "server-token" "secret" $root.Values.agent.tokenSecretRef.name "keys" (list $root.Values.agent.tokenSecretRef.key)) -}}
 {{- end -}}
@@ -107,8 +112,9 @@ and destinations; the age identity only where restores and drills run.
     secretName: {{ .secret }}
     defaultMode: 0440
     {{- if .optional }}
-    # A destination's missing Secret must not keep the pod from starting: lifeboat fails
-    # that destination (exit 2, named in the log and metrics) and writes to the others.
+    # A destination's or notifier's missing Secret must not keep the pod from starting:
+    # lifeboat fails that destination (exit 2, named in the log and metrics) and writes to
+    # the others, or logs and counts the undelivered notification.
     optional: true
     {{- end }}
     items:
