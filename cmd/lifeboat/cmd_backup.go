@@ -62,6 +62,10 @@ rows). The run WARNS, with status still ok, when
 The warning is printed, logged, shown by status and exported as
 lifeboat_backup_suspicious{source} (the chart's LifeboatBackupSuspicious alert).
 
+The config's notifications (docs/notifications.md) are sent after the run: failure,
+partial, recovery (judged from what the destinations hold) or success. Delivery is
+retried for at most 30s and never changes the exit code.
+
 Exit codes:
   0  committed to every destination (and retention succeeded)
   1  committed nowhere (source unreachable, bad snapshot, every destination failed)

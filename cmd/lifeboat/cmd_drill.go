@@ -46,7 +46,8 @@ backup time (taken in the dump's own snapshot), the schema step is checked, and 
 scratch database is dropped.
 
 The outcome is appended to the backup's manifest in the destination it was read from
-(unless --no-record), so listings show when a backup was last proven restorable.
+(unless --no-record), so listings show when a backup was last proven restorable. A failed
+drill sends the config's drill-failure notifications (docs/notifications.md).
 
 Exit codes:
   0  the restore worked and every check passed
