@@ -76,9 +76,7 @@ and destinations; the age identity only where restores and drills run.
 {{- $out = append $out (dict "name" "age-identity" "secret" $id.name "keys" (list $id.key)) -}}
 {{- end -}}
 {{- if or $agent (hasPrefix "backup-" $scope) (hasPrefix "drill-" $scope) -}}
-{{- /* Optional: a notifier's missing Secret fails its deliveries (logged and counted),
-       never the backup. */ -}}
-{{- range $root.Values.notifications }}{{ $out = append $out (dict "name" (printf "notify-%s" .name) "secret" .secretRef.name "keys" (list (include "lifeboat.notifySecretKey" .)) "optional" true) }}{{ end -}}
+{{- range $root.Values.notifications }}{{ $out = append $out (dict "name" (printf "notify-%s" .name) "secret" .secretRef.name "keys" (list (include "lifeboat.notifySecretKey" .)) "optional" true "notifier" true) }}{{ end -}}
 {{- end -}}
 {{- if $agent -}}
 {{- $out = append $out (dict "name" "server-token" "secret" $root.Values.agent.tokenSecretRef.name "keys" (list $root.Values.agent.tokenSecretRef.key)) -}}
@@ -111,10 +109,14 @@ and destinations; the age identity only where restores and drills run.
   secret:
     secretName: {{ .secret }}
     defaultMode: 0440
+    {{- if .notifier }}
+    # A notifier's missing Secret must not keep the pod from starting: its deliveries
+    # fail (logged, counted in lifeboat_notifications_failed_total), never the backup.
+    {{- else if .optional }}
+    # A destination's missing Secret must not keep the pod from starting: lifeboat fails
+    # that destination (exit 2, named in the log and metrics) and writes to the others.
+    {{- end }}
     {{- if .optional }}
-    # A destination's or notifier's missing Secret must not keep the pod from starting:
-    # lifeboat fails that destination (exit 2, named in the log and metrics) and writes to
-    # the others, or logs and counts the undelivered notification.
     optional: true
     {{- end }}
     items:
