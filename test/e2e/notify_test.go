@@ -98,7 +98,8 @@ func notifications(url, secretFile, events string) string {
 
 // Failure, recovery and silence, with a real OpenBao and MinIO, through `serve` (which
 // judges recoveries from its history) and one-shot runs (which judge them from the
-// destinations); a receiver that is down changes no exit code and sees no secret printed.
+// destinations); a damaged copy found by verify; a receiver that is down changes no exit
+// code, and no URL or secret is printed.
 func TestNotifications(t *testing.T) {
 	s := newServeSetup(t, "")
 	seed(t, s.vault.Client())
@@ -160,6 +161,23 @@ func TestNotifications(t *testing.T) {
 		}
 		s.lifeboat(t, 0, "backup", "vault")
 		rc.expect(4, 4)
+
+		// A copy cut short in the directory: verify reports it DAMAGED, and so does the
+		// notification.
+		recovered := evs[0].Backup
+		data, err := filepath.Glob(filepath.Join(s.localDir, "vault", recovered, "data.*"))
+		if err != nil || len(data) != 1 {
+			t.Fatalf("the local copy of %s: %v %v", recovered, data, err)
+		}
+		if err := os.Truncate(data[0], 100); err != nil {
+			t.Fatal(err)
+		}
+		s.lifeboat(t, 2, "verify", recovered)
+		evs = rc.expect(4, 5)
+		if ev := evs[0]; ev.Event != "damaged-copy" || ev.Backup != recovered || len(ev.Copies) != 1 ||
+			ev.Copies[0].Destination != "local" || ev.Copies[0].Problem != "damaged" || ev.Copies[0].Reason == "" {
+			t.Errorf("damaged-copy notification: %+v", ev)
+		}
 	})
 
 	t.Run("receiver down", func(t *testing.T) {
@@ -187,9 +205,6 @@ func TestNotifications(t *testing.T) {
 				t.Errorf("the undelivered notifications are not reported:\n%s", r)
 			}
 		}
-		rc.expect(4, 4) // the working receiver is not configured here
+		rc.expect(5, 5) // the working receiver is not configured here
 	})
-	if _, err := os.Stat(s.config); err != nil {
-		t.Fatal(err)
-	}
 }
