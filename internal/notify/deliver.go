@@ -252,7 +252,7 @@ func sanitize(err error, timeout time.Duration) error {
 		if ue.Timeout() {
 			return fmt.Errorf("no answer within %s", timeout)
 		}
-		return fmt.Errorf("%s request: %w", ue.Op, ue.Err)
+		return fmt.Errorf("could not reach the receiver: %w; check the notifier's URL, DNS and the egress allowed to lifeboat", ue.Err)
 	}
 	return err
 }
