@@ -240,6 +240,11 @@ func neededPaths(t *testing.T, cfg *config.Config, component string) []string {
 	if age := cfg.Encryption.Age; age != nil && age.IdentityFile != "" && action != "backup" {
 		paths = append(paths, age.IdentityFile)
 	}
+	// Backups and drills send notifications; restores do not.
+	if action == "backup" || action == "drill" {
+		js, _ := json.Marshal(cfg.Notifications)
+		paths = append(paths, lifeboatPathRE.FindAllString(string(js), -1)...)
+	}
 	return paths
 }
 

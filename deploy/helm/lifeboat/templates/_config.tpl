@@ -253,6 +253,7 @@ lifeboat's own config.Parse.
 {{- if eq .type "webhook" -}}
 {{- $_ := set $n "webhook" (dict "url" .url "secret" $ref) -}}
 {{- else -}}
+{{- if .url }}{{ fail (printf "notifications[%s].url: a slack notifier's URL embeds Slack's token: put it in the Secret that secretRef names (key %s), not in the values" .name (include "lifeboat.notifySecretKey" .)) }}{{ end -}}
 {{- $_ := set $n "slack" (dict "url" $ref) -}}
 {{- end -}}
 {{- with .events }}{{ $_ := set $n "events" . }}{{ end -}}
