@@ -95,3 +95,11 @@ func (s *Server) notifyDamaged(inv *inventory.Inventory) {
 func (s *Server) notifyRun(done history.Run, previous string) {
 	s.sendAsync(notify.ForRun(done, previous))
 }
+
+// notifyInterrupted sends failure for the runs a previous process left running: nobody
+// was told when it stopped.
+func (s *Server) notifyInterrupted(closed []history.Run) {
+	for _, r := range closed {
+		s.sendAsync(notify.ForRun(r, ""))
+	}
+}

@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -58,17 +59,37 @@ func (h *hookReceiver) waitFor(n int) []notify.Event {
 	return append([]notify.Event(nil), h.events...)
 }
 
-// A partial run notifies, the next ok run is a recovery (judged from the history), an
-// ordinary success after it sends nothing, and a damaged copy is announced once.
-func TestServeNotifications(t *testing.T) {
+// hookEnv is a server env whose config posts every event to a signature-checking receiver.
+func hookEnv(t *testing.T) (*env, *hookReceiver) {
 	h := &hookReceiver{t: t}
 	hook := httptest.NewServer(h)
-	defer hook.Close()
+	t.Cleanup(hook.Close)
 	secret := filepath.Join(t.TempDir(), "hook-secret")
 	if err := os.WriteFile(secret, []byte("hook-secret\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	e := newEnv(t, defaultServer+"\nnotifications:\n  - {name: ops, kind: webhook, webhook: {url: "+hook.URL+", secret: {file: "+secret+"}}}\n")
+	return newEnv(t, defaultServer+"\nnotifications:\n  - {name: ops, kind: webhook, webhook: {url: "+hook.URL+", secret: {file: "+secret+"}}}\n"), h
+}
+
+// A run a previous process left running is closed as failed at start, and notified: nobody
+// was told when that process stopped.
+func TestServeNotifiesInterruptedRuns(t *testing.T) {
+	e, h := hookEnv(t)
+	id := "vault-20261123T093000Z-abcd"
+	if err := e.hist.Put(context.Background(), runningRecord(id)); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	ev := h.waitFor(1)[0]
+	if ev.Event != "failure" || ev.Backup != id || ev.Status != "failed" || !strings.Contains(ev.Error, "lifeboat stopped during this run") {
+		t.Errorf("event: %+v", ev)
+	}
+}
+
+// A partial run notifies, the next ok run is a recovery (judged from the history), an
+// ordinary success after it sends nothing, and a damaged copy is announced once.
+func TestServeNotifications(t *testing.T) {
+	e, h := hookEnv(t)
 	// "second" cannot be created: a file is in the way.
 	blocked := filepath.Join(e.dir, "second")
 	if err := os.WriteFile(blocked, []byte("x"), 0o600); err != nil {

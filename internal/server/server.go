@@ -163,6 +163,7 @@ func (s *Server) Start(ctx context.Context) error {
 	for _, r := range closed {
 		s.met.Observe(r)
 	}
+	s.notifyInterrupted(closed)
 	if len(closed) > 0 {
 		s.log.Warn("closed the records of runs interrupted when lifeboat last stopped", "runs", len(closed))
 	}
