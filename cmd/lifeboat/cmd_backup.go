@@ -3,6 +3,7 @@ package main
 import (
 	"github.com/lifeboat-backup/lifeboat/internal/app"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
+	"github.com/lifeboat-backup/lifeboat/internal/metrics"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 	"github.com/spf13/cobra"
 )
@@ -61,6 +62,10 @@ rows). The run WARNS, with status still ok, when
 The warning is printed, logged, shown by status and exported as
 lifeboat_backup_suspicious{source} (the chart's LifeboatBackupSuspicious alert).
 
+The config's notifications (docs/notifications.md) are sent after the run: failure,
+partial, recovery (judged from what the destinations hold) or success. Delivery is
+retried for at most 30s and never changes the exit code.
+
 Exit codes:
   0  committed to every destination (and retention succeeded)
   1  committed nowhere (source unreachable, bad snapshot, every destination failed)
@@ -97,8 +102,12 @@ func runBackup(cmd *cobra.Command, name string, opts *backupOptions) error {
 		return classify(err)
 	}
 	printResult(cmd, res, opts.json)
+	// Notifications go first, so that the push carries lifeboat_notifications_failed_total;
+	// neither changes the exit code.
+	m := metrics.New()
+	a.NotifyRun(cmd.Context(), a.Notifier(m), res)
 	if gw != "" {
-		pushRunMetrics(cmd, a, res, gw)
+		pushRunMetrics(cmd, a, m, res, gw)
 	}
 	switch res.Status() {
 	case pipeline.StatusOK:

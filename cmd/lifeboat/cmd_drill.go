@@ -46,7 +46,8 @@ backup time (taken in the dump's own snapshot), the schema step is checked, and 
 scratch database is dropped.
 
 The outcome is appended to the backup's manifest in the destination it was read from
-(unless --no-record), so listings show when a backup was last proven restorable.
+(unless --no-record), so listings show when a backup was last proven restorable. A failed
+drill sends the config's drill-failure notifications (docs/notifications.md).
 
 Exit codes:
   0  the restore worked and every check passed
@@ -80,12 +81,14 @@ func runDrill(cmd *cobra.Command, name string, opts *drillOptions) error {
 		Backup: opts.backup, From: opts.from, IdentityFile: opts.identityFile, NoRecord: opts.noRecord,
 		Out: cmd.OutOrStdout(),
 	})
+	m := metrics.New()
 	if err != nil {
+		a.NotifyDrill(cmd.Context(), a.Notifier(m), name, opts.backup, opts.from, err)
 		return classify(err)
 	}
 	printDrill(cmd, report)
+	a.NotifyDrill(cmd.Context(), a.Notifier(m), name, report.BackupID, report.Destination, report.Err)
 	if url != "" {
-		m := metrics.New()
 		m.ObserveDrill(name, report.Started.Add(report.Duration), report.Duration, report.OK())
 		if err := m.Push(cmd.Context(), url, name); err != nil {
 			fmt.Fprintf(cmd.ErrOrStderr(), "lifeboat: warning: %v\n", err)

@@ -34,6 +34,8 @@ Copies that cannot be read at all are never skipped silently:
            an older backup of the source (so it was in use when this one was taken), and
            its retention policy would keep this backup today. A destination added
            later, or whose retention has pruned the backup, is not missing it.
+A copy that failed, is damaged or missing sends the config's damaged-copy notifications
+(docs/notifications.md); they never change the exit code.
 
 Exit codes:
   0  every copy verified, in every destination searched
@@ -65,6 +67,7 @@ func runVerify(cmd *cobra.Command, ref string, opts *verifyOptions) error {
 	if err != nil {
 		return classify(err)
 	}
+	a.NotifyVerify(cmd.Context(), a.Notifier(nil), src, v)
 	out := cmd.OutOrStdout()
 	var errs []error
 	ok := 0

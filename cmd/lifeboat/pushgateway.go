@@ -28,8 +28,7 @@ func pushgatewayURL(flag string, a *app.App) (string, error) {
 // pushRunMetrics pushes the metrics `lifeboat serve` would export for this run. A failed
 // push is reported but does not change the exit code: the backup itself is what the
 // code describes, and a staleness alert on the pushed last-success time still fires.
-func pushRunMetrics(cmd *cobra.Command, a *app.App, res *pipeline.Result, url string) {
-	m := metrics.New()
+func pushRunMetrics(cmd *cobra.Command, a *app.App, m *metrics.Metrics, res *pipeline.Result, url string) {
 	inv, err := a.Inventory(cmd.Context(), res.Source, "")
 	if err != nil {
 		fmt.Fprintf(cmd.ErrOrStderr(), "lifeboat: warning: %v\n", err)

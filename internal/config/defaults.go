@@ -76,6 +76,7 @@ func (c *Config) SetDefaults() {
 	}
 	c.Server.Listen = or(c.Server.Listen, DefaultListen)
 	c.Server.HistoryLimit = or(c.Server.HistoryLimit, DefaultHistoryLimit)
+	setNotifyDefaults(c.Notifications)
 }
 
 func setVaultDefaults(v *Vault) {

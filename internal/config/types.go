@@ -12,6 +12,9 @@ type Config struct {
 	Server     Server     `json:"server,omitzero"`
 	// Pushgateway is a Prometheus Pushgateway URL one-shot runs push their metrics to.
 	Pushgateway string `json:"pushgateway,omitempty"`
+	// Notifications are the receivers told about failed runs, recoveries, failed drills
+	// and damaged copies (types_notify.go).
+	Notifications []Notifier `json:"notifications,omitempty"`
 }
 
 // Source kinds.

@@ -41,6 +41,7 @@ func (c *Config) Validate() error {
 	if c.Pushgateway != "" {
 		checkURL(&p, "pushgateway", c.Pushgateway)
 	}
+	validateNotifications(&p, "notifications", c.Notifications)
 	if len(p.list) == 0 {
 		return nil
 	}

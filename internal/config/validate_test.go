@@ -29,7 +29,7 @@ func TestParseErrors(t *testing.T) {
 		}},
 		{"top level is a list", `[1, 2]`, []string{"must be a mapping (got a list)"}},
 		{"unknown top-level field", okSources + okDests + "retention: {keepLast: 1}\n", []string{
-			`retention: unknown field; known fields here: destinations, encryption, pushgateway, server, sources`,
+			`retention: unknown field; known fields here: destinations, encryption, notifications, pushgateway, server, sources`,
 		}},
 		{"typo suggests the field", okDests + `
 sources:

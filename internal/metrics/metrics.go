@@ -29,6 +29,7 @@ type Metrics struct {
 	stored          *prometheus.GaugeVec
 	damaged         *prometheus.GaugeVec
 	suspicious      *prometheus.GaugeVec
+	notifyFailed    *prometheus.CounterVec // notify.go
 
 	mu           sync.Mutex
 	success      map[string]time.Time // what lastSuccess holds, so seeding never moves it back
@@ -86,6 +87,8 @@ func New() *Metrics {
 	}
 	m.Registry.MustRegister(m.lastSuccess, m.lastAttempt, m.duration, m.size, m.failures, m.runs, m.destLastSuccess, m.stored, m.damaged, m.suspicious)
 	m.Registry.MustRegister(m.drills.collectors()...)
+	m.notifyFailed = newNotificationsFailed()
+	m.Registry.MustRegister(m.notifyFailed)
 	return m
 }
 

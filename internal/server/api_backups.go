@@ -60,5 +60,12 @@ func (s *Server) apiVerify(w http.ResponseWriter, r *http.Request) {
 		resp.Copies = append(resp.Copies, c)
 	}
 	s.log.Info("verify requested over the API", "backup", resp.ID, "ok", resp.OK)
+	if !resp.OK && s.notify != nil {
+		s.runs.Add(1)
+		go func() {
+			defer s.runs.Done()
+			s.app.NotifyVerify(s.runCtx, s.notify, source, v)
+		}()
+	}
 	writeJSON(w, http.StatusOK, resp)
 }

@@ -70,6 +70,7 @@ func (s *Server) drill(source string) {
 		s.lastDrills.set(source, drillView{Started: started, At: now, Duration: now.Sub(started),
 			Error: "the drill could not start: " + err.Error()})
 		s.log.Error("drill not started", "source", source, "err", err)
+		s.app.NotifyDrill(s.runCtx, s.notify, source, "latest", "", err)
 		return
 	}
 	s.lastDrills.set(source, drillFromReport(report))
@@ -78,6 +79,7 @@ func (s *Server) drill(source string) {
 		s.log.Info(report.Summary(), "source", source, "backup", report.BackupID)
 	} else {
 		s.log.Error(report.Summary(), "source", source, "backup", report.BackupID)
+		s.app.NotifyDrill(s.runCtx, s.notify, source, report.BackupID, report.Destination, report.Err)
 	}
 }
 

@@ -73,6 +73,7 @@ func (s *Server) refresh(ctx context.Context, source string) {
 		}
 	}
 	s.met.ObserveInventory(inv)
+	s.notifyDamaged(inv)
 }
 
 func (s *Server) refreshLoop(ctx context.Context) {

@@ -112,6 +112,7 @@ func (s *Server) execute(r history.Run, only []string) {
 	}
 	// Recording must not depend on runCtx: a run cancelled at shutdown is still recorded.
 	ctx := context.WithoutCancel(s.runCtx)
+	previous := s.previousStatus(ctx, r.Source, r.ID)
 	if err := s.hist.Put(ctx, done); err != nil {
 		s.log.Error("could not record a finished run in the history", "run", done.ID, "status", done.Status, "err", err)
 	}
@@ -119,6 +120,7 @@ func (s *Server) execute(r history.Run, only []string) {
 	s.mu.Lock()
 	delete(s.running, r.Source)
 	s.mu.Unlock()
+	s.notifyRun(done, previous)
 }
 
 // refreshTimeout bounds the listing after a run, which holds the run open.

@@ -19,6 +19,7 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/drill"
 	"github.com/lifeboat-backup/lifeboat/internal/history"
 	"github.com/lifeboat-backup/lifeboat/internal/metrics"
+	"github.com/lifeboat-backup/lifeboat/internal/notify"
 	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 )
 
@@ -51,6 +52,8 @@ type Options struct {
 	ShutdownGrace time.Duration
 	// RefreshEvery re-lists every destination for status and metrics. Default 5m.
 	RefreshEvery time.Duration
+	// Notify delivers notifications; default App.Notifier, counted in Metrics.
+	Notify *notify.Dispatcher
 }
 
 // Server is one `lifeboat serve` process.
@@ -79,6 +82,9 @@ type Server struct {
 
 	bgCancel context.CancelFunc // schedulers and refresher
 	bg       sync.WaitGroup
+
+	notify  *notify.Dispatcher // nil: no notifications (notify.go)
+	damaged damagedSeen
 }
 
 // New checks the options and builds the server; Start begins scheduling.
@@ -123,6 +129,10 @@ func New(opts Options) (*Server, error) {
 		sessionKey: sessionKeyFor(opts.Token),
 	}
 	s.tmpl = s.templates()
+	s.notify = opts.Notify
+	if s.notify == nil {
+		s.notify = opts.App.Notifier(opts.Metrics)
+	}
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
 	var err error
 	if s.sched, err = schedules(opts.App.Config.Sources); err != nil {
@@ -155,6 +165,7 @@ func (s *Server) Start(ctx context.Context) error {
 	for _, r := range closed {
 		s.met.Observe(r)
 	}
+	s.notifyInterrupted(closed)
 	if len(closed) > 0 {
 		s.log.Warn("closed the records of runs interrupted when lifeboat last stopped", "runs", len(closed))
 	}

@@ -241,6 +241,11 @@ func neededPaths(t *testing.T, cfg *config.Config, component string) []string {
 	if age := cfg.Encryption.Age; age != nil && age.IdentityFile != "" && action != "backup" {
 		paths = append(paths, age.IdentityFile)
 	}
+	// Backups and drills send notifications; restores do not.
+	if action == "backup" || action == "drill" {
+		js, _ := json.Marshal(cfg.Notifications)
+		paths = append(paths, lifeboatPathRE.FindAllString(string(js), -1)...)
+	}
 	return paths
 }
 
@@ -467,7 +472,8 @@ func checkRestoresSuspendBackups(t *testing.T, objs []object) {
 
 // A destination's credentials are optional in the pod: one missing Secret must not keep
 // the pod from starting, since lifeboat reports that destination as failed and backs up
-// to the others. Every other Secret is required: without it the pod's work cannot start.
+// to the others. So are a notifier's: its deliveries fail, never the backup. Every other
+// Secret is required: without it the pod's work cannot start.
 func checkDestinationSecretsOptional(t *testing.T, pods map[string]*corev1.PodTemplateSpec) {
 	t.Helper()
 	for name, pod := range pods {
@@ -476,7 +482,7 @@ func checkDestinationSecretsOptional(t *testing.T, pods map[string]*corev1.PodTe
 				continue
 			}
 			optional := v.Secret.Optional != nil && *v.Secret.Optional
-			if dest := strings.HasPrefix(v.Name, "s3-") || strings.HasPrefix(v.Name, "azure-"); optional != dest {
+			if dest := strings.HasPrefix(v.Name, "s3-") || strings.HasPrefix(v.Name, "azure-") || strings.HasPrefix(v.Name, "notify-"); optional != dest {
 				t.Errorf("%s: Secret volume %s (%s) optional=%v, want %v", name, v.Name, v.Secret.SecretName, optional, dest)
 			}
 		}

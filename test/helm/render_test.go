@@ -126,6 +126,10 @@ func TestValuesErrors(t *testing.T) {
 		{"platform config with namespaces and a selector", []string{minimal}, []string{"platformConfig.backup.enabled=true", "platformConfig.namespaces={argo}", "platformConfig.namespaceSelector=a=b"}, "platformConfig.namespaceSelector: not together with platformConfig.namespaces"},
 		{"platform config restore without a backup", []string{minimal}, []string{"platformConfig.restore.enabled=true", "platformConfig.namespaces={argo}"}, "platformConfig.restore.resources: required"},
 		{"platform config resource in kubectl's other spelling", []string{minimal}, []string{"platformConfig.backup.enabled=true", "platformConfig.namespaces={argo}", "platformConfig.resources={ConfigMaps}"}, "at '/platformConfig/resources/0': 'ConfigMaps' does not match pattern"},
+		{"webhook notifier without a url", []string{minimal}, []string{"notifications[0].name=ops", "notifications[0].type=webhook", "notifications[0].secretRef.name=hook"}, "at '/notifications/0': missing property 'url'"},
+		{"notifier without a Secret", []string{minimal}, []string{"notifications[0].name=chat", "notifications[0].type=slack"}, "at '/notifications/0': missing property 'secretRef'"},
+		{"slack URL in the values", []string{minimal}, []string{"notifications[0].name=chat", "notifications[0].type=slack", "notifications[0].secretRef.name=slack", "notifications[0].url=https://hooks.slack.com/services/T/B/x"}, "notifications[chat].url: a slack notifier's URL embeds Slack's token: put it in the Secret"},
+		{"unknown notification event", []string{minimal}, []string{"notifications[0].name=chat", "notifications[0].type=slack", "notifications[0].secretRef.name=slack", "notifications[0].events={failed}"}, "at '/notifications/0/events/0': value must be one of"},
 		{"bad alert age", []string{minimal}, []string{"metrics.prometheusRule.enabled=true", "pushgateway=http://pg:9091", "vault.backup.maxAge=3 hours"}, "at '/vault/backup/maxAge': '3 hours' does not match pattern"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -250,5 +250,30 @@ lifeboat's own config.Parse.
 {{- with $root.Values.pushgateway -}}
 {{- if and (eq $root.Values.mode "cronjob") (not $vaultOnly) }}{{ $_ := set $cfg "pushgateway" . }}{{ end -}}
 {{- end -}}
+{{- if and $root.Values.notifications (not $vaultOnly) -}}
+{{- $_ := set $cfg "notifications" (include "lifeboat.config.notifications" $root | fromJsonArray) -}}
+{{- end -}}
 {{- toYaml $cfg -}}
+{{- end -}}
+
+{{/* notifications: each notifier's credential is a file where lifeboat.secretMounts
+     mounts its Secret (backup and drill pods, the agent). */}}
+{{- define "lifeboat.notifySecretKey" -}}
+{{- .secretRef.key | default (ternary "hmac-secret" "webhook-url" (eq .type "webhook")) -}}
+{{- end -}}
+{{- define "lifeboat.config.notifications" -}}
+{{- $out := list -}}
+{{- range .Values.notifications -}}
+{{- $ref := include "lifeboat.fileRef" (list (printf "notify-%s" .name) (include "lifeboat.notifySecretKey" .)) | fromJson -}}
+{{- $n := dict "name" .name "kind" .type -}}
+{{- if eq .type "webhook" -}}
+{{- $_ := set $n "webhook" (dict "url" .url "secret" $ref) -}}
+{{- else -}}
+{{- if .url }}{{ fail (printf "notifications[%s].url: a slack notifier's URL embeds Slack's token: put it in the Secret that secretRef names (key %s), not in the values" .name (include "lifeboat.notifySecretKey" .)) }}{{ end -}}
+{{- $_ := set $n "slack" (dict "url" $ref) -}}
+{{- end -}}
+{{- with .events }}{{ $_ := set $n "events" . }}{{ end -}}
+{{- $out = append $out $n -}}
+{{- end -}}
+{{- toJson $out -}}
 {{- end -}}

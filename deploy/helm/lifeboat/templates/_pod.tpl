@@ -75,6 +75,9 @@ and destinations; the age identity only where restores and drills run.
 {{- if and $id.name $root.Values.encryption.age.recipients (or (hasPrefix "restore-" $scope) (hasPrefix "drill-" $scope) (and $agent $drills)) -}}
 {{- $out = append $out (dict "name" "age-identity" "secret" $id.name "keys" (list $id.key)) -}}
 {{- end -}}
+{{- if or $agent (hasPrefix "backup-" $scope) (hasPrefix "drill-" $scope) -}}
+{{- range $root.Values.notifications }}{{ $out = append $out (dict "name" (printf "notify-%s" .name) "secret" .secretRef.name "keys" (list (include "lifeboat.notifySecretKey" .)) "optional" true "notifier" true) }}{{ end -}}
+{{- end -}}
 {{- if $agent -}}
 {{- $out = append $out (dict "name" "server-token" "secret" $root.Values.agent.tokenSecretRef.name "keys" (list $root.Values.agent.tokenSecretRef.key)) -}}
 {{- end -}}
@@ -111,9 +114,14 @@ and destinations; the age identity only where restores and drills run.
   secret:
     secretName: {{ .secret }}
     defaultMode: 0440
-    {{- if .optional }}
+    {{- if .notifier }}
+    # A notifier's missing Secret must not keep the pod from starting: its deliveries
+    # fail (logged, counted in lifeboat_notifications_failed_total), never the backup.
+    {{- else if .optional }}
     # A destination's missing Secret must not keep the pod from starting: lifeboat fails
     # that destination (exit 2, named in the log and metrics) and writes to the others.
+    {{- end }}
+    {{- if .optional }}
     optional: true
     {{- end }}
     items:
