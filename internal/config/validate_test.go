@@ -497,3 +497,35 @@ func checkOneProblem(t *testing.T, doc, want string) {
 		t.Fatalf("Parse = %v, want exactly one problem starting with %q", err, want)
 	}
 }
+
+// Plain HTTP to a Vault that is not on this host is refused unless the operator says the
+// path is trusted; loopback (tests, a local Vault agent) is always fine.
+func TestVaultInsecureHTTP(t *testing.T) {
+	tests := []struct {
+		name, vault, want string
+	}{
+		{"https anywhere", `{address: "https://vault.vault.svc:8200"}`, ""},
+		{"http on loopback", `{address: "http://127.0.0.1:8200"}`, ""},
+		{"http on localhost", `{address: "http://localhost:8200"}`, ""},
+		{"http on IPv6 loopback", `{address: "http://[::1]:8200"}`, ""},
+		{"http to a service", `{address: "http://vault.vault.svc:8200"}`,
+			"sources[0].vault.address: plain http:// to vault.vault.svc:8200 sends the Vault token and every snapshot over the network unencrypted; use https://"},
+		{"http to a node", `{nodes: ["https://v0:8200", "http://10.0.0.7:8200"]}`,
+			"sources[0].vault.nodes[1]: plain http:// to 10.0.0.7:8200"},
+		{"error names the switch", `{address: "http://vault:8200"}`, ""},
+		{"allowed explicitly", `{address: "http://vault:8200", nodes: ["http://v0:8200"], allowInsecureHTTP: true}`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := okDests + "sources:\n  - {name: vault, kind: vault, vault: " + tc.vault + "}\n"
+			if tc.name == "error names the switch" {
+				_, err := Parse([]byte(doc))
+				if err == nil || !strings.Contains(err.Error(), "set sources[0].vault.allowInsecureHTTP: true") {
+					t.Fatalf("Parse = %v, want the error to name sources[0].vault.allowInsecureHTTP", err)
+				}
+				return
+			}
+			checkOneProblem(t, doc, tc.want)
+		})
+	}
+}

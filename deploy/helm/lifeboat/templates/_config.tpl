@@ -37,6 +37,7 @@ lifeboat's own config.Parse.
 {{- end -}}
 {{- with $v.tls.serverName }}{{ $_ := set $vc "tlsServerName" . }}{{ end -}}
 {{- if $v.tls.skipVerify }}{{ $_ := set $vc "tlsSkipVerify" true }}{{ end -}}
+{{- if $v.allowInsecureHTTP }}{{ $_ := set $vc "allowInsecureHTTP" true }}{{ end -}}
 {{- with $v.namespace }}{{ $_ := set $vc "namespace" . }}{{ end -}}
 {{- with $v.timeout }}{{ $_ := set $vc "timeout" . }}{{ end -}}
 {{- $a := $v.auth -}}
