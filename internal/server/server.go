@@ -67,6 +67,8 @@ type Server struct {
 	drills map[string]cron.Schedule
 
 	sessionKey []byte // signs the page's session cookies; derived from the token once
+	revoked    *revokedSessions
+	failures   *failureLimiter // wrong tokens per client address
 
 	mu        sync.Mutex
 	running   map[string]string // source -> id of its running run
@@ -118,7 +120,8 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts: opts, app: opts.App, log: opts.Logger, clock: opts.Clock, hist: opts.History,
 		met: opts.Metrics, inv: newListings(), running: map[string]string{},
-		sessionKey: sessionKeyFor(opts.Token),
+		sessionKey: sessionKeyFor(opts.Token, newSessionNonce()), revoked: newRevokedSessions(),
+		failures: newFailureLimiter(opts.Clock),
 	}
 	s.tmpl = s.templates()
 	s.runCtx, s.cancelRun = context.WithCancel(context.Background())
