@@ -199,7 +199,6 @@ sources:
   - {name: d, kind: vault, vault: {address: "https://v:8200"}, restore: {kubernetes: {kubeconfig: /k, tokenFile: /t, server: "k:6443"}}}
 `, []string{
 			"sources[2].restore.kubernetes.context: needs kubeconfig",
-			"sources[2].restore.kubernetes.server: required when caFile or tokenFile is set",
 			"sources[3].restore.kubernetes.kubeconfig: not allowed together with server, caFile or tokenFile; use one way to reach the API server",
 			`sources[3].restore.kubernetes.server: must be an http:// or https:// URL with a host (got "k:6443")`,
 		}},
