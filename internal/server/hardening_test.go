@@ -7,11 +7,13 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/api"
+	"github.com/lifeboat-backup/lifeboat/internal/clock/clocktest"
 )
 
 // hreq sends one request with optional headers ("Host" sets the Host header) and
@@ -118,12 +120,19 @@ func TestWrongTokensAreRateLimited(t *testing.T) {
 }
 
 func TestFailureLimiterForgetsRefilledClients(t *testing.T) {
-	e := newEnv(t, "")
-	l := newFailureLimiter(e.clock)
+	clk := clocktest.New(start)
+	l := newFailureLimiter(clk)
 	for i := range maxTracked {
-		l.fail("10.0.0." + string(rune('a'+i%26)) + string(rune(i)))
+		l.fail("2001:db8::" + strconv.FormatInt(int64(i), 16))
 	}
-	e.clock.Advance(failBurst * failRefill)
+	if len(l.buckets) != maxTracked {
+		t.Fatalf("%d clients tracked, want %d", len(l.buckets), maxTracked)
+	}
+	l.fail("2001:db8::ffff") // a flood: still bounded
+	if len(l.buckets) != maxTracked {
+		t.Fatalf("%d clients tracked after a flood, want at most %d", len(l.buckets), maxTracked)
+	}
+	clk.Advance(failBurst * failRefill)
 	l.fail("192.0.2.1")
 	if len(l.buckets) != 1 {
 		t.Fatalf("%d clients tracked after every bucket refilled, want 1", len(l.buckets))

@@ -23,7 +23,7 @@ const (
 	failBurst  = 10
 	failRefill = 10 * time.Second
 	// maxTracked bounds the memory a flood of addresses (IPv6 makes them cheap) can take;
-	// past it, clients whose buckets have refilled are forgotten first.
+	// past it, clients whose buckets have refilled are forgotten first, then any.
 	maxTracked = 10000
 )
 
@@ -74,6 +74,12 @@ func (l *failureLimiter) fail(ip string) {
 					delete(l.buckets, k)
 				}
 			}
+		}
+		for k := range l.buckets { // still full: a flood of addresses; forget any one
+			if len(l.buckets) < maxTracked {
+				break
+			}
+			delete(l.buckets, k)
 		}
 		b = &bucket{tokens: failBurst, at: now}
 		l.buckets[ip] = b
