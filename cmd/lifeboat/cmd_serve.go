@@ -35,7 +35,10 @@ server.listen (HTTPS with server.tls).
 At start, a source whose newest backup (in any destination) is older than one schedule
 interval, or which has none, is backed up at once (--baseline=false turns this off).
 
-server.token must be at least 16 bytes. Behind an ingress or proxy that terminates TLS,
+server.token must be at least 16 bytes. Wrong tokens are rate-limited per client address
+(429 with Retry-After). Web sessions end on sign-out, on POST /api/v1/sessions/revoke and
+when the server restarts. Without a token, serve listens on loopback only and answers only
+Host localhost, 127.0.0.1 or [::1]. Behind an ingress or proxy that terminates TLS,
 pass --secure-cookie so browsers send the page's session cookie only over HTTPS.
 
 On SIGTERM or SIGINT the server stops accepting requests and starting backups, lets a

@@ -13,7 +13,9 @@ func runRemoteList(cmd *cobra.Command, source string, opts *listOptions) error {
 	if err != nil {
 		return err
 	}
-	q := url.Values{}
+	// fresh: the CLI holds the token, and whoever runs `lifeboat list` wants what is
+	// stored now, not the server's cached listing.
+	q := url.Values{"fresh": {"true"}}
 	if source != "" {
 		q.Set("source", source)
 	}

@@ -109,6 +109,9 @@ type BackupListing struct {
 	Backups     []BackupSummary `json:"backups"`
 	Damaged     []DamagedCopy   `json:"damaged,omitempty"`
 	Error       string          `json:"error,omitempty"`
+	// ListedAt is when the destination was listed: serve answers from a cache that it
+	// refreshes after every run and every few minutes.
+	ListedAt *time.Time `json:"listedAt,omitempty"`
 }
 
 // VerifyResponse is POST /api/v1/backups/{id}/verify.
@@ -163,6 +166,10 @@ func Listings(invs []*inventory.Inventory) BackupsResponse {
 	for _, inv := range invs {
 		for _, l := range inv.Listings {
 			bl := BackupListing{Source: inv.Source, Destination: l.Name, Backups: []BackupSummary{}, Damaged: Damaged(l.Damaged)}
+			if !inv.Now.IsZero() {
+				at := inv.Now
+				bl.ListedAt = &at
+			}
 			if l.Err != nil {
 				bl.Error = l.Err.Error()
 			}

@@ -29,7 +29,7 @@ type DeploymentRef struct {
 type KubernetesAPI struct {
 	Server    string `json:"server,omitempty"`    // https://host:port
 	CAFile    string `json:"caFile,omitempty"`    // PEM CA of the API server
-	TokenFile string `json:"tokenFile,omitempty"` // bearer token file
+	TokenFile string `json:"tokenFile,omitempty"` // bearer token file; without server: in-cluster API server, this token
 	// Kubeconfig is a kubeconfig file used instead of server/caFile/tokenFile, with
 	// Context (default: its current context).
 	Kubeconfig string `json:"kubeconfig,omitempty"`

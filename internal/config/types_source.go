@@ -13,7 +13,11 @@ type Vault struct {
 	ClientKey     string   `json:"clientKey,omitempty"`
 	TLSServerName string   `json:"tlsServerName,omitempty"`
 	TLSSkipVerify bool     `json:"tlsSkipVerify,omitempty"`
-	Namespace     string   `json:"namespace,omitempty"` // Vault Enterprise / OpenBao namespace
+	// AllowInsecureHTTP lets address and nodes use plain http:// to a host other than
+	// loopback. Off by default: over plain HTTP the Vault token and every snapshot cross
+	// the network readable by anyone on the path.
+	AllowInsecureHTTP bool   `json:"allowInsecureHTTP,omitempty"`
+	Namespace         string `json:"namespace,omitempty"` // Vault Enterprise / OpenBao namespace
 	// Timeout bounds each Vault API call (login, leader discovery, status). The snapshot
 	// stream itself is long: it is bounded by stall detection instead. Default 30s.
 	Timeout Duration  `json:"timeout,omitzero"`

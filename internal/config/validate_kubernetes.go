@@ -64,16 +64,14 @@ func validateKubernetes(p *problems, at string, k *Kubernetes) {
 }
 
 // validateKubernetesAPI accepts in-cluster (nothing set), a kubeconfig, or server with
-// caFile/tokenFile.
+// caFile/tokenFile. caFile/tokenFile without server mean the in-cluster API server with
+// that CA and token (another service account than the pod's).
 func validateKubernetesAPI(p *problems, at string, a *KubernetesAPI) {
 	if a.Kubeconfig != "" && (a.Server != "" || a.CAFile != "" || a.TokenFile != "") {
 		p.add(field(at, "kubeconfig"), "not allowed together with server, caFile or tokenFile; use one way to reach the API server")
 	}
 	if a.Context != "" && a.Kubeconfig == "" {
 		p.add(field(at, "context"), "needs kubeconfig")
-	}
-	if a.Server == "" && (a.CAFile != "" || a.TokenFile != "") {
-		p.add(field(at, "server"), "required when caFile or tokenFile is set")
 	}
 	if a.Server != "" {
 		checkURL(p, field(at, "server"), a.Server)

@@ -2,6 +2,7 @@ package config
 
 import (
 	"maps"
+	"net/url"
 	"regexp"
 	"slices"
 	"strings"
@@ -138,10 +139,12 @@ func validateVault(p *problems, path string, v *Vault) {
 	}
 	if v.Address != "" {
 		checkURL(p, field(path, "address"), v.Address)
+		checkVaultHTTP(p, path, field(path, "address"), v.Address, v.AllowInsecureHTTP)
 	}
 	for i, n := range v.Nodes {
 		np := index(field(path, "nodes"), i)
 		checkURL(p, np, n)
+		checkVaultHTTP(p, path, np, n, v.AllowInsecureHTTP)
 		if slices.Contains(v.Nodes[:i], n) {
 			p.add(np, "node %q is listed twice", n)
 		}
@@ -151,6 +154,19 @@ func validateVault(p *problems, path string, v *Vault) {
 		p.add(field(path, "timeout"), "must not be negative (got %s)", v.Timeout)
 	}
 	validateVaultAuth(p, field(path, "auth"), &v.Auth)
+}
+
+// checkVaultHTTP refuses plain http:// to anything but loopback unless allowInsecureHTTP
+// says the operator means it: the Vault token and every snapshot would cross the network
+// in the clear, readable (and the token replayable) by anyone on the path.
+func checkVaultHTTP(p *problems, vaultPath, at, raw string, allowed bool) {
+	u, err := url.Parse(raw)
+	if err != nil || u.Scheme != "http" || u.Host == "" || allowed || isLoopback(u.Hostname()) {
+		return
+	}
+	p.add(at, "plain http:// to %s sends the Vault token and every snapshot over the network unencrypted; "+
+		"use https:// (with caCert for a private CA), or set %s: true if the network path is "+
+		"trusted (e.g. a service mesh encrypts it)", u.Host, field(vaultPath, "allowInsecureHTTP"))
 }
 
 func validateVaultAuth(p *problems, path string, a *VaultAuth) {

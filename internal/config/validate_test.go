@@ -199,7 +199,6 @@ sources:
   - {name: d, kind: vault, vault: {address: "https://v:8200"}, restore: {kubernetes: {kubeconfig: /k, tokenFile: /t, server: "k:6443"}}}
 `, []string{
 			"sources[2].restore.kubernetes.context: needs kubeconfig",
-			"sources[2].restore.kubernetes.server: required when caFile or tokenFile is set",
 			"sources[3].restore.kubernetes.kubeconfig: not allowed together with server, caFile or tokenFile; use one way to reach the API server",
 			`sources[3].restore.kubernetes.server: must be an http:// or https:// URL with a host (got "k:6443")`,
 		}},
@@ -495,5 +494,37 @@ func checkOneProblem(t *testing.T, doc, want string) {
 	var ve *ValidationError
 	if !errors.As(err, &ve) || len(ve.Errors) != 1 || !strings.HasPrefix(ve.Errors[0].Error(), want) {
 		t.Fatalf("Parse = %v, want exactly one problem starting with %q", err, want)
+	}
+}
+
+// Plain HTTP to a Vault that is not on this host is refused unless the operator says the
+// path is trusted; loopback (tests, a local Vault agent) is always fine.
+func TestVaultInsecureHTTP(t *testing.T) {
+	tests := []struct {
+		name, vault, want string
+	}{
+		{"https anywhere", `{address: "https://vault.vault.svc:8200"}`, ""},
+		{"http on loopback", `{address: "http://127.0.0.1:8200"}`, ""},
+		{"http on localhost", `{address: "http://localhost:8200"}`, ""},
+		{"http on IPv6 loopback", `{address: "http://[::1]:8200"}`, ""},
+		{"http to a service", `{address: "http://vault.vault.svc:8200"}`,
+			"sources[0].vault.address: plain http:// to vault.vault.svc:8200 sends the Vault token and every snapshot over the network unencrypted; use https://"},
+		{"http to a node", `{nodes: ["https://v0:8200", "http://10.0.0.7:8200"]}`,
+			"sources[0].vault.nodes[1]: plain http:// to 10.0.0.7:8200"},
+		{"error names the switch", `{address: "http://vault:8200"}`, ""},
+		{"allowed explicitly", `{address: "http://vault:8200", nodes: ["http://v0:8200"], allowInsecureHTTP: true}`, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			doc := okDests + "sources:\n  - {name: vault, kind: vault, vault: " + tc.vault + "}\n"
+			if tc.name == "error names the switch" {
+				_, err := Parse([]byte(doc))
+				if err == nil || !strings.Contains(err.Error(), "set sources[0].vault.allowInsecureHTTP: true") {
+					t.Fatalf("Parse = %v, want the error to name sources[0].vault.allowInsecureHTTP", err)
+				}
+				return
+			}
+			checkOneProblem(t, doc, tc.want)
+		})
 	}
 }

@@ -63,7 +63,11 @@ func RESTConfig(api *config.KubernetesAPI, field string) (*rest.Config, error) {
 			return nil, err
 		}
 	default:
-		if cfg, err = inCluster(os.Getenv, serviceAccountDir, field); err != nil {
+		var token, ca string
+		if api != nil {
+			token, ca = api.TokenFile, api.CAFile
+		}
+		if cfg, err = inCluster(os.Getenv, serviceAccountDir, field, token, ca); err != nil {
 			return nil, err
 		}
 	}
@@ -102,7 +106,11 @@ func explicit(api *config.KubernetesAPI, field string) (*rest.Config, error) {
 // environment the kubelet sets, and the pod's service account token and CA. It is
 // rest.InClusterConfig with messages that say what to configure instead, and with the
 // directory as a parameter so that it can be tested.
-func inCluster(getenv func(string) string, dir, field string) (*rest.Config, error) {
+//
+// tokenFile and caFile, when set, replace the pod's own token and CA: a container can
+// then act as another service account than its pod's (vault.autoRestore runs inside the
+// Vault pods, yet must not lend its Secret access to Vault's own service account).
+func inCluster(getenv func(string) string, dir, field, tokenFile, caFile string) (*rest.Config, error) {
 	host, port := getenv("KUBERNETES_SERVICE_HOST"), getenv("KUBERNETES_SERVICE_PORT")
 	if host == "" {
 		return nil, fmt.Errorf("%w: set %s.kubeconfig (and context), or %s.server/caFile/tokenFile", ErrNotInCluster, field, field)
@@ -114,6 +122,20 @@ func inCluster(getenv func(string) string, dir, field string) (*rest.Config, err
 		Host:            "https://" + net.JoinHostPort(host, port),
 		TLSClientConfig: rest.TLSClientConfig{CAFile: filepath.Join(dir, "ca.crt")},
 		BearerTokenFile: filepath.Join(dir, "token"),
+	}
+	if caFile != "" {
+		cfg.CAFile = caFile
+	}
+	if tokenFile != "" {
+		data, err := os.ReadFile(tokenFile)
+		if err != nil {
+			return nil, fmt.Errorf("read kubernetes token (%s.tokenFile): %w", field, err)
+		}
+		if strings.TrimSpace(string(data)) == "" {
+			return nil, fmt.Errorf("kubernetes token file %s (%s.tokenFile) is empty (a service account token Secret not filled in yet?)", tokenFile, field)
+		}
+		cfg.BearerTokenFile = tokenFile
+		return cfg, nil
 	}
 	// Checked here so that a pod started with automountServiceAccountToken: false fails
 	// before anything is scaled, with a message that says what is missing.

@@ -13,7 +13,7 @@ import (
 )
 
 func TestInClusterOutsideAPodSaysWhatToConfigure(t *testing.T) {
-	_, err := inCluster(func(string) string { return "" }, t.TempDir(), "restore.kubernetes")
+	_, err := inCluster(func(string) string { return "" }, t.TempDir(), "restore.kubernetes", "", "")
 	if !errors.Is(err, ErrNotInCluster) || !strings.Contains(err.Error(), "set restore.kubernetes.kubeconfig (and context), or restore.kubernetes.server/caFile/tokenFile") {
 		t.Fatalf("err = %v", err)
 	}
@@ -30,7 +30,7 @@ func TestInClusterUsesServiceAccountFiles(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "token"), "t")
 	for host, want := range map[string]string{"10.96.0.1": "https://10.96.0.1:6443", "fd00::1": "https://[fd00::1]:6443"} {
 		env := map[string]string{"KUBERNETES_SERVICE_HOST": host, "KUBERNETES_SERVICE_PORT": "6443"}
-		cfg, err := inCluster(func(k string) string { return env[k] }, dir, RestoreField)
+		cfg, err := inCluster(func(k string) string { return env[k] }, dir, RestoreField, "", "")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -42,9 +42,30 @@ func TestInClusterUsesServiceAccountFiles(t *testing.T) {
 
 func TestInClusterWithoutMountedTokenFails(t *testing.T) {
 	env := map[string]string{"KUBERNETES_SERVICE_HOST": "10.96.0.1"}
-	_, err := inCluster(func(k string) string { return env[k] }, t.TempDir(), RestoreField)
+	_, err := inCluster(func(k string) string { return env[k] }, t.TempDir(), RestoreField, "", "")
 	if err == nil || !strings.Contains(err.Error(), "automountServiceAccountToken") || !strings.Contains(err.Error(), "restore.kubernetes.tokenFile") {
 		t.Fatalf("err = %v", err)
+	}
+}
+
+// tokenFile without server: the in-cluster API server with another service account's
+// token (vault.autoRestore's own, inside the Vault pods), even where the pod's own token
+// is not mounted.
+func TestInClusterWithAnotherToken(t *testing.T) {
+	env := map[string]string{"KUBERNETES_SERVICE_HOST": "10.96.0.1"}
+	other := filepath.Join(t.TempDir(), "token")
+	writeFile(t, other, "other-token\n")
+	cfg, err := inCluster(func(k string) string { return env[k] }, t.TempDir(), RestoreField, other, "/other/ca.crt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Host != "https://10.96.0.1:443" || cfg.BearerTokenFile != other || cfg.CAFile != "/other/ca.crt" {
+		t.Fatalf("cfg = %+v", cfg)
+	}
+	empty := filepath.Join(t.TempDir(), "token")
+	writeFile(t, empty, "")
+	if _, err := inCluster(func(k string) string { return env[k] }, t.TempDir(), RestoreField, empty, ""); err == nil || !strings.Contains(err.Error(), "restore.kubernetes.tokenFile") {
+		t.Fatalf("empty token file: %v", err)
 	}
 }
 

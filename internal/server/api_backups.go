@@ -10,18 +10,43 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/store"
 )
 
-// apiBackups lists live, not from the cache: a client asking for the backups wants what
-// is there now.
+// apiBackups answers from the cached inventories (listings.go: re-listed after every run
+// and every RefreshEvery), so a request costs no walk of every destination; each listing
+// carries listedAt, its age. ?fresh=true lists live, for token holders only: a walk of
+// every bucket per request is what the cache keeps anonymous readers from causing.
 func (s *Server) apiBackups(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
+	only := q.Get("destination")
 	sources := []string{q.Get("source")}
 	if sources[0] == "" {
 		sources = s.app.SourceNames()
 	}
-	invs, err := inventory.TakeAll(r.Context(), s.app, sources, q.Get("destination"), s.clock.Now())
-	if err != nil {
-		writeError(w, http.StatusNotFound, err.Error())
+	for _, src := range sources { // an unknown name is a 404 either way, without listing
+		if _, err := s.app.DestinationNames(src, only); err != nil {
+			writeError(w, http.StatusNotFound, err.Error())
+			return
+		}
+	}
+	fresh := q.Get("fresh") == "true" || q.Get("fresh") == "1"
+	if fresh && s.opts.Token != "" && !s.auth().tokenOK(bearer(r)) {
+		writeError(w, http.StatusForbidden, "?fresh=true lists every destination live and needs the bearer token; "+
+			"without it the listing comes from the cache (see listedAt)")
 		return
+	}
+	var invs []*inventory.Inventory
+	for _, src := range sources {
+		inv := s.inv.get(src)
+		if inv == nil || fresh {
+			var err error
+			if inv, err = inventory.Take(r.Context(), s.app, src, "", s.clock.Now()); err != nil {
+				writeError(w, http.StatusNotFound, err.Error())
+				return
+			}
+			if r.Context().Err() == nil {
+				s.inv.set(inv)
+			}
+		}
+		invs = append(invs, onlyDestination(inv, only))
 	}
 	writeJSON(w, http.StatusOK, api.Listings(invs))
 }

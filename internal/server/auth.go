@@ -19,8 +19,9 @@ type auth struct {
 	token        string
 	openReadOnly bool
 	clock        clock.Clock
-	sessionKey   []byte // sessionKeyFor(token)
+	sessionKey   []byte // sessionKeyFor(token, nonce)
 	secureCookie bool   // Secure on every session cookie, not only over TLS
+	revoked      *revokedSessions
 }
 
 // MinTokenLen is the shortest server.token serve accepts: the token is the only thing
@@ -29,12 +30,14 @@ const MinTokenLen = 16
 
 // sessionKeyFor derives the cookie MAC key from the token, so the key that signs cookies
 // is never the bearer secret itself (and one token gives one unrelated key per purpose).
-func sessionKeyFor(token string) []byte {
+// nonce is random per process: a restart ends every session (see revokedSessions).
+func sessionKeyFor(token string, nonce []byte) []byte {
 	if token == "" {
 		return nil
 	}
 	mac := hmac.New(sha256.New, []byte(token))
 	mac.Write([]byte("lifeboat session"))
+	mac.Write(nonce)
 	return mac.Sum(nil)
 }
 
@@ -89,9 +92,11 @@ func unauthorized(w http.ResponseWriter) {
 }
 
 // The web page cannot send a bearer header without JavaScript. Viewing it (read-only)
-// uses a session cookie set by a token login: "<unix expiry>.<HMAC-SHA256(key, expiry)>"
-// with key = HMAC-SHA256(token, "lifeboat session"), so it expires, dies with a token
-// rotation, and reveals nothing about the token. Every
+// uses a session cookie set by a token login: "<unix expiry>.<random id>.<HMAC-SHA256(key,
+// expiry, id)>" with key = HMAC-SHA256(token, "lifeboat session" + a per-process nonce),
+// so it expires, dies with a token rotation or a restart, can be revoked one by one (the
+// id tells two sign-ins of the same second apart) or all at once (sessions.go), and
+// reveals nothing about the token. Every
 // state change from the page still needs the token itself in the form, which also makes
 // the forms safe against cross-site request forgery.
 const (
@@ -99,10 +104,10 @@ const (
 	sessionTTL    = 12 * time.Hour
 )
 
-func (a auth) sessionValue(expiry int64) string {
+func (a auth) sessionValue(expiry int64, id string) string {
 	mac := hmac.New(sha256.New, a.sessionKey)
-	mac.Write([]byte("lifeboat web session v1 " + strconv.FormatInt(expiry, 10)))
-	return strconv.FormatInt(expiry, 10) + "." + hex.EncodeToString(mac.Sum(nil))
+	mac.Write([]byte("lifeboat web session v2 " + strconv.FormatInt(expiry, 10) + " " + id))
+	return strconv.FormatInt(expiry, 10) + "." + id + "." + hex.EncodeToString(mac.Sum(nil))
 }
 
 // newSession is the cookie for a sign-in over r: Secure when r came over TLS, or always
@@ -110,7 +115,7 @@ func (a auth) sessionValue(expiry int64) string {
 func (a auth) newSession(r *http.Request) *http.Cookie {
 	exp := a.clock.Now().Add(sessionTTL)
 	return &http.Cookie{
-		Name: sessionCookie, Value: a.sessionValue(exp.Unix()), Path: "/", Expires: exp,
+		Name: sessionCookie, Value: a.sessionValue(exp.Unix(), hex.EncodeToString(newSessionNonce()[:12])), Path: "/", Expires: exp,
 		HttpOnly: true, Secure: a.secure(r), SameSite: http.SameSiteStrictMode,
 	}
 }
@@ -127,12 +132,15 @@ func (a auth) sessionOK(r *http.Request) bool {
 	if err != nil || a.token == "" || len(a.sessionKey) == 0 {
 		return false
 	}
-	exp, _, ok := strings.Cut(c.Value, ".")
-	n, err := strconv.ParseInt(exp, 10, 64)
-	if !ok || err != nil || a.clock.Now().Unix() > n {
+	parts := strings.Split(c.Value, ".")
+	if len(parts) != 3 {
 		return false
 	}
-	return hmac.Equal([]byte(c.Value), []byte(a.sessionValue(n)))
+	n, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil || a.clock.Now().Unix() > n {
+		return false
+	}
+	return hmac.Equal([]byte(c.Value), []byte(a.sessionValue(n, parts[1]))) && !a.revoked.refused(c.Value, n)
 }
 
 // pageViewable reports whether r may see the page.

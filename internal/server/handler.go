@@ -23,6 +23,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /api/v1/backups", a.readOnly(s.apiBackups))
 	mux.HandleFunc("POST /api/v1/sources/{name}/backup", a.write(s.apiTrigger))
 	mux.HandleFunc("POST /api/v1/backups/{id}/verify", a.write(s.apiVerify))
+	mux.HandleFunc("POST /api/v1/sessions/revoke", a.write(s.apiRevokeSessions))
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "no such API endpoint or method; see docs/serve.md")
 	})
@@ -33,14 +34,18 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /{$}", s.page)
 	mux.HandleFunc("GET /static/style.css", serveCSS)
 	mux.HandleFunc("POST /ui/login", s.uiLogin)
-	mux.HandleFunc("POST /ui/logout", s.uiLogout)
+	mux.HandleFunc("POST /ui/logout", s.logout(s.uiLogout))
 	mux.HandleFunc("POST /ui/sources/{name}/backup", s.uiTrigger)
-	return s.logRequests(securityHeaders(mux))
+	var h http.Handler = s.failures.limitFailures(securityHeaders(mux))
+	if a.token == "" {
+		h = loopbackHostOnly(h) // config validation allows no token only on loopback
+	}
+	return s.logRequests(h)
 }
 
 func (s *Server) auth() auth {
 	return auth{token: s.opts.Token, openReadOnly: s.app.Config.Server.OpenReadOnly, clock: s.clock,
-		sessionKey: s.sessionKey, secureCookie: s.opts.SecureCookie}
+		sessionKey: s.sessionKey, secureCookie: s.opts.SecureCookie, revoked: s.revoked}
 }
 
 func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
@@ -79,7 +84,7 @@ func (s *Server) logRequests(h http.Handler) http.Handler {
 		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
 		h.ServeHTTP(rec, r)
 		level := slog.LevelDebug
-		if r.Method != http.MethodGet || rec.code == http.StatusUnauthorized {
+		if r.Method != http.MethodGet || rec.code == http.StatusUnauthorized || rec.code == http.StatusTooManyRequests {
 			level = slog.LevelInfo
 		}
 		s.log.Log(r.Context(), level, "http request", "method", r.Method, "path", r.URL.Path,

@@ -33,6 +33,21 @@ func (c *listings) get(source string) *inventory.Inventory {
 	return c.bySource[source]
 }
 
+// onlyDestination is inv narrowed to destination only ("" for all), sharing its listings.
+func onlyDestination(inv *inventory.Inventory, only string) *inventory.Inventory {
+	if only == "" {
+		return inv
+	}
+	out := *inv
+	out.Only, out.Listings = only, nil
+	for _, l := range inv.Listings {
+		if l.Name == only {
+			out.Listings = append(out.Listings, l)
+		}
+	}
+	return &out
+}
+
 // newest is the creation time of the newest backup of source in any destination, and
 // whether every destination could be listed.
 func (c *listings) newest(source string) (time.Time, bool) {

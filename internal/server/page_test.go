@@ -1,13 +1,12 @@
 package server
 
 import (
+	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"encoding/hex"
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -148,24 +147,21 @@ func TestPageBusyAndEscaping(t *testing.T) {
 	e.wait(first.ID)
 }
 
-// The session cookie is signed with a key derived from the token, not the token itself:
-// a cookie signed the old way (the token as the key) is refused.
+// The session cookie is signed with a key derived from the token (and the process's
+// nonce), not the token itself: a cookie signed with the token as the key is refused.
 func TestSessionKeyIsDerivedFromTheToken(t *testing.T) {
 	e := newEnv(t, "").start()
 	resp, _ := e.form("/ui/login", url.Values{"token": {testToken}})
 	session := sessionFrom(t, resp)
-	exp, _, _ := strings.Cut(session.Value, ".")
-	sign := func(key []byte) string {
-		mac := hmac.New(sha256.New, key)
-		mac.Write([]byte("lifeboat web session v1 " + exp))
-		return exp + "." + hex.EncodeToString(mac.Sum(nil))
+	parts := strings.Split(session.Value, ".")
+	if len(parts) != 3 {
+		t.Fatalf("session cookie %q, want <expiry>.<id>.<mac>", session.Value)
 	}
-	derived := hmac.New(sha256.New, []byte(testToken))
-	derived.Write([]byte("lifeboat session"))
-	if want := sign(derived.Sum(nil)); session.Value != want {
-		t.Fatalf("session cookie %q, want it signed with HMAC(token, \"lifeboat session\") (%q)", session.Value, want)
+	exp, _ := strconv.ParseInt(parts[0], 10, 64)
+	if bytes.Equal(e.srv.sessionKey, []byte(testToken)) || bytes.Equal(e.srv.sessionKey, sessionKeyFor(testToken, nil)) {
+		t.Fatal("the session key is the token, or lacks the per-process nonce")
 	}
-	forged := &http.Cookie{Name: sessionCookie, Value: sign([]byte(testToken))}
+	forged := &http.Cookie{Name: sessionCookie, Value: auth{sessionKey: []byte(testToken)}.sessionValue(exp, parts[1])}
 	if resp, _ := e.get("/", forged); resp.StatusCode != http.StatusUnauthorized {
 		t.Fatalf("a cookie signed with the token itself opened the page: %s", resp.Status)
 	}

@@ -72,6 +72,8 @@ type Server struct {
 	lastDrills drillLog // the last drill this server ran per source, for the page
 
 	sessionKey []byte // signs the page's session cookies; derived from the token once
+	revoked    *revokedSessions
+	failures   *failureLimiter // wrong tokens per client address
 
 	mu        sync.Mutex
 	running   map[string]string // source -> id of its running run
@@ -126,7 +128,8 @@ func New(opts Options) (*Server, error) {
 	s := &Server{
 		opts: opts, app: opts.App, log: opts.Logger, clock: opts.Clock, hist: opts.History,
 		met: opts.Metrics, inv: newListings(), running: map[string]string{},
-		sessionKey: sessionKeyFor(opts.Token),
+		sessionKey: sessionKeyFor(opts.Token, newSessionNonce()), revoked: newRevokedSessions(),
+		failures: newFailureLimiter(opts.Clock),
 	}
 	s.tmpl = s.templates()
 	s.notify = opts.Notify

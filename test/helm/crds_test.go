@@ -67,6 +67,18 @@ spec:
                             properties:
                               name: {type: string}
                               key: {type: string}
+                      tlsConfig:
+                        type: object
+                        properties:
+                          ca: &secretOrConfigMap
+                            type: object
+                            properties:
+                              secret: {type: object, required: [key], properties: {name: {type: string}, key: {type: string}}}
+                              configMap: {type: object, required: [key], properties: {name: {type: string}, key: {type: string}}}
+                          cert: *secretOrConfigMap
+                          keySecret: {type: object, required: [key], properties: {name: {type: string}, key: {type: string}}}
+                          serverName: {type: string}
+                          insecureSkipVerify: {type: boolean}
 ---
 apiVersion: apiextensions.k8s.io/v1
 kind: CustomResourceDefinition

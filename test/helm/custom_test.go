@@ -38,8 +38,25 @@ type serviceMonitor struct {
 					Key  string `json:"key"`
 				} `json:"credentials,omitempty"`
 			} `json:"authorization,omitempty"`
+			TLSConfig *struct {
+				CA                 *secretOrConfigMap `json:"ca,omitempty"`
+				Cert               *secretOrConfigMap `json:"cert,omitempty"`
+				KeySecret          *secretKeyRef      `json:"keySecret,omitempty"`
+				ServerName         string             `json:"serverName,omitempty"`
+				InsecureSkipVerify bool               `json:"insecureSkipVerify,omitempty"`
+			} `json:"tlsConfig,omitempty"`
 		} `json:"endpoints"`
 	} `json:"spec"`
+}
+
+type secretKeyRef struct {
+	Name string `json:"name"`
+	Key  string `json:"key"`
+}
+
+type secretOrConfigMap struct {
+	Secret    *secretKeyRef `json:"secret,omitempty"`
+	ConfigMap *secretKeyRef `json:"configMap,omitempty"`
 }
 
 type prometheusRule struct {

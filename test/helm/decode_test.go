@@ -63,32 +63,32 @@ func TestRenderedObjects(t *testing.T) {
 			checkDestinationSecretsOptional(t, pods)
 			switch v.name {
 			case "minimal":
-				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob")
+				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "NetworkPolicy")
 				if len(cfg.Sources) != 1 || len(cfg.Destinations) != 1 {
 					t.Errorf("minimal: want 1 source and 1 destination, got %d and %d", len(cfg.Sources), len(cfg.Destinations))
 				}
 			case "full":
 				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "PersistentVolumeClaim",
-					"Role", "RoleBinding", "NetworkPolicy", "PrometheusRule")
+					"Role", "RoleBinding", "NetworkPolicy", "PrometheusRule", "Secret")
 				checkFull(t, objs, cfg)
 			case "restore":
 				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "Job", "PersistentVolumeClaim",
-					"Role", "RoleBinding", "NetworkPolicy", "PrometheusRule")
+					"Role", "RoleBinding", "NetworkPolicy", "PrometheusRule", "Secret")
 				checkRestore(t, objs, cfg)
 			case "platform", "platform-seed":
-				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding")
+				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "ClusterRole", "ClusterRoleBinding", "Role", "RoleBinding", "NetworkPolicy")
 				checkPlatform(t, objs, cfg)
 			case "platform-restore":
-				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "Job", "ClusterRole", "ClusterRoleBinding")
+				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "Job", "ClusterRole", "ClusterRoleBinding", "NetworkPolicy")
 				checkPlatformRestore(t, objs)
 			case "transit":
 				// No Role for keys (the auto-restore sidecar has none to read); one to
 				// delete vault-0 (restartPod), which checkRBAC holds to that one pod.
-				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "Role", "RoleBinding")
+				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "Role", "RoleBinding", "NetworkPolicy", "Secret")
 				checkTransit(t, objs, cfg)
 			case "agent":
 				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "Deployment", "Service", "PersistentVolumeClaim",
-					"ServiceMonitor", "PrometheusRule")
+					"ServiceMonitor", "PrometheusRule", "NetworkPolicy")
 				if cfg.Server.Listen != ":8080" || !cfg.Server.Token.IsSet() || cfg.Server.HistoryPath == "" {
 					t.Errorf("agent: want server listening on :8080 with a token and a history path, got %+v", cfg.Server)
 				}

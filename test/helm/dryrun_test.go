@@ -259,6 +259,7 @@ func checkRBACGrants(t *testing.T, k *testenv.Kube, resources map[string]string,
 	}
 	lifeboatSA := "system:serviceaccount:" + namespace + ":" + releaseName
 	vaultSA := "system:serviceaccount:vault:vault"
+	autoRestoreSA := "system:serviceaccount:vault:" + releaseName + "-auto-restore"
 	for _, c := range []struct {
 		user, verb, ns, resource, sub, name string
 		allowed                             bool
@@ -276,14 +277,15 @@ func checkRBACGrants(t *testing.T, k *testenv.Kube, resources map[string]string,
 		{lifeboatSA, "get", "argo", "secrets", "", "argo-postgres", false},
 		{lifeboatSA, "patch", namespace, "deployments", "scale", "workflow-controller", false},
 		{lifeboatSA, "get", "vault-recovery", "secrets", "", "vault-unseal-keys", false},
-		// Auto-restore (the Vault pods' account) reads the one unseal-keys Secret, never
-		// writes or lists it.
-		{vaultSA, "get", "vault-recovery", "secrets", "", "vault-unseal-keys", true},
-		{vaultSA, "get", "vault-recovery", "secrets", "", "other-secret", false},
-		{vaultSA, "list", "vault-recovery", "secrets", "", "", false},
-		{vaultSA, "update", "vault-recovery", "secrets", "", "vault-unseal-keys", false},
-		{vaultSA, "patch", "vault-recovery", "secrets", "", "vault-unseal-keys", false},
-		{vaultSA, "get", "vault", "secrets", "", "vault-unseal-keys", false},
+		// Auto-restore (its own account, whose token only the sidecar mounts) reads the one
+		// unseal-keys Secret, never writes or lists it; the Vault pods' account cannot.
+		{autoRestoreSA, "get", "vault-recovery", "secrets", "", "vault-unseal-keys", true},
+		{autoRestoreSA, "get", "vault-recovery", "secrets", "", "other-secret", false},
+		{autoRestoreSA, "list", "vault-recovery", "secrets", "", "", false},
+		{autoRestoreSA, "update", "vault-recovery", "secrets", "", "vault-unseal-keys", false},
+		{autoRestoreSA, "patch", "vault-recovery", "secrets", "", "vault-unseal-keys", false},
+		{autoRestoreSA, "get", "vault", "secrets", "", "vault-unseal-keys", false},
+		{vaultSA, "get", "vault-recovery", "secrets", "", "vault-unseal-keys", false},
 	} {
 		allowed := accessReview(t, k, c.user, c.verb, c.ns, c.resource, c.sub, c.name)
 		if allowed != c.allowed {

@@ -42,10 +42,14 @@ func TestAgentOnKubernetes(t *testing.T) {
 		"dsn": fmt.Sprintf("host=%s port=%d dbname=argo user=%s password=%s sslmode=disable", pg.Host, pg.Port, pg.User, pg.Password),
 	})
 	// The example as written, with what differs in this cluster: its own image, no Vault
-	// in this test, MinIO on the host, no prometheus-operator.
+	// in this test, MinIO on the host, no prometheus-operator. The test reads /metrics and
+	// the page (headless Chromium, not signed in) from the host without the token, so it
+	// opens the read-only endpoints and the agent's port, which the chart closes by default.
 	overrides := map[string]any{
-		"image": map[string]any{"tag": "dev", "pullPolicy": "Never"},
-		"vault": map[string]any{"backup": map[string]any{"enabled": false}},
+		"image":         map[string]any{"tag": "dev", "pullPolicy": "Never"},
+		"agent":         map[string]any{"openReadOnly": true},
+		"networkPolicy": map[string]any{"ingressFromAnywhere": true},
+		"vault":         map[string]any{"backup": map[string]any{"enabled": false}},
 		"destinations": []any{map[string]any{
 			"name": "minio", "type": "s3", "bucket": bucket, "prefix": "prod", "endpoint": m.URL(), "pathStyle": true,
 			"region": "us-east-1", "secretRef": map[string]any{"name": "lifeboat-s3"},

@@ -99,9 +99,8 @@ func TestFullExampleOnKubernetes(t *testing.T) {
 		"image":       map[string]any{"tag": "dev", "pullPolicy": "Never"},
 		"pushgateway": gw.URL,
 		"vault": map[string]any{
-			"address":     bao.addr(0),
-			"nodes":       bao.addrs(),
-			"autoRestore": map[string]any{"serviceAccountName": "openbao"},
+			"address": bao.addr(0),
+			"nodes":   bao.addrs(),
 		},
 		"workflows": map[string]any{"metadataDatabase": map[string]any{
 			"host": c.HostIP(), "port": pg.Port,
@@ -221,8 +220,9 @@ func TestFullExampleOnKubernetes(t *testing.T) {
 
 	// The cluster is wiped again, and this time nobody initialises it: the auto-restore
 	// sidecar of vault-values.yaml, as written there, restores the newest backup into
-	// replica 0 and unseals it with the original keys (read from vault-recovery through
-	// the Role the chart's vault.autoRestore renders).
+	// replica 0 and unseals it with the original keys (read from vault-recovery as the
+	// chart's own lifeboat-auto-restore service account, whose token Secret only the
+	// sidecar mounts, through the Role the chart's vault.autoRestore renders).
 	bao.destroy()
 	sidecar, volumes := autoRestoreSidecar(t)
 	bao.sidecars, bao.volumes = []any{sidecar}, volumes

@@ -37,6 +37,7 @@ lifeboat's own config.Parse.
 {{- end -}}
 {{- with $v.tls.serverName }}{{ $_ := set $vc "tlsServerName" . }}{{ end -}}
 {{- if $v.tls.skipVerify }}{{ $_ := set $vc "tlsSkipVerify" true }}{{ end -}}
+{{- if $v.allowInsecureHTTP }}{{ $_ := set $vc "allowInsecureHTTP" true }}{{ end -}}
 {{- with $v.namespace }}{{ $_ := set $vc "namespace" . }}{{ end -}}
 {{- with $v.timeout }}{{ $_ := set $vc "timeout" . }}{{ end -}}
 {{- $a := $v.auth -}}
@@ -93,7 +94,7 @@ lifeboat's own config.Parse.
 {{- with $d.mounts }}{{ $_ := set $dv "mounts" . }}{{ end -}}
 {{- with $d.secrets }}{{ $_ := set $dv "secrets" . }}{{ end -}}
 {{- $drill := dict "vault" $dv -}}
-{{- if eq $root.Values.mode "agent" }}{{ $_ := set $drill "schedule" $d.schedule }}{{ end -}}
+{{- if include "lifeboat.agentDrills" $root }}{{ $_ := set $drill "schedule" $d.schedule }}{{ end -}}
 {{- $_ := set $src "drill" $drill -}}
 {{- end -}}
 {{- toJson $src -}}
@@ -138,7 +139,7 @@ lifeboat's own config.Parse.
 {{- end -}}
 {{- if $m.drill.enabled -}}
 {{- $drill := dict -}}
-{{- if eq $root.Values.mode "agent" }}{{ $_ := set $drill "schedule" $m.drill.schedule }}{{ end -}}
+{{- if include "lifeboat.agentDrills" $root }}{{ $_ := set $drill "schedule" $m.drill.schedule }}{{ end -}}
 {{- with $m.drill.database }}{{ $_ := set $drill "postgres" (dict "database" .) }}{{ end -}}
 {{- $_ := set $src "drill" $drill -}}
 {{- end -}}
@@ -229,6 +230,12 @@ lifeboat's own config.Parse.
 {{- /* auto-restore never logs in: it works with the temporary root token of the node it
        initialises. No credential of lifeboat's own reaches the Vault pods. */ -}}
 {{- $_ := set (get $vs "vault") "auth" (dict "method" "token") -}}
+{{- $ar := $root.Values.vault.autoRestore -}}
+{{- if and (($ar.serviceAccount | default dict).create | default false) (or (not $ar.autoUnseal) $ar.restartPod) -}}
+{{- /* The unseal keys are read, and node 0's pod is restarted, as auto-restore's own
+       service account (auto-restore.yaml). */ -}}
+{{- $_ := set $vs "restore" (dict "kubernetes" (dict "tokenFile" "/etc/lifeboat/auto-restore/token" "caFile" "/etc/lifeboat/auto-restore/ca.crt")) -}}
+{{- end -}}
 {{- end -}}
 {{- $_ := set $cfg "sources" $sources -}}
 {{- $_ := set $cfg "destinations" (include "lifeboat.config.destinations" (list $root $only) | fromJsonArray) -}}
@@ -244,6 +251,7 @@ lifeboat's own config.Parse.
 {{- $a := $root.Values.agent -}}
 {{- $srv := dict "listen" (printf ":%d" (int $a.port)) "token" (include "lifeboat.fileRef" (list "server-token" $a.tokenSecretRef.key) | fromJson) "historyLimit" (int $a.historyLimit) -}}
 {{- if $a.openReadOnly }}{{ $_ := set $srv "openReadOnly" true }}{{ end -}}
+{{- with ($a.tls | default dict).secretName }}{{ $_ := set $srv "tls" (dict "certFile" (include "lifeboat.secretPath" (list "server-tls" "tls.crt")) "keyFile" (include "lifeboat.secretPath" (list "server-tls" "tls.key"))) }}{{ end -}}
 {{- if $a.persistence.enabled }}{{ $_ := set $srv "historyPath" (printf "%s/history.db" (include "lifeboat.historyDir" $root)) }}{{ end -}}
 {{- $_ := set $cfg "server" $srv -}}
 {{- end -}}

@@ -119,3 +119,19 @@ app.kubernetes.io/managed-by: {{ .Release.Service }}
       protocol: TCP
     {{- end }}
 {{- end }}
+
+{{/* "true" when the agent runs the drills itself (mode agent, agent.drillsIn agent);
+     otherwise drills are CronJobs and the agent mounts none of their keys. */}}
+{{- define "lifeboat.agentDrills" -}}
+{{- if and (eq .Values.mode "agent") (eq (.Values.agent.drillsIn | default "cronjob") "agent") }}true{{ end -}}
+{{- end -}}
+
+{{/* The service account vault.autoRestore reads the unseal keys as. */}}
+{{- define "lifeboat.autoRestoreServiceAccount" -}}
+{{- $sa := .Values.vault.autoRestore.serviceAccount | default dict -}}
+{{- if $sa.create | default false -}}
+{{- $sa.name | default (include "lifeboat.componentName" (list . "auto-restore")) -}}
+{{- else -}}
+{{- .Values.vault.autoRestore.serviceAccountName -}}
+{{- end -}}
+{{- end -}}

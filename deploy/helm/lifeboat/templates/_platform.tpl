@@ -60,7 +60,7 @@ runs as the chart's service account, which you grant yourself.
 {{- $_ := set $src "kubernetes" $k -}}
 {{- if $p.drill.enabled -}}
 {{- $drill := dict -}}
-{{- if eq $root.Values.mode "agent" }}{{ $_ := set $drill "schedule" $p.drill.schedule }}{{ end -}}
+{{- if include "lifeboat.agentDrills" $root }}{{ $_ := set $drill "schedule" $p.drill.schedule }}{{ end -}}
 {{- $_ := set $src "drill" $drill -}}
 {{- end -}}
 {{- toJson $src -}}

@@ -27,6 +27,7 @@ and destinations; the age identity only where restores and drills run.
 {{- $v := $root.Values.vault -}}
 {{- $m := $root.Values.workflows.metadataDatabase -}}
 {{- $agent := eq $scope "agent" -}}
+{{- $agentDrills := and $agent (include "lifeboat.agentDrills" $root) -}}
 {{- $out := list -}}
 {{- if or (hasSuffix "-vault" $scope) (and $agent (include "lifeboat.vaultEnabled" $root)) -}}
 {{- $t := $v.tls.secretRef -}}
@@ -47,7 +48,7 @@ and destinations; the age identity only where restores and drills run.
 {{- with $v.restore.tokenSecretRef }}{{ if .name }}{{ $out = append $out (dict "name" "vault-restore-token" "secret" .name "keys" (list .key)) }}{{ end }}{{ end -}}
 {{- with $v.restore.unsealKeysSecretRef }}{{ if .name }}{{ $out = append $out (dict "name" "vault-restore-unseal-keys" "secret" .name "keys" (list .key)) }}{{ end }}{{ end -}}
 {{- end -}}
-{{- if and $v.drill.enabled (or (eq $scope "drill-vault") $agent) -}}
+{{- if and $v.drill.enabled (or (eq $scope "drill-vault") $agentDrills) -}}
 {{- $seal := $v.drill.seal | default dict -}}
 {{- if $seal.type -}}
 {{- range $name, $ref := ($seal.secretRefs | default dict) }}{{ $out = append $out (dict "name" (include "lifeboat.sealVolume" $name) "secret" $ref.name "keys" (list ($ref.key | default $name))) }}{{ end -}}
@@ -72,7 +73,7 @@ and destinations; the age identity only where restores and drills run.
 {{- end -}}
 {{- $id := $root.Values.encryption.age.identitySecretRef -}}
 {{- $drills := or $v.drill.enabled $m.drill.enabled $root.Values.platformConfig.drill.enabled -}}
-{{- if and $id.name $root.Values.encryption.age.recipients (or (hasPrefix "restore-" $scope) (hasPrefix "drill-" $scope) (and $agent $drills)) -}}
+{{- if and $id.name $root.Values.encryption.age.recipients (or (hasPrefix "restore-" $scope) (hasPrefix "drill-" $scope) (and $agentDrills $drills)) -}}
 {{- $out = append $out (dict "name" "age-identity" "secret" $id.name "keys" (list $id.key)) -}}
 {{- end -}}
 {{- if or $agent (hasPrefix "backup-" $scope) (hasPrefix "drill-" $scope) -}}
@@ -80,6 +81,7 @@ and destinations; the age identity only where restores and drills run.
 {{- end -}}
 {{- if $agent -}}
 {{- $out = append $out (dict "name" "server-token" "secret" $root.Values.agent.tokenSecretRef.name "keys" (list $root.Values.agent.tokenSecretRef.key)) -}}
+{{- with ($root.Values.agent.tls | default dict).secretName }}{{ $out = append $out (dict "name" "server-tls" "secret" . "keys" (list "tls.crt" "tls.key")) }}{{ end -}}
 {{- end -}}
 {{- range $d := (include "lifeboat.scopeDestinations" (list $root $scope) | fromJsonArray) -}}
 {{- if eq $d.type "s3" -}}
