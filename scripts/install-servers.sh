@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the tests and the demo run against, using only the Go module
 # proxy and Debian packages. Binaries are cached in .tools/bin keyed by version, so a second
-# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|hyperkube|kube-node|image-tools|staticcheck|helm|chromium|promtool|pushgateway]...
+# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|fake-gcs|hyperkube|kube-node|image-tools|staticcheck|helm|chromium|promtool|pushgateway]...
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -24,6 +24,7 @@ ETCD_VERSION="v3.5.21"
 KUBE_VERSION="v1.33.13"
 STATICCHECK_VERSION="v0.8.2"
 HELM_VERSION="v3.22.0"
+FAKE_GCS_VERSION="v1.56.1"
 
 # The same flags on every build so the Go build cache is reused across runs.
 BUILD_FLAGS=(-trimpath -ldflags "-s -w")
@@ -131,6 +132,17 @@ install_minio() {
   mv "$TOOLS/gobin-minio/minio" "$BIN/minio-$MINIO_VERSION"
   rmdir "$TOOLS/gobin-minio" || true
   ln -sfn "minio-$MINIO_VERSION" "$BIN/minio"
+}
+
+# fake-gcs-server: the GCS emulator the gcs destination's conformance, fault and e2e tests
+# run against (the JSON API with resumable uploads, as cloud.google.com/go/storage speaks it).
+install_fake_gcs() {
+  have fake-gcs-server "$FAKE_GCS_VERSION" && return
+  log "building fake-gcs-server $FAKE_GCS_VERSION"
+  GOBIN="$TOOLS/gobin-fake-gcs" go install "${BUILD_FLAGS[@]}" "github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION"
+  mv "$TOOLS/gobin-fake-gcs/fake-gcs-server" "$BIN/fake-gcs-server-$FAKE_GCS_VERSION"
+  rmdir "$TOOLS/gobin-fake-gcs" || true
+  ln -sfn "fake-gcs-server-$FAKE_GCS_VERSION" "$BIN/fake-gcs-server"
 }
 
 # One binary for the test cluster, dispatching on its first argument (hyperkube style):
@@ -336,6 +348,7 @@ for t in "${targets[@]}"; do
       install_postgres
       install_staticcheck
       install_minio
+      install_fake_gcs
       install_openbao
       install_hyperkube
       install_kube_node
@@ -350,6 +363,7 @@ for t in "${targets[@]}"; do
     openbao) install_openbao ;;
     vault) install_vault ;;
     minio) install_minio ;;
+    fake-gcs|fake-gcs-server) install_fake_gcs ;;
     hyperkube|etcd|kube-apiserver) install_hyperkube ;;
     kube-node) install_kube_node ;;
     image-tools) install_image_tools ;;

@@ -17,6 +17,7 @@ const (
 	DefaultCompressionLevel    = 2 // klauspost/compress zstd.SpeedDefault
 	DefaultS3Endpoint          = "s3.amazonaws.com"
 	DefaultPartSizeMiB         = 16
+	DefaultGCSChunkSizeMiB     = 16
 	DefaultListen              = "127.0.0.1:8080"
 	DefaultHistoryLimit        = 200
 )
@@ -64,6 +65,9 @@ func (c *Config) SetDefaults() {
 				s3.Endpoint = rest
 			}
 			s3.Endpoint = strings.TrimSuffix(s3.Endpoint, "/")
+		}
+		if gcs := d.GCS; gcs != nil {
+			gcs.ChunkSizeMiB = or(gcs.ChunkSizeMiB, DefaultGCSChunkSizeMiB)
 		}
 	}
 	c.Server.Listen = or(c.Server.Listen, DefaultListen)

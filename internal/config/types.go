@@ -63,6 +63,7 @@ func (s *Source) Shrink() float64 {
 const (
 	KindFile = "file"
 	KindS3   = "s3"
+	KindGCS  = "gcs"
 )
 
 // Destination is one place backups are written to, with its own retention.
@@ -73,6 +74,7 @@ type Destination struct {
 	Prefix string    `json:"prefix,omitempty"`
 	File   *FileDest `json:"file,omitempty"`
 	S3     *S3Dest   `json:"s3,omitempty"`
+	GCS    *GCSDest  `json:"gcs,omitempty"`
 	// Retention is applied after each successful backup to this destination. The zero
 	// policy keeps everything; any policy keeps the newest backup.
 	Retention catalog.Policy `json:"retention,omitzero"`
@@ -105,6 +107,24 @@ type S3Dest struct {
 	// PartSizeMiB is the multipart upload part size, which bounds memory per upload and,
 	// with S3's 10,000 part limit, the largest object: 16 MiB parts allow 156 GiB.
 	PartSizeMiB int `json:"partSizeMiB,omitempty"` // default 16, 5..5120
+}
+
+// GCSDest is a Google Cloud Storage bucket.
+type GCSDest struct {
+	Bucket string `json:"bucket"`
+	// Endpoint overrides Google's JSON API endpoint: https://host[:port] for a private
+	// endpoint (Private Service Connect, a restricted VIP), http://host:port for an emulator
+	// (fake-gcs-server), to which no credentials are sent. A trailing /storage/v1 is
+	// accepted. Empty means Google's public endpoint.
+	Endpoint string `json:"endpoint,omitempty"`
+	// CredentialsFile is the path of a service account key (JSON), e.g. a mounted
+	// Kubernetes Secret. Empty uses Application Default Credentials: GKE Workload Identity,
+	// the metadata server, or GOOGLE_APPLICATION_CREDENTIALS. The key itself never appears
+	// in the config, logs or messages.
+	CredentialsFile string `json:"credentialsFile,omitempty"`
+	// ChunkSizeMiB is the resumable upload chunk size: memory per upload, and the amount
+	// resent when a chunk fails.
+	ChunkSizeMiB int `json:"chunkSizeMiB,omitempty"` // default 16, 1..1024
 }
 
 // Encryption configures age encryption of backups.

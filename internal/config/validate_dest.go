@@ -12,8 +12,8 @@ import (
 )
 
 func validateDestination(p *problems, path string, d *Destination) {
-	checkKind(p, path, d.Kind, []string{KindFile, KindS3},
-		map[string]bool{KindFile: d.File != nil, KindS3: d.S3 != nil})
+	checkKind(p, path, d.Kind, []string{KindFile, KindS3, KindGCS},
+		map[string]bool{KindFile: d.File != nil, KindS3: d.S3 != nil, KindGCS: d.GCS != nil})
 	if d.Prefix != "" {
 		for _, seg := range strings.Split(d.Prefix, "/") {
 			if seg == "" || seg == "." || seg == ".." {
@@ -27,6 +27,9 @@ func validateDestination(p *problems, path string, d *Destination) {
 	}
 	if d.S3 != nil && d.Kind == KindS3 {
 		validateS3(p, field(path, "s3"), d.S3)
+	}
+	if d.GCS != nil && d.Kind == KindGCS {
+		validateGCS(p, field(path, "gcs"), d.GCS)
 	}
 	if err := d.Retention.Validate(); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {

@@ -1,5 +1,5 @@
 // Package testenv starts the real servers lifeboat's tests run against — OpenBao and
-// HashiCorp Vault on raft, PostgreSQL 15, MinIO, and a Kubernetes API server — on
+// HashiCorp Vault on raft, PostgreSQL 15, MinIO, fake-gcs-server, and a Kubernetes API server — on
 // 127.0.0.1, on free ports, in temporary directories, and stops them when the test ends.
 //
 // The binaries come from scripts/install-servers.sh (cached under .tools/). A missing binary
