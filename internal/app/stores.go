@@ -8,6 +8,7 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/store"
 	"github.com/lifeboat-backup/lifeboat/internal/store/file"
+	"github.com/lifeboat-backup/lifeboat/internal/store/gcs"
 	"github.com/lifeboat-backup/lifeboat/internal/store/s3"
 )
 
@@ -45,6 +46,14 @@ func OpenStore(d *config.Destination, create bool) (store.Store, error) {
 			}
 		}
 		return s3.New(o)
+	case config.KindGCS:
+		return gcs.New(gcs.Options{
+			Bucket:          d.GCS.Bucket,
+			Prefix:          d.Prefix,
+			Endpoint:        d.GCS.Endpoint,
+			CredentialsFile: d.GCS.CredentialsFile,
+			ChunkSize:       d.GCS.ChunkSizeMiB << 20,
+		})
 	default:
 		return nil, fmt.Errorf("unknown destination kind %q", d.Kind)
 	}
@@ -58,6 +67,8 @@ func Describe(d *config.Destination) string {
 		return "file://" + path.Join(d.File.Path, d.Prefix)
 	case d.Kind == config.KindS3 && d.S3 != nil:
 		return fmt.Sprintf("s3://%s (%s)", strings.TrimSuffix(d.S3.Bucket+"/"+d.Prefix, "/"), d.S3.Endpoint)
+	case d.Kind == config.KindGCS && d.GCS != nil:
+		return gcs.Name(d.GCS.Bucket, d.Prefix, d.GCS.Endpoint)
 	default:
 		return d.Kind + " destination " + d.Name
 	}

@@ -53,6 +53,8 @@ var valueSets = []valueSet{
 	{"platform-restore", []string{"deploy/examples/lifeboat-platform.yaml", "deploy/examples/lifeboat-platform-restore.yaml"}},
 	// An auto-unsealed (Transit) cluster: drills with the seal, auto-restore without keys.
 	{"transit", []string{"deploy/examples/lifeboat-transit.yaml"}},
+	// Google Cloud Storage: Workload Identity for one bucket, a key Secret for the other.
+	{"gcs", []string{"deploy/examples/lifeboat-gcs.yaml"}},
 }
 
 // restoring reports whether the value set renders restore Jobs.

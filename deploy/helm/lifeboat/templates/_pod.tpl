@@ -87,6 +87,11 @@ and destinations; the age identity only where restores and drills run.
 {{- if .name }}{{ $out = append $out (dict "name" (printf "s3-%s-ca" $d.name) "secret" .name "keys" (list (.key | default "ca.crt")) "optional" true) }}{{ end -}}
 {{- end -}}
 {{- end -}}
+{{- if eq $d.type "gcs" -}}
+{{- with $d.secretRef -}}
+{{- if .name }}{{ $out = append $out (dict "name" (printf "gcs-%s" $d.name) "secret" .name "keys" (list (.key | default "key.json")) "optional" true) }}{{ end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- toJson $out -}}
 {{- end -}}
