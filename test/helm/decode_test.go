@@ -85,6 +85,9 @@ func TestRenderedObjects(t *testing.T) {
 				// No Role: the auto-restore sidecar has no keys to read.
 				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob")
 				checkTransit(t, objs, cfg)
+			case "gcs":
+				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "NetworkPolicy")
+				checkGCS(t, objs, cfg)
 			case "agent":
 				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "Deployment", "Service", "PersistentVolumeClaim",
 					"ServiceMonitor", "PrometheusRule")
@@ -472,7 +475,7 @@ func checkDestinationSecretsOptional(t *testing.T, pods map[string]*corev1.PodTe
 				continue
 			}
 			optional := v.Secret.Optional != nil && *v.Secret.Optional
-			if dest := strings.HasPrefix(v.Name, "s3-"); optional != dest {
+			if dest := strings.HasPrefix(v.Name, "s3-") || strings.HasPrefix(v.Name, "gcs-"); optional != dest {
 				t.Errorf("%s: Secret volume %s (%s) optional=%v, want %v", name, v.Name, v.Secret.SecretName, optional, dest)
 			}
 		}
