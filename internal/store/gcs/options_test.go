@@ -211,3 +211,31 @@ func TestHTTPSToPlainServer(t *testing.T) {
 		}
 	}
 }
+
+// parseEndpoint never panics, accepts only http(s) URLs of a host that it turns into the
+// JSON API's base, and never repeats user-info (which may hold a password) in its errors.
+func FuzzParseEndpoint(f *testing.F) {
+	for _, seed := range []string{"", "http://127.0.0.1:4443", "https://h/storage/v1/", "https://u:pw@h", "h:1", "https://h/x?y#z", "http://[::1]:80"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, e string) {
+		ep, err := Options{Endpoint: e}.parseEndpoint()
+		if err != nil {
+			if i := strings.Index(e, "://"); i >= 0 {
+				if at := strings.LastIndex(e, "@"); at > i+3 && strings.Contains(err.Error(), e[i+3:at]) && len(e[i+3:at]) > 3 {
+					t.Fatalf("error %q repeats the user-info of %q", err, e)
+				}
+			}
+			return
+		}
+		if strings.TrimSpace(e) == "" {
+			if ep.api != "" || ep.host != googleHost {
+				t.Fatalf("empty endpoint = %+v, want Google's", ep)
+			}
+			return
+		}
+		if !strings.HasSuffix(ep.api, "/storage/v1/") || ep.host == "" || ep.plain != strings.HasPrefix(ep.api, "http://") {
+			t.Fatalf("parseEndpoint(%q) = %+v", e, ep)
+		}
+	})
+}
