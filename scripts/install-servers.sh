@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the tests and the demo run against, using only the Go module
 # proxy and Debian packages. Binaries are cached in .tools/bin keyed by version, so a second
-# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|local-kms|hyperkube|kube-node|image-tools|staticcheck|helm|chromium|promtool|pushgateway|azurite]...
+# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|fake-gcs|azurite|local-kms|hyperkube|kube-node|image-tools|staticcheck|helm|chromium|promtool|pushgateway]...
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -27,6 +27,7 @@ HELM_VERSION="v3.22.0"
 LOCAL_KMS_VERSION="v0.0.0-20260228092603-2a5e92d09ab6"
 # 3.36+ require Node.js 21+; the machines have Node.js 20.
 AZURITE_VERSION="3.35.0"
+FAKE_GCS_VERSION="v1.56.1"
 
 # The same flags on every build so the Go build cache is reused across runs.
 BUILD_FLAGS=(-trimpath -ldflags "-s -w")
@@ -145,6 +146,17 @@ install_local_kms() {
   mv "$TOOLS/gobin-local-kms/local-kms" "$BIN/local-kms-$LOCAL_KMS_VERSION"
   rmdir "$TOOLS/gobin-local-kms" || true
   ln -sfn "local-kms-$LOCAL_KMS_VERSION" "$BIN/local-kms"
+}
+
+# fake-gcs-server: the GCS emulator the gcs destination's conformance, fault and e2e tests
+# run against (the JSON API with resumable uploads, as cloud.google.com/go/storage speaks it).
+install_fake_gcs() {
+  have fake-gcs-server "$FAKE_GCS_VERSION" && return
+  log "building fake-gcs-server $FAKE_GCS_VERSION"
+  GOBIN="$TOOLS/gobin-fake-gcs" go install "${BUILD_FLAGS[@]}" "github.com/fsouza/fake-gcs-server@$FAKE_GCS_VERSION"
+  mv "$TOOLS/gobin-fake-gcs/fake-gcs-server" "$BIN/fake-gcs-server-$FAKE_GCS_VERSION"
+  rmdir "$TOOLS/gobin-fake-gcs" || true
+  ln -sfn "fake-gcs-server-$FAKE_GCS_VERSION" "$BIN/fake-gcs-server"
 }
 
 # One binary for the test cluster, dispatching on its first argument (hyperkube style):
@@ -369,6 +381,7 @@ for t in "${targets[@]}"; do
       install_postgres
       install_staticcheck
       install_minio
+      install_fake_gcs
       install_openbao
       install_hyperkube
       install_kube_node
@@ -386,6 +399,7 @@ for t in "${targets[@]}"; do
     vault) install_vault ;;
     minio) install_minio ;;
     local-kms) install_local_kms ;;
+    fake-gcs|fake-gcs-server) install_fake_gcs ;;
     hyperkube|etcd|kube-apiserver) install_hyperkube ;;
     kube-node) install_kube_node ;;
     image-tools) install_image_tools ;;

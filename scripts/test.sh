@@ -30,7 +30,7 @@ staticcheck ./...
 step "build the image (bin/lifeboat-image.tar)"
 scripts/build-image.sh
 
-step "go test (real OpenBao, Vault, PostgreSQL, MinIO, Kubernetes API)"
+step "go test (real OpenBao, Vault, PostgreSQL, MinIO, fake-gcs-server, Kubernetes API)"
 log="$ROOT/.tools/test.log"
 # -p 2: the integration tests start heavy servers; more packages at once only thrashes 2 cores.
 # -v so skipped tests show in the log; the console gets everything but the RUN/PASS chatter.

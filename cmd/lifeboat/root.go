@@ -65,7 +65,7 @@ func newRootCmd() *cobra.Command {
 		Short: "Back up and restore Vault/OpenBao raft clusters and workflow PostgreSQL databases",
 		Long: `lifeboat takes leader-aware raft snapshots of Vault/OpenBao and pg_dump backups of the
 workflow platform's PostgreSQL database, streams each one to every configured destination
-(directory/PVC, S3, MinIO, R2, Azure Blob Storage) from a single read, writes a manifest with a sha256 last so a
+(directory/PVC, S3, MinIO, R2, GCS, Azure Blob Storage) from a single read, writes a manifest with a sha256 last so a
 backup is either committed everywhere it succeeded or absent, prunes by retention policy
 per destination, and verifies and restores.
 

@@ -10,6 +10,7 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/store"
 	"github.com/lifeboat-backup/lifeboat/internal/store/azure"
 	"github.com/lifeboat-backup/lifeboat/internal/store/file"
+	"github.com/lifeboat-backup/lifeboat/internal/store/gcs"
 	"github.com/lifeboat-backup/lifeboat/internal/store/s3"
 )
 
@@ -54,6 +55,14 @@ func OpenStore(d *config.Destination, create bool, clk clock.Clock) (store.Store
 		return s3.New(o)
 	case config.KindAzure:
 		return openAzure(d)
+	case config.KindGCS:
+		return gcs.New(gcs.Options{
+			Bucket:          d.GCS.Bucket,
+			Prefix:          d.Prefix,
+			Endpoint:        d.GCS.Endpoint,
+			CredentialsFile: d.GCS.CredentialsFile,
+			ChunkSize:       d.GCS.ChunkSizeMiB << 20,
+		})
 	default:
 		return nil, fmt.Errorf("unknown destination kind %q", d.Kind)
 	}
@@ -70,6 +79,8 @@ func Describe(d *config.Destination) string {
 	case d.Kind == config.KindAzure && d.Azure != nil:
 		return fmt.Sprintf("azure://%s/%s (%s)", d.Azure.Account, strings.TrimSuffix(d.Azure.Container+"/"+d.Prefix, "/"),
 			azure.Describe(d.Azure.Endpoint))
+	case d.Kind == config.KindGCS && d.GCS != nil:
+		return gcs.Name(d.GCS.Bucket, d.Prefix, d.GCS.Endpoint)
 	default:
 		return d.Kind + " destination " + d.Name
 	}

@@ -18,6 +18,7 @@ const (
 	DefaultS3Endpoint          = "s3.amazonaws.com"
 	DefaultPartSizeMiB         = 16
 	DefaultBlockSizeMiB        = 16 // azure
+	DefaultGCSChunkSizeMiB     = 16
 	DefaultListen              = "127.0.0.1:8080"
 	DefaultHistoryLimit        = 200
 )
@@ -72,6 +73,9 @@ func (c *Config) SetDefaults() {
 			}
 			az.Endpoint = strings.TrimSuffix(az.Endpoint, "/")
 			az.BlockSizeMiB = or(az.BlockSizeMiB, DefaultBlockSizeMiB)
+		}
+		if gcs := d.GCS; gcs != nil {
+			gcs.ChunkSizeMiB = or(gcs.ChunkSizeMiB, DefaultGCSChunkSizeMiB)
 		}
 	}
 	c.Server.Listen = or(c.Server.Listen, DefaultListen)

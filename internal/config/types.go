@@ -68,6 +68,7 @@ const (
 	KindS3   = "s3"
 	// azure destination kind
 	KindAzure = "azure"
+	KindGCS   = "gcs"
 )
 
 // Destination is one place backups are written to, with its own retention.
@@ -80,6 +81,7 @@ type Destination struct {
 	S3     *S3Dest   `json:"s3,omitempty"`
 	// Azure is the configuration of an azure destination.
 	Azure *AzureDest `json:"azure,omitempty"`
+	GCS   *GCSDest   `json:"gcs,omitempty"`
 	// Retention is applied after each successful backup to this destination. The zero
 	// policy keeps everything; any policy keeps the newest backup.
 	Retention catalog.Policy `json:"retention,omitzero"`
@@ -150,6 +152,24 @@ type AzureDest struct {
 	// BlockSizeMiB is the block size of uploads. An upload holds two blocks in memory, and
 	// a blob has at most 50,000 blocks: 16 MiB blocks allow 781 GiB.
 	BlockSizeMiB int `json:"blockSizeMiB,omitempty"` // default 16, 1..4000
+}
+
+// GCSDest is a Google Cloud Storage bucket.
+type GCSDest struct {
+	Bucket string `json:"bucket"`
+	// Endpoint overrides Google's JSON API endpoint: https://host[:port] for a private
+	// endpoint (Private Service Connect, a restricted VIP), http://host:port for an emulator
+	// (fake-gcs-server), to which no credentials are sent. A trailing /storage/v1 is
+	// accepted. Empty means Google's public endpoint.
+	Endpoint string `json:"endpoint,omitempty"`
+	// CredentialsFile is the path of a service account key (JSON), e.g. a mounted
+	// Kubernetes Secret. Empty uses Application Default Credentials: GKE Workload Identity,
+	// the metadata server, or GOOGLE_APPLICATION_CREDENTIALS. The key itself never appears
+	// in the config, logs or messages.
+	CredentialsFile string `json:"credentialsFile,omitempty"`
+	// ChunkSizeMiB is the resumable upload chunk size: memory per upload, and the amount
+	// resent when a chunk fails.
+	ChunkSizeMiB int `json:"chunkSizeMiB,omitempty"` // default 16, 1..1024
 }
 
 // Encryption configures age encryption of backups.

@@ -13,8 +13,8 @@ import (
 )
 
 func validateDestination(p *problems, path string, d *Destination) {
-	checkKind(p, path, d.Kind, []string{KindFile, KindS3, KindAzure},
-		map[string]bool{KindFile: d.File != nil, KindS3: d.S3 != nil, KindAzure: d.Azure != nil})
+	checkKind(p, path, d.Kind, []string{KindFile, KindS3, KindGCS, KindAzure},
+		map[string]bool{KindFile: d.File != nil, KindS3: d.S3 != nil, KindGCS: d.GCS != nil, KindAzure: d.Azure != nil})
 	if d.Prefix != "" {
 		for _, seg := range strings.Split(d.Prefix, "/") {
 			if seg == "" || seg == "." || seg == ".." {
@@ -31,6 +31,9 @@ func validateDestination(p *problems, path string, d *Destination) {
 	}
 	if d.Azure != nil && d.Kind == KindAzure {
 		validateAzure(p, field(path, "azure"), d.Azure)
+	}
+	if d.GCS != nil && d.Kind == KindGCS {
+		validateGCS(p, field(path, "gcs"), d.GCS)
 	}
 	if err := d.Retention.Validate(); err != nil {
 		for _, line := range strings.Split(err.Error(), "\n") {

@@ -221,7 +221,7 @@ destinations:
 			`destinations[2].s3.endpoint: must be host[:port] without a path (got "h:9000/path"); put a key prefix in prefix`,
 			"destinations[2].s3.secretAccessKey: required when accessKeyID is set",
 			"destinations[2].s3.partSizeMiB: must be between 5 and 5120 MiB (got 1)",
-			`destinations[3].kind: must be one of file, s3, azure (got "gcs")`,
+			"destinations[3].gcs: required for kind gcs",
 			"destinations[4].retention.keepLast: must not be negative (got -1)",
 			"destinations[4].retention.keepMonthly: must not be negative (got -2)",
 		}},

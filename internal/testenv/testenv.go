@@ -1,7 +1,7 @@
 // Package testenv starts the real servers lifeboat's tests run against — OpenBao and
-// HashiCorp Vault on raft, PostgreSQL 15, MinIO, Azurite (blob service), and a Kubernetes
-// API server — on 127.0.0.1, on free ports, in temporary directories, and stops them when
-// the test ends.
+// HashiCorp Vault on raft, PostgreSQL 15, MinIO, fake-gcs-server, Azurite (blob service),
+// local-kms and a Kubernetes API server — on 127.0.0.1, on free ports, in temporary
+// directories, and stops them when the test ends.
 //
 // The binaries come from scripts/install-servers.sh (cached under .tools/). A missing binary
 // skips the test on a developer machine and fails it when CI=true, so CI can never pass by

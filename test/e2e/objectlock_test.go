@@ -145,7 +145,3 @@ func lockedIDs(t *testing.T, lb func(int, ...string) run) []string {
 	}
 	return ids
 }
-
-type lbRunner func(int, ...string) run
-
-func (f lbRunner) lifeboat(t *testing.T, want int, args ...string) run { return f(want, args...) }

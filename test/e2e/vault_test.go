@@ -27,6 +27,11 @@ type lifeboatRunner interface {
 }
 
 // backupsBySource lists a source's committed backups per destination.
+// lbRunner adapts a closure to lifeboatRunner.
+type lbRunner func(want int, args ...string) run
+
+func (f lbRunner) lifeboat(t *testing.T, want int, args ...string) run { return f(want, args...) }
+
 func backupsBySource(t *testing.T, lb lifeboatRunner, source string) map[string][]listed {
 	t.Helper()
 	r := lb.lifeboat(t, 0, "list", source, "--json")

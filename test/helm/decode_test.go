@@ -86,6 +86,9 @@ func TestRenderedObjects(t *testing.T) {
 				// delete vault-0 (restartPod), which checkRBAC holds to that one pod.
 				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "Role", "RoleBinding", "NetworkPolicy", "Secret")
 				checkTransit(t, objs, cfg)
+			case "gcs":
+				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "CronJob", "NetworkPolicy")
+				checkGCS(t, objs, cfg)
 			case "agent":
 				wantKinds(t, objs, "ServiceAccount", "ConfigMap", "Deployment", "Service", "PersistentVolumeClaim",
 					"ServiceMonitor", "PrometheusRule", "NetworkPolicy")
@@ -482,7 +485,7 @@ func checkDestinationSecretsOptional(t *testing.T, pods map[string]*corev1.PodTe
 				continue
 			}
 			optional := v.Secret.Optional != nil && *v.Secret.Optional
-			if dest := strings.HasPrefix(v.Name, "s3-") || strings.HasPrefix(v.Name, "azure-") || strings.HasPrefix(v.Name, "notify-"); optional != dest {
+			if dest := strings.HasPrefix(v.Name, "s3-") || strings.HasPrefix(v.Name, "gcs-") || strings.HasPrefix(v.Name, "azure-") || strings.HasPrefix(v.Name, "notify-"); optional != dest {
 				t.Errorf("%s: Secret volume %s (%s) optional=%v, want %v", name, v.Name, v.Secret.SecretName, optional, dest)
 			}
 		}

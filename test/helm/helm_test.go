@@ -55,6 +55,8 @@ var valueSets = []valueSet{
 	{"transit", []string{"deploy/examples/lifeboat-transit.yaml"}},
 	// Azure Blob Storage: Workload Identity and a SAS token from a Secret.
 	{"azure", []string{"deploy/examples/lifeboat-azure.yaml"}},
+	// Google Cloud Storage: Workload Identity for one bucket, a key Secret for the other.
+	{"gcs", []string{"deploy/examples/lifeboat-gcs.yaml"}},
 }
 
 // restoring reports whether the value set renders restore Jobs.

@@ -77,6 +77,7 @@ func firstDiff(want, got string) string {
 func TestValuesErrors(t *testing.T) {
 	helmBin(t)
 	minimal := valueSets[0].paths()[0]
+	gcsValues := valueSetNamed("gcs").paths()[0]
 	for _, tc := range []struct {
 		name   string
 		files  []string
@@ -94,7 +95,12 @@ func TestValuesErrors(t *testing.T) {
 		{"object lock on a file destination", []string{minimal}, []string{"destinations[0].type=file", "destinations[0].bucket=", "destinations[0].objectLock.mode=governance", "destinations[0].objectLock.retainFor=7d"},
 			"destinations[0].objectLock: only for type s3; a file destination is made immutable by its storage"},
 		{"bad destination name", []string{minimal}, []string{"destinations[0].name=S3_Primary"}, "at '/destinations/0/name': 'S3_Primary' does not match pattern"},
-		{"unknown destination type", []string{minimal}, []string{"destinations[0].type=gcs"}, "at '/destinations/0/type': value must be one of 's3', 'azure', 'file'"},
+		{"unknown destination type", []string{minimal}, []string{"destinations[0].type=ftp"}, "at '/destinations/0/type': value must be one of 's3', 'azure', 'gcs', 'file'"},
+		{"gcs bucket missing", []string{gcsValues}, []string{"destinations[0].bucket="}, "destinations[0].bucket: required for type gcs"},
+		{"gcs with an s3 field", []string{gcsValues}, []string{"destinations[0].region=eu-west-1"}, "destinations[0].region: only for type s3 (gcs takes bucket, prefix, endpoint, chunkSizeMiB, secretRef)"},
+		{"gcs key to an emulator", []string{gcsValues}, []string{"destinations[1].endpoint=http://fake-gcs:4443"}, "destinations[1].secretRef: not used with a plain http:// endpoint"},
+		{"gcs chunk too large", []string{gcsValues}, []string{"destinations[0].chunkSizeMiB=2048"}, "at '/destinations/0/chunkSizeMiB': maximum: got 2,048, want 1,024"},
+		{"file with a bucket", []string{gcsValues}, []string{"destinations[0].type=file"}, "destinations[0].bucket: only for types s3 and gcs"},
 		{"unknown destination of a source", []string{minimal}, []string{"vault.backup.destinations={nowhere}"}, `vault.backup.destinations: unknown destination "nowhere" (configured: s3-primary)`},
 		{"restore without a snapshot", []string{minimal}, []string{"vault.restore.enabled=true"}, "vault.restore.snapshot: required"},
 		{"agent without a token", []string{minimal}, []string{"mode=agent"}, "agent.tokenSecretRef.name: required in agent mode"},
@@ -114,7 +120,7 @@ func TestValuesErrors(t *testing.T) {
 		{"bad failure window", []string{minimal}, []string{"mode=agent", "agent.tokenSecretRef.name=lifeboat-api", "metrics.prometheusRule.enabled=true", "metrics.prometheusRule.failureWindow=1 hour"}, "at '/metrics/prometheusRule/failureWindow': '1 hour' does not match pattern"},
 		{"auto-restore without nodes", []string{minimal}, []string{"vault.autoRestore.enabled=true"}, "vault.nodes: required with vault.autoRestore"},
 		{"auto-restore of encrypted backups without the identity", valueSets[1].paths(), []string{"vault.autoRestore.identitySecretRef.name="}, "vault.autoRestore.identitySecretRef.name: required when encryption.age is on"},
-		{"alias destination without a type", []string{minimal}, []string{"vault.backup.destination.bucket=b"}, "vault.backup.destination.type: required (s3, azure or file)"},
+		{"alias destination without a type", []string{minimal}, []string{"vault.backup.destination.bucket=b"}, "vault.backup.destination.type: required (s3, gcs, azure or file)"},
 		{"alias destination and destinations", []string{minimal}, []string{"vault.backup.destination.type=s3", "vault.backup.destination.bucket=b", "vault.backup.destinations={s3-primary}"}, "vault.backup.destination: not together with vault.backup.destinations"},
 		{"alias destination named like another", []string{minimal}, []string{"vault.backup.destination.type=s3", "vault.backup.destination.bucket=b", "vault.backup.destination.name=s3-primary"}, `destinations: "s3-primary" is defined twice, in destinations and by vault.backup.destination`},
 		{"alias destination misspelt", []string{minimal}, []string{"vault.backup.destination.bukcet=b"}, "at '/vault/backup/destination': additional properties 'bukcet' not allowed"},

@@ -22,7 +22,7 @@ refuses only values that contradict it), so it does not matter which template ru
 {{- $b := index $src 2 -}}
 {{- with $b.destination -}}
 {{- $d := deepCopy . -}}
-{{- if not $d.type }}{{ fail (printf "%s.destination.type: required (s3, azure or file)" $at) }}{{ end -}}
+{{- if not $d.type }}{{ fail (printf "%s.destination.type: required (s3, gcs, azure or file)" $at) }}{{ end -}}
 {{- $name := $d.name | default (printf "%s-%s" (index $src 1) $d.type) -}}
 {{- $_ := set $d "name" $name -}}
 {{- if kindIs "string" $d.secretRef }}{{ $_ := set $d "secretRef" (dict "name" $d.secretRef) }}{{ end -}}

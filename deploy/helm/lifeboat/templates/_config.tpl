@@ -187,6 +187,17 @@ lifeboat's own config.Parse.
 {{- end -}}
 {{- end -}}
 {{- $_ := set $d "azure" $az -}}
+{{- else if eq .type "gcs" -}}
+{{- /* gcs: a service account key from a Secret, or (no secretRef) Application Default
+       Credentials: GKE Workload Identity through serviceAccount.annotations. */ -}}
+{{- $gcs := dict "bucket" .bucket -}}
+{{- with .endpoint }}{{ $_ := set $gcs "endpoint" . }}{{ end -}}
+{{- with .chunkSizeMiB }}{{ $_ := set $gcs "chunkSizeMiB" (int .) }}{{ end -}}
+{{- $vol := printf "gcs-%s" .name -}}
+{{- with .secretRef -}}
+{{- if .name }}{{ $_ := set $gcs "credentialsFile" (include "lifeboat.secretPath" (list $vol (.key | default "key.json"))) }}{{ end -}}
+{{- end -}}
+{{- $_ := set $d "gcs" $gcs -}}
 {{- else if eq .type "file" -}}
 {{- $_ := set $d "file" (dict "path" (include "lifeboat.destinationPath" .name)) -}}
 {{- end -}}
@@ -216,13 +227,13 @@ lifeboat's own config.Parse.
 {{- end -}}
 {{- $only := list -}}
 {{- if $vaultOnly -}}
-{{- /* The Vault pods reach object storage, not lifeboat's volumes: S3 destinations only. */ -}}
+{{- /* The Vault pods reach object storage, not lifeboat's volumes: S3 and GCS destinations only. */ -}}
 {{- range $root.Values.destinations -}}
-{{- if and (eq .type "s3") (or (not $root.Values.vault.backup.destinations) (has .name $root.Values.vault.backup.destinations)) -}}
+{{- if and (has .type (list "s3" "gcs")) (or (not $root.Values.vault.backup.destinations) (has .name $root.Values.vault.backup.destinations)) -}}
 {{- $only = append $only .name -}}
 {{- end -}}
 {{- end -}}
-{{- if not $only }}{{ fail "vault.autoRestore: the Vault source has no s3 destination to restore from (file destinations are not reachable from the Vault pods)" }}{{ end -}}
+{{- if not $only }}{{ fail "vault.autoRestore: the Vault source has no s3 or gcs destination to restore from (file destinations are not reachable from the Vault pods)" }}{{ end -}}
 {{- $vs := first $sources -}}
 {{- $_ := set $vs "destinations" $only -}}
 {{- $_ := unset $vs "schedule" -}}

@@ -97,6 +97,11 @@ and destinations; the age identity only where restores and drills run.
 {{- if .name }}{{ $out = append $out (dict "name" (printf "azure-%s" $d.name) "secret" .name "keys" (list (.sasTokenKey | default (.accountKeyKey | default "account-key"))) "optional" true) }}{{ end -}}
 {{- end -}}
 {{- end -}}
+{{- if eq $d.type "gcs" -}}
+{{- with $d.secretRef -}}
+{{- if .name }}{{ $out = append $out (dict "name" (printf "gcs-%s" $d.name) "secret" .name "keys" (list (.key | default "key.json")) "optional" true) }}{{ end -}}
+{{- end -}}
+{{- end -}}
 {{- end -}}
 {{- toJson $out -}}
 {{- end -}}

@@ -9,7 +9,7 @@
 {{- fail "nothing to do: enable vault.backup, workflows.metadataDatabase.backup and/or platformConfig.backup" -}}
 {{- end -}}
 {{- if not $v.destinations -}}
-{{- fail "destinations: configure at least one destination (type s3, azure or file); see values.yaml" -}}
+{{- fail "destinations: configure at least one destination (type s3, gcs, azure or file); see values.yaml" -}}
 {{- end -}}
 {{- $names := list -}}
 {{- range $i, $d := $v.destinations -}}
@@ -29,11 +29,20 @@
 {{- with $d.secretRef -}}
 {{- if and .accountKeyKey .sasTokenKey }}{{ fail (printf "destinations[%d].secretRef: set accountKeyKey or sasTokenKey, not both" $i) }}{{ end -}}
 {{- end -}}
+{{- else if eq (toString $d.type) "gcs" -}}
+{{- if not $d.bucket }}{{ fail (printf "destinations[%d].bucket: required for type gcs" $i) }}{{ end -}}
+{{- if $d.persistence }}{{ fail (printf "destinations[%d].persistence: only for type file" $i) }}{{ end -}}
+{{- range $f := list "region" "pathStyle" "partSizeMiB" "caSecretRef" -}}
+{{- if hasKey $d $f }}{{ fail (printf "destinations[%d].%s: only for type s3 (gcs takes bucket, prefix, endpoint, chunkSizeMiB, secretRef)" $i $f) }}{{ end -}}
+{{- end -}}
+{{- if and (hasPrefix "http://" (toString $d.endpoint)) $d.secretRef -}}
+{{- fail (printf "destinations[%d].secretRef: not used with a plain http:// endpoint (an emulator gets no credentials); use https:// or drop secretRef" $i) -}}
+{{- end -}}
 {{- else if eq (toString $d.type) "file" -}}
-{{- if $d.bucket }}{{ fail (printf "destinations[%d].bucket: only for type s3" $i) }}{{ end -}}
+{{- if $d.bucket }}{{ fail (printf "destinations[%d].bucket: only for types s3 and gcs" $i) }}{{ end -}}
 {{- if $d.objectLock }}{{ fail (printf "destinations[%d].objectLock: only for type s3; a file destination is made immutable by its storage (docs/security.md#immutable-copies)" $i) }}{{ end -}}
 {{- else -}}
-{{- fail (printf "destinations[%d].type: must be s3, azure or file (got %q)" $i (toString $d.type)) -}}
+{{- fail (printf "destinations[%d].type: must be s3, gcs, azure or file (got %q)" $i (toString $d.type)) -}}
 {{- end -}}
 {{- end -}}
 {{- range $src := list (list "vault.backup.destinations" $v.vault.backup.destinations) (list "workflows.metadataDatabase.backup.destinations" $v.workflows.metadataDatabase.backup.destinations) (list "platformConfig.backup.destinations" $v.platformConfig.backup.destinations) -}}
