@@ -92,6 +92,7 @@ Exit codes:
 	f.StringVar(&opts.identityFile, "identity-file", "", "age identity file for encrypted backups (default encryption.age.identityFile)")
 	f.BoolVar(&opts.requireAll, "require-all-nodes", false, "refuse unless every configured node answers (safest with Parallel pod management)")
 	f.DurationVar(&opts.joinTimeout, "join-timeout", 10*time.Minute, "how long to wait for the other nodes to join, unseal and become raft voters")
+	addAllowUnsigned(cmd)
 	return cmd
 }
 

@@ -100,6 +100,7 @@ Exit codes:
 		newDrillCmd(),
 		newRecoverCmd(),
 		newExportCmd(),
+		newKeygenCmd(),
 	)
 	root.AddCommand(newServeCmd(), newStatusCmd())
 	usageArgs(root)

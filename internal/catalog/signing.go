@@ -77,6 +77,14 @@ func ShortFingerprint(fp string) string {
 	return fp
 }
 
+// SignedBy says who signed m, for display: "signed by sha256:<16 hex>" or "unsigned".
+func (m *Manifest) SignedBy() string {
+	if m == nil || m.Signature == nil {
+		return "unsigned"
+	}
+	return "signed by " + ShortFingerprint(m.Signature.Key)
+}
+
 // Signer signs manifests with one private key.
 type Signer struct {
 	key ed25519.PrivateKey
