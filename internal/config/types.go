@@ -11,7 +11,7 @@ type Config struct {
 	Encryption Encryption `json:"encryption,omitzero"`
 	// Signing signs manifests where backups run and checks them where they are read.
 	Signing *Signing `json:"signing,omitempty"`
-	Server     Server     `json:"server,omitzero"`
+	Server  Server   `json:"server,omitzero"`
 	// Pushgateway is a Prometheus Pushgateway URL one-shot runs push their metrics to.
 	Pushgateway string `json:"pushgateway,omitempty"`
 }
