@@ -10,8 +10,8 @@ import (
 
 // Signing configures ed25519 signatures of manifests (docs/security.md). The private key
 // goes only where backups run; the public keys go where backups are read: restores,
-// drills, verify, auto-restore. Trusted keys are the public keys listed, those in the
-// file, and the private key's own public key.
+// drills, verify, auto-restore. Trusted keys are the public keys listed and those in the
+// file; when there are none, the private key's own public key.
 type Signing struct {
 	// PrivateKey is a PEM "PRIVATE KEY" (PKCS #8 ed25519) from a file or the environment;
 	// when set, every backup's manifest is signed with it.
@@ -57,8 +57,10 @@ func (s *Signing) Signer() (*catalog.Signer, error) {
 	return catalog.NewSigner(key), nil
 }
 
-// TrustedKeys are the public keys readers accept: publicKeys, publicKeysFile and the
-// private key's own. None means signatures are not checked.
+// TrustedKeys are the public keys readers accept: publicKeys and publicKeysFile, or when
+// neither is set the private key's own. None means signatures are not checked. The private
+// key is read only in that last case: one config can serve every pod (as the chart's
+// does) while the key file is mounted only where backups run.
 func (s *Signing) TrustedKeys() ([]ed25519.PublicKey, error) {
 	if s == nil {
 		return nil, nil
@@ -85,6 +87,9 @@ func (s *Signing) TrustedKeys() ([]ed25519.PublicKey, error) {
 			return nil, fmt.Errorf("signing.publicKeysFile %s holds no public key; add one (`lifeboat keygen` prints it)", s.PublicKeysFile)
 		}
 		keys = append(keys, more...)
+	}
+	if len(keys) > 0 || s.PublicKeysFile != "" {
+		return keys, nil
 	}
 	signer, err := s.Signer()
 	if err != nil {

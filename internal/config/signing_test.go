@@ -40,6 +40,8 @@ func TestSigningKeys(t *testing.T) {
 		{"backup pod: private key only", &Signing{PrivateKey: Secret{File: privFile}}, true, []ed25519.PublicKey{pub1}, "", ""},
 		{"restore pod: listed and file", &Signing{PublicKeys: []string{catalog.FormatPublicKey(pub2)}, PublicKeysFile: pubFile},
 			false, []ed25519.PublicKey{pub2, pub3}, "", ""},
+		{"restore pod: the private key named but not mounted", &Signing{PrivateKey: Secret{File: filepath.Join(dir, "not-mounted")},
+			PublicKeys: []string{catalog.FormatPublicKey(pub2)}}, false, []ed25519.PublicKey{pub2}, "", "signing.privateKey: read secret file"},
 		{"empty keys file", &Signing{PublicKeysFile: empty}, false, nil, "holds no public key", ""},
 		{"missing keys file", &Signing{PublicKeysFile: filepath.Join(dir, "nope")}, false, nil, "signing.publicKeysFile: open", ""},
 		{"private key file is a public key", &Signing{PrivateKey: Secret{File: pubFile}}, false, nil,

@@ -122,6 +122,8 @@ func TestValuesErrors(t *testing.T) {
 		{"platform config with namespaces and a selector", []string{minimal}, []string{"platformConfig.backup.enabled=true", "platformConfig.namespaces={argo}", "platformConfig.namespaceSelector=a=b"}, "platformConfig.namespaceSelector: not together with platformConfig.namespaces"},
 		{"platform config restore without a backup", []string{minimal}, []string{"platformConfig.restore.enabled=true", "platformConfig.namespaces={argo}"}, "platformConfig.restore.resources: required"},
 		{"platform config resource in kubectl's other spelling", []string{minimal}, []string{"platformConfig.backup.enabled=true", "platformConfig.namespaces={argo}", "platformConfig.resources={ConfigMaps}"}, "at '/platformConfig/resources/0': 'ConfigMaps' does not match pattern"},
+		{"signing key without public keys", []string{minimal}, []string{"signing.privateKeySecretRef.name=lifeboat-signing"}, "signing.publicKeys: required with signing.privateKeySecretRef"},
+		{"signing public key of another kind", []string{minimal}, []string{"signing.publicKeys={age1abc}"}, "at '/signing/publicKeys/0': 'age1abc' does not match pattern"},
 		{"bad alert age", []string{minimal}, []string{"metrics.prometheusRule.enabled=true", "pushgateway=http://pg:9091", "vault.backup.maxAge=3 hours"}, "at '/vault/backup/maxAge': '3 hours' does not match pattern"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

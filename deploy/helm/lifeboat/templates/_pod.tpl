@@ -2,7 +2,8 @@
 Pod templates shared by the CronJobs, the restore Jobs and the agent. A "scope" says what
 the pod does and so which Secrets it gets: backup-<kind>, restore-<kind>, drill-<kind>
 (kind vault, workflows or platform-config) or agent. Each pod mounts only the credentials of its own source
-and destinations; the age identity only where restores and drills run.
+and destinations; the age identity only where restores and drills run; the signing key
+only where backups run.
 */}}
 
 {{/* The destinations a scope uses: its source's list, or all. */}}
@@ -74,6 +75,10 @@ and destinations; the age identity only where restores and drills run.
 {{- $drills := or $v.drill.enabled $m.drill.enabled $root.Values.platformConfig.drill.enabled -}}
 {{- if and $id.name $root.Values.encryption.age.recipients (or (hasPrefix "restore-" $scope) (hasPrefix "drill-" $scope) (and $agent $drills)) -}}
 {{- $out = append $out (dict "name" "age-identity" "secret" $id.name "keys" (list $id.key)) -}}
+{{- end -}}
+{{- $sk := $root.Values.signing.privateKeySecretRef -}}
+{{- if and $sk.name (or (hasPrefix "backup-" $scope) $agent) -}}
+{{- $out = append $out (dict "name" "signing-key" "secret" $sk.name "keys" (list $sk.key)) -}}
 {{- end -}}
 {{- if $agent -}}
 {{- $out = append $out (dict "name" "server-token" "secret" $root.Values.agent.tokenSecretRef.name "keys" (list $root.Values.agent.tokenSecretRef.key)) -}}
