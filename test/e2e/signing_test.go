@@ -179,6 +179,12 @@ func TestSignedBackupsRefusePlantedOnes(t *testing.T) {
 		t.Fatalf("verify of the unsigned backup:\n%s", r)
 	}
 
+	// --allow-unsigned accepts the unsigned one (it is the genuine snapshot, so it verifies).
+	r = read(t, 0, "verify", unsigned, "--allow-unsigned", "--destination", "minio")
+	if !strings.Contains(r.stdout, unsigned+" in minio: OK") || !strings.Contains(r.stdout, "unsigned;") {
+		t.Fatalf("verify --allow-unsigned of the unsigned backup:\n%s", r)
+	}
+
 	// restore latest passes over the planted backups and restores the genuine one.
 	r = read(t, 0, "restore", "vault", "--snapshot", "latest")
 	for id := range reasons {
