@@ -221,3 +221,23 @@ func TestListTrustedTreatsRefusedAsProblems(t *testing.T) {
 }
 
 func base64Std(b []byte) string { return base64.StdEncoding.EncodeToString(b) }
+
+// A mirror re-encodes a decoded manifest without the key: the copy still verifies.
+func TestReencodedSignedManifestStillVerifies(t *testing.T) {
+	key := newKey(t)
+	m, err := Decode(signed(t, key))
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Encode(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	copied, err := Decode(again)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := NewTrust([]ed25519.PublicKey{pubOf(key)}, false).Check(copied); err != nil {
+		t.Fatalf("mirrored manifest refused: %v", err)
+	}
+}
