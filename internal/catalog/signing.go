@@ -210,27 +210,41 @@ func (t *Trust) Check(m *Manifest) error {
 		if t.AllowUnsigned {
 			return nil
 		}
-		return fmt.Errorf("%w: %w: backup %s has no signature, and only backups signed by a key in "+
+		return refused(ErrUnsigned, "backup %s has no signature, and only backups signed by a key in "+
 			"signing.publicKeys (%s) are used. A backup taken before signing was enabled can be used "+
 			"with --allow-unsigned; otherwise it was written by someone without the signing key: do not "+
-			"use it, and check who can write to this destination", ErrUntrusted, ErrUnsigned, m.ID, t.shortKeys())
+			"use it, and check who can write to this destination", m.ID, t.shortKeys())
 	}
 	pub, known := t.Keys[s.Key]
 	if !known {
 		if t.AllowUnsigned {
 			return nil
 		}
-		return fmt.Errorf("%w: %w: backup %s is signed by key %s, which is not in signing.publicKeys (%s). "+
+		return refused(ErrUnknownKey, "backup %s is signed by key %s, which is not in signing.publicKeys (%s). "+
 			"If that key is yours (a new or rotated key), add its public key to signing.publicKeys; "+
 			"to use this backup once anyway pass --allow-unsigned; otherwise do not use it",
-			ErrUntrusted, ErrUnknownKey, m.ID, ShortFingerprint(s.Key), t.shortKeys())
+			m.ID, ShortFingerprint(s.Key), t.shortKeys())
 	}
 	if err := verifySignature(m, pub); err != nil {
-		return fmt.Errorf("%w: %w: backup %s claims to be signed by key %s but %v: its manifest was changed "+
+		return refused(ErrBadSignature, "backup %s claims to be signed by key %s but %v: its manifest was changed "+
 			"after it was signed, or forged. Do not use it; it is refused with or without --allow-unsigned",
-			ErrUntrusted, ErrBadSignature, m.ID, ShortFingerprint(s.Key), err)
+			m.ID, ShortFingerprint(s.Key), err)
 	}
 	return nil
+}
+
+// refusal is a Trust check's error: its text is the operator's sentence, and errors.Is
+// finds ErrUntrusted and the kind.
+type refusal struct {
+	kind error
+	msg  string
+}
+
+func (r *refusal) Error() string   { return "refused: " + r.msg }
+func (r *refusal) Unwrap() []error { return []error{ErrUntrusted, r.kind} }
+
+func refused(kind error, format string, args ...any) error {
+	return &refusal{kind: kind, msg: fmt.Sprintf(format, args...)}
 }
 
 func (t *Trust) shortKeys() string {
