@@ -62,7 +62,8 @@ Exit codes:
 	f.StringVar(&opts.backup, "backup", "latest", "backup id or \"latest\"")
 	f.StringVar(&opts.from, "from", "", "destination to read the backup from (default: the first that has it)")
 	f.StringVar(&opts.identityFile, "identity-file", "", "age identity file for encrypted backups (default encryption.age.identityFile)")
-	f.BoolVar(&opts.noRecord, "no-record", false, "do not record the outcome in the backup's manifest")
+	f.BoolVar(&opts.noRecord, "no-record", false, "do not write a drill record (drill-*.json) next to the backup")
+	addAllowUnsigned(cmd)
 	f.StringVar(&opts.pushgateway, "pushgateway", "", "push lifeboat_drill_* metrics to this Prometheus Pushgateway URL (default: the config's pushgateway)")
 	return cmd
 }

@@ -43,6 +43,7 @@ Exit codes:
 	cmd.Flags().StringVar(&opts.from, "from", "", "destination to copy from (required)")
 	cmd.Flags().StringVar(&opts.to, "to", "", "destination to copy to (required)")
 	cmd.Flags().BoolVarP(&opts.dryRun, "dry-run", "n", false, "show what would be copied")
+	addAllowUnsigned(cmd)
 	_ = cmd.MarkFlagRequired("from")
 	_ = cmd.MarkFlagRequired("to")
 	return cmd
@@ -73,11 +74,15 @@ func runMirror(cmd *cobra.Command, only string, opts *mirrorOptions) error {
 			return fmt.Errorf("--to %s: %w", opts.to, err)
 		}
 	}
+	trust, err := a.Trust()
+	if err != nil {
+		return err
+	}
 	out := cmd.OutOrStdout()
 	var errs []error
 	copied := 0
 	for _, src := range sources {
-		damaged, err := mirror.Source(cmd.Context(), from, to, src, opts.dryRun, func(c mirror.Copy) {
+		damaged, err := mirror.Source(cmd.Context(), from, to, src, trust, opts.dryRun, func(c mirror.Copy) {
 			b := c.Backup
 			switch {
 			case opts.dryRun:

@@ -56,6 +56,7 @@ Exit codes:
 	}
 	cmd.Flags().StringVarP(&opts.destination, "destination", "d", "", "prune only this destination")
 	cmd.Flags().BoolVarP(&opts.dryRun, "dry-run", "n", false, "show what would be deleted, delete nothing")
+	addAllowUnsigned(cmd)
 	cmd.Flags().StringVar(&opts.lineage, "lineage", "", "also delete every backup of this older lineage (needs a source; never the newest backup's lineage)")
 	cmd.Flags().DurationVar(&opts.grace, "unfinished-grace", pipeline.DefaultUnfinishedGrace, "remove unfinished uploads older than this")
 	return cmd

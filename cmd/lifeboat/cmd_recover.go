@@ -55,6 +55,7 @@ Exit codes:
 	f.BoolVar(&opts.apply, "apply", false, "write the changes (default: dry run)")
 	f.StringVar(&opts.tokenFile, "token-file", "", "token for the live Vault with write access to the paths (default: the source's auth)")
 	f.StringVar(&opts.identityFile, "identity-file", "", "age identity file for encrypted backups")
+	addAllowUnsigned(cmd)
 	_ = cmd.MarkFlagRequired("path")
 	return cmd
 }

@@ -122,6 +122,7 @@ Exit codes:
 	f.BoolVar(&opts.noOwner, "no-owner", false, "postgres: restore every object as owned by the connecting user")
 	f.StringToStringVar(&opts.namespaceMap, "namespace-map", nil, "kubernetes: restore the objects of namespace old into new (old=new, repeatable)")
 	f.StringArrayVar(&opts.only, "only", nil, "kubernetes: restore only this object, as kind/name (repeatable)")
+	addAllowUnsigned(cmd)
 	return cmd
 }
 

@@ -103,6 +103,7 @@ Exit codes:
 	f.BoolVar(&opts.requireAll, "require-all-nodes", false, "refuse unless every configured node answers (safest with Parallel pod management)")
 	f.DurationVar(&opts.joinTimeout, "join-timeout", 10*time.Minute, "how long to wait for the other nodes to join, unseal and become raft voters")
 	f.StringVar(&opts.restartPod, "restart-pod", "", "node 0's pod, namespace/name: delete it once when an auto-unsealed node 0 must restart to load the restored raft TLS keys (needs delete on that pod)")
+	addAllowUnsigned(cmd)
 	return cmd
 }
 

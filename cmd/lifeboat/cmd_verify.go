@@ -51,6 +51,7 @@ Exit codes:
 	cmd.Flags().StringVarP(&opts.source, "source", "s", "", "source of \"latest\" when several are configured")
 	cmd.Flags().StringVarP(&opts.destination, "destination", "d", "", "verify only the copy in this destination")
 	cmd.Flags().StringVar(&opts.identityFile, "identity-file", "", "age identity file for encrypted backups (default encryption.age.identityFile)")
+	addAllowUnsigned(cmd)
 	return cmd
 }
 
@@ -79,7 +80,7 @@ func runVerify(cmd *cobra.Command, ref string, opts *verifyOptions) error {
 			continue
 		}
 		ok++
-		fmt.Fprintf(out, "%s in %s: OK (%s, sha256 %s; %s)\n", m.ID, r.Dest.Name, humanBytes(m.Size), m.SHA256, r.Detail)
+		fmt.Fprintf(out, "%s in %s: OK (%s, sha256 %s, %s; %s)\n", m.ID, r.Dest.Name, humanBytes(m.Size), m.SHA256, m.SignedBy(), r.Detail)
 	}
 	for _, d := range v.Damaged {
 		fmt.Fprintf(out, "%s in %s: DAMAGED: %s\n", d.ID, d.Destination, d.Reason())

@@ -24,7 +24,20 @@ func loadApp(cmd *cobra.Command) (*app.App, error) {
 		}
 		return nil, withExitCode(exitUsage, fmt.Errorf("%w (use --config or LIFEBOAT_CONFIG to point at the config file)", err))
 	}
-	return &app.App{Config: cfg, Version: lifeboatVersion(), Logger: slog.Default()}, nil
+	a := &app.App{Config: cfg, Version: lifeboatVersion(), Logger: slog.Default()}
+	if f := cmd.Flags().Lookup(allowUnsignedFlag); f != nil {
+		a.AllowUnsigned, _ = cmd.Flags().GetBool(allowUnsignedFlag)
+	}
+	return a, nil
+}
+
+const allowUnsignedFlag = "allow-unsigned"
+
+// addAllowUnsigned gives a command that reads backups the --allow-unsigned flag, which
+// loadApp carries into app.App.AllowUnsigned.
+func addAllowUnsigned(cmd *cobra.Command) {
+	cmd.Flags().Bool(allowUnsignedFlag, false, "with signing.publicKeys configured, also use backups that are unsigned "+
+		"(taken before signing was enabled) or signed by a key not listed; a bad signature is refused always")
 }
 
 // sourceNames returns the named source, or every configured one.

@@ -66,8 +66,9 @@ func newRootCmd() *cobra.Command {
 		Long: `lifeboat takes leader-aware raft snapshots of Vault/OpenBao and pg_dump backups of the
 workflow platform's PostgreSQL database, streams each one to every configured destination
 (directory/PVC, S3, MinIO, R2, GCS, Azure Blob Storage) from a single read, writes a manifest with a sha256 last so a
-backup is either committed everywhere it succeeded or absent, prunes by retention policy
-per destination, and verifies and restores.
+backup is either committed everywhere it succeeded or absent, signs that manifest with
+ed25519 when signing is configured (lifeboat keygen) so restores use only backups lifeboat
+wrote, prunes by retention policy per destination, and verifies and restores.
 
 Exit codes:
   0  success
@@ -100,6 +101,7 @@ Exit codes:
 		newDrillCmd(),
 		newRecoverCmd(),
 		newExportCmd(),
+		newKeygenCmd(),
 	)
 	root.AddCommand(newServeCmd(), newStatusCmd())
 	usageArgs(root)

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"sync"
 
 	"github.com/klauspost/compress/zstd"
 	"github.com/lifeboat-backup/lifeboat/internal/clock"
@@ -21,11 +22,31 @@ type App struct {
 	// Clock is the time of backups (ids, manifests, stall timeouts, retention) and of a
 	// server built on this App. Nil means clock.Real.
 	Clock clock.Clock
+	// AllowUnsigned makes readers accept unsigned backups and backups signed by a key
+	// not configured (--allow-unsigned); a bad signature is refused still. See Trust.
+	AllowUnsigned bool
+
+	warnUnsigned sync.Once
+}
+
+func (a *App) logger() *slog.Logger {
+	if a.Logger == nil {
+		return slog.Default()
+	}
+	return a.Logger
 }
 
 // Pipeline builds the backup pipeline for one source kind.
 func (a *App) Pipeline(src *config.Source) (*pipeline.Pipeline, error) {
 	enc, err := a.Encryption()
+	if err != nil {
+		return nil, err
+	}
+	signer, err := a.Signer()
+	if err != nil {
+		return nil, err
+	}
+	trust, err := a.Trust()
 	if err != nil {
 		return nil, err
 	}
@@ -35,6 +56,8 @@ func (a *App) Pipeline(src *config.Source) (*pipeline.Pipeline, error) {
 	}
 	return &pipeline.Pipeline{
 		Encryption:       enc,
+		Signer:           signer,
+		Trust:            trust,
 		CompressionLevel: level,
 		StallTimeout:     src.StallTimeout.Duration,
 		Shrink:           src.Shrink(),

@@ -13,6 +13,7 @@ type backupDir struct {
 	id       string
 	manifest *store.ObjectInfo
 	data     []store.ObjectInfo // objects named data.*
+	drills   []store.ObjectInfo // drill records (drills.go)
 	all      []store.ObjectInfo // every object in the directory, manifest included
 }
 
@@ -47,6 +48,8 @@ func listDirs(ctx context.Context, st store.Store, source string) ([]*backupDir,
 			d.manifest = &m
 		case strings.HasPrefix(name, DataPrefix):
 			d.data = append(d.data, o)
+		case drillNameRE.MatchString(name):
+			d.drills = append(d.drills, o)
 		}
 	}
 	return dirs, nil

@@ -21,6 +21,8 @@ type Backup struct {
 	ID       string
 	Created  time.Time
 	Manifest *Manifest
+	// Drills are the backup's drill records, oldest first (see drills.go).
+	Drills []DrillRecord
 }
 
 // Problem is a backup directory that has a manifest List could not use: corrupt JSON, a
@@ -41,7 +43,16 @@ func (p Problem) Unwrap() error { return p.Err }
 // backup directory whose manifest is unusable. Unfinished uploads (data without a
 // manifest) appear in neither. The error is non-nil only when the store could not be
 // listed or read: a partial listing would make retention count wrongly, so there is none.
+// It checks no signature: see ListTrusted.
 func List(ctx context.Context, st store.Store, source string) ([]Backup, []Problem, error) {
+	return ListTrusted(ctx, st, source, nil)
+}
+
+// ListTrusted is List that also puts every backup trust refuses among the problems (with
+// an error wrapping ErrUntrusted): a forged or unsigned backup is then treated like a
+// damaged one, never restored from, never counted or deleted by retention, and reported.
+// A nil trust accepts every manifest.
+func ListTrusted(ctx context.Context, st store.Store, source string, trust *Trust) ([]Backup, []Problem, error) {
 	dirs, err := listDirs(ctx, st, source)
 	if err != nil {
 		return nil, nil, err
@@ -60,14 +71,17 @@ func List(ctx context.Context, st store.Store, source string) ([]Backup, []Probl
 		if err == nil {
 			err = d.check(source, m)
 		}
-		if errors.Is(err, ErrInvalidManifest) {
+		if err == nil {
+			err = trust.Check(m)
+		}
+		if errors.Is(err, ErrInvalidManifest) || errors.Is(err, ErrUntrusted) {
 			problems = append(problems, Problem{ID: d.id, Key: d.manifest.Key, Err: err})
 			continue
 		}
 		if err != nil {
 			return nil, nil, err
 		}
-		backups = append(backups, Backup{ID: m.ID, Created: m.Created, Manifest: m})
+		backups = append(backups, Backup{ID: m.ID, Created: m.Created, Manifest: m, Drills: drillRecords(m, d)})
 	}
 	sortNewestFirst(backups)
 	return backups, problems, nil
@@ -113,6 +127,13 @@ func unfinishedKeys(dirs []*backupDir, source string, olderThan time.Time) []str
 			continue
 		}
 		for _, o := range d.data {
+			if o.Modified.Before(olderThan) {
+				keys = append(keys, o.Key)
+			}
+		}
+		// The drill records of a backup whose manifest a prune deleted but whose other
+		// objects it could not: they describe nothing any more.
+		for _, o := range d.drills {
 			if o.Modified.Before(olderThan) {
 				keys = append(keys, o.Key)
 			}

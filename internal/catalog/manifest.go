@@ -37,7 +37,10 @@ type Manifest struct {
 	Postgres        *PostgresInfo `json:"postgres,omitempty"`
 	// Kubernetes is optional (added without a format bump): older manifests lack it.
 	Kubernetes *KubernetesInfo `json:"kubernetes,omitempty"`
-	Drills     []DrillRecord   `json:"drills,omitempty"`
+	// Drills are the drill records lifeboat before issue 16 wrote into the manifest.
+	// Drills now write separate objects (see DrillKey) and never rewrite a committed
+	// manifest; these are still read (Backup.Drills merges both).
+	Drills []DrillRecord `json:"drills,omitempty"`
 	// Extras are small side objects of the same backup (e.g. "globals.sql.zst.age", the
 	// roles of a PostgreSQL cluster), stored next to the data object with the same
 	// compression and encryption.
@@ -56,6 +59,9 @@ type Manifest struct {
 	// below the last good backup's). It is stored like any other, but retention counts
 	// suspicious backups apart, so they never push good ones out.
 	Suspicious string `json:"suspicious,omitempty"`
+	// Signature, when set, signs every other member of the stored JSON (see signing.go).
+	// Readers check it against their Trust before using the backup.
+	Signature *Signature `json:"signature,omitempty"`
 }
 
 // ExtraObject is one side object of a backup.
@@ -158,6 +164,9 @@ type DrillRecord struct {
 	At     time.Time `json:"at"`
 	OK     bool      `json:"ok"`
 	Detail string    `json:"detail,omitempty"`
+	// Key is the drill record object's key, for a record listed from its name (its
+	// Detail is then in the object: ReadDrill); empty for one inside an old manifest.
+	Key string `json:"-"`
 }
 
 // DataObjectKey is the full key (relative to the destination prefix) of the data object.

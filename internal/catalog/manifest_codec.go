@@ -1,11 +1,9 @@
 package catalog
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"regexp"
 	"strings"
 )
@@ -44,14 +42,17 @@ func Encode(m *Manifest) ([]byte, error) {
 // Decode parses and validates a manifest. Unknown fields are accepted (a newer lifeboat may
 // add optional ones within the same format version); an unknown formatVersion is not.
 func Decode(data []byte) (*Manifest, error) {
-	var m Manifest
-	dec := json.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&m); err != nil {
+	// The fields are read from the canonical form a signature covers (see signing.go), so
+	// what lifeboat uses is exactly what was signed.
+	canon, sig, err := decodeSigned(data)
+	if err != nil {
 		return nil, fmt.Errorf("%w: not valid manifest JSON: %w", ErrInvalidManifest, err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: unexpected data after the JSON object", ErrInvalidManifest)
+	var m Manifest
+	if err := json.Unmarshal(canon, &m); err != nil {
+		return nil, fmt.Errorf("%w: not valid manifest JSON: %w", ErrInvalidManifest, err)
 	}
+	m.Signature = sig
 	m.normalize()
 	if err := m.Validate(); err != nil {
 		return nil, err

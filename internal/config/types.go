@@ -9,7 +9,9 @@ type Config struct {
 	Destinations []Destination `json:"destinations"`
 	// Encryption applies to every source's data before it reaches any destination.
 	Encryption Encryption `json:"encryption,omitzero"`
-	Server     Server     `json:"server,omitzero"`
+	// Signing signs manifests where backups run and checks them where they are read.
+	Signing *Signing `json:"signing,omitempty"`
+	Server  Server   `json:"server,omitzero"`
 	// Pushgateway is a Prometheus Pushgateway URL one-shot runs push their metrics to.
 	Pushgateway string `json:"pushgateway,omitempty"`
 	// Notifications are the receivers told about failed runs, recoveries, failed drills

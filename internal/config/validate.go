@@ -37,6 +37,7 @@ func (c *Config) Validate() error {
 		validateDestination(&p, path, d)
 	}
 	validateEncryption(&p, "encryption", c.Encryption)
+	validateSigning(&p, "signing", c.Signing)
 	validateServer(&p, "server", &c.Server)
 	if c.Pushgateway != "" {
 		checkURL(&p, "pushgateway", c.Pushgateway)

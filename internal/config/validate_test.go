@@ -29,7 +29,7 @@ func TestParseErrors(t *testing.T) {
 		}},
 		{"top level is a list", `[1, 2]`, []string{"must be a mapping (got a list)"}},
 		{"unknown top-level field", okSources + okDests + "retention: {keepLast: 1}\n", []string{
-			`retention: unknown field; known fields here: destinations, encryption, notifications, pushgateway, server, sources`,
+			`retention: unknown field; known fields here: destinations, encryption, notifications, pushgateway, server, signing, sources`,
 		}},
 		{"typo suggests the field", okDests + `
 sources:
@@ -234,6 +234,26 @@ encryption:
 `, []string{
 			`encryption.age.recipients[0]: not an age public key (malformed recipient "age1notakey": invalid character data part: s[1]=111); recipients start with age1`,
 			"encryption.age.recipients[1]: this is an age identity (a PRIVATE key), not a recipient: remove it from the config, replace it with its public key (age-keygen -y) and consider it exposed",
+		}},
+		{"signing", okSources + okDests + `
+signing:
+  privateKey: {file: /k, env: K}
+  publicKeys:
+    - ed25519:AAAA
+    - age1qqqq
+    - ed25519:4f0u9E2zOzrJRk8ahmQyX6sTyn2QQxANNgOMnTmPxFEAoPzp7QdXGhK2kKqB9Uqvtz3ZnT+ML6J7gU1CG8xiLg==
+`, []string{
+			"signing.privateKey: set either file or env, not both",
+			`signing.publicKeys[0]: not a public key: "ed25519:" must be followed by the base64 of 32 bytes`,
+			`signing.publicKeys[1]: not a public key: want "ed25519:" followed by base64, or a PEM "PUBLIC KEY" block (` + "`lifeboat keygen`" + ` prints one)`,
+			"signing.publicKeys[2]: this is not a public key (it has the size of a PRIVATE key): remove it from the config and consider it exposed",
+		}},
+		{"signing without keys", okSources + okDests + "signing: {}\n", []string{
+			"signing: set privateKey (where backups run), publicKeys or publicKeysFile (where backups are read), or remove signing",
+		}},
+		{"inline private key refused", okSources + okDests + "signing: {privateKey: \"-----BEGIN PRIVATE KEY-----\"}\n", []string{
+			"signing.privateKey: inline secrets are not allowed; use {file: /path} or {env: NAME}",
+			"signing: set privateKey (where backups run), publicKeys or publicKeysFile (where backups are read), or remove signing",
 		}},
 		{"encryption without recipients", okSources + okDests + "encryption: {age: {identityFile: /id}}\n", []string{
 			"encryption.age: set recipients or recipientsFile (an identityFile alone would leave backups unencrypted)",

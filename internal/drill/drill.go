@@ -1,7 +1,8 @@
 // Package drill rehearses restores: it restores a backup into a scratch instance through
 // the restore core (internal/restore) with the kind's drill, checks that what should be
-// there is there, records the outcome in the backup's manifest, and throws the scratch
-// instance away. A drill never touches the live system.
+// there is there, records the outcome as a drill record next to the backup (never in its
+// manifest: a committed backup is write-once), and throws the scratch instance away. A
+// drill never touches the live system.
 package drill
 
 import (
@@ -24,7 +25,7 @@ type Options struct {
 	Backup       string // id or "latest" (default)
 	From         string // destination; default the first holding the backup
 	IdentityFile string
-	NoRecord     bool      // do not append the outcome to the manifest
+	NoRecord     bool      // do not write a drill record
 	Out          io.Writer // progress lines; nil discards them
 }
 
@@ -47,8 +48,8 @@ func (r *Report) Summary() string {
 
 // Run drills one source: the backup is chosen and verified (falling back only over the
 // copies of that backup: a drill proves one backup), restored into a scratch instance by
-// the source's kind and checked, and the outcome is recorded in the manifest of the copy
-// it read. The error is for problems before a drill could start (unknown source, no
+// the source's kind and checked, and the outcome is recorded (Record) beside the copy it
+// read. The error is for problems before a drill could start (unknown source, no
 // backup, no drill settings); the drill's own outcome is in the Report.
 func Run(ctx context.Context, a *app.App, name string, o Options) (*Report, error) {
 	src, err := a.Config.Source(name)
@@ -80,22 +81,21 @@ func Run(ctx context.Context, a *app.App, name string, o Options) (*Report, erro
 	return r, nil
 }
 
-// Record appends the drill's outcome to the backup's manifest in the destination it was
-// read from, so `list` and the web page can show when a backup was last proven
-// restorable. Rewriting a manifest is one atomic Put of a complete document.
+// Record writes the drill's outcome as a drill record (catalog.DrillKey) in the backup's
+// directory in the destination it was read from, so `list`, status, metrics and the web
+// page show when a backup was last proven restorable. The manifest is never rewritten: a
+// committed backup is write-once, and its signature covers the manifest as the backup
+// pod wrote it.
 func Record(ctx context.Context, loc app.Located, r *Report) error {
-	m := *loc.Manifest
-	m.Drills = append(append([]catalog.DrillRecord{}, m.Drills...), catalog.DrillRecord{At: r.Started.Add(r.Duration).UTC(), OK: r.OK(), Detail: shorten(r.Summary(), 500)})
-	// Keep the record bounded: the last 20 drills are plenty to see a trend.
-	if len(m.Drills) > 20 {
-		m.Drills = m.Drills[len(m.Drills)-20:]
-	}
-	body, err := catalog.Encode(&m)
+	m := loc.Manifest
+	at := r.Started.Add(r.Duration).UTC()
+	body, err := catalog.EncodeDrill(catalog.DrillObject{BackupID: m.ID, At: at, OK: r.OK(), Detail: shorten(r.Summary(), 500)})
 	if err != nil {
 		return err
 	}
-	if err := loc.Dest.Store.Put(ctx, m.Key(), bytes.NewReader(body)); err != nil {
-		return fmt.Errorf("record the drill in %s's manifest: %w", loc.Dest.Name, err)
+	key := catalog.DrillKey(m.Source.Name, m.ID, at, r.OK())
+	if err := loc.Dest.Store.Put(ctx, key, bytes.NewReader(body)); err != nil {
+		return fmt.Errorf("record the drill as %s in %s: %w", key, loc.Dest.Name, err)
 	}
 	return nil
 }

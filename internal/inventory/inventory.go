@@ -27,6 +27,12 @@ type Opener interface {
 	Destination(name string, create bool) (pipeline.Destination, error)
 }
 
+// Truster is an Opener whose readers check manifest signatures (*app.App is one): Take
+// then lists through its Trust, so a copy it refuses is a Damaged one, with the reason.
+type Truster interface {
+	Trust() (*catalog.Trust, error)
+}
+
 // Copy is one committed copy of a backup in one destination.
 type Copy struct {
 	Dest     pipeline.Destination
@@ -34,7 +40,8 @@ type Copy struct {
 }
 
 // Damaged is a copy whose manifest a listing could not use: it does not decode, names
-// another backup, or its data object is missing or of another size. It is never
+// another backup, its data object is missing or of another size, or its signature is
+// refused (catalog.ErrUntrusted: unsigned, an unknown key, a bad signature). It is never
 // restored from, never pruned, and always reported.
 type Damaged struct {
 	ID          string // the backup directory's name
@@ -80,6 +87,12 @@ func Take(ctx context.Context, o Opener, source, only string, now time.Time) (*I
 	if err != nil {
 		return nil, err
 	}
+	var trust *catalog.Trust
+	if t, ok := o.(Truster); ok {
+		if trust, err = t.Trust(); err != nil {
+			return nil, err
+		}
+	}
 	inv := &Inventory{Source: source, Only: only, Now: now}
 	for _, name := range names {
 		d, err := o.Destination(name, false)
@@ -88,19 +101,20 @@ func Take(ctx context.Context, o Opener, source, only string, now time.Time) (*I
 			inv.Listings = append(inv.Listings, Listing{Name: name, Dest: d, Err: fmt.Errorf("could not search %w", err)})
 			continue
 		}
-		inv.Listings = append(inv.Listings, List(ctx, d, source))
+		inv.Listings = append(inv.Listings, List(ctx, d, source, trust))
 	}
 	return inv, nil
 }
 
-// List lists source in one opened destination.
-func List(ctx context.Context, d pipeline.Destination, source string) Listing {
+// List lists source in one opened destination; the copies trust refuses are Damaged (nil
+// trust: none is).
+func List(ctx context.Context, d pipeline.Destination, source string, trust *catalog.Trust) Listing {
 	l := Listing{Name: d.Name, Dest: d}
 	if d.Store == nil {
 		l.Err = fmt.Errorf("could not search destination %s (%s): %w", d.Name, d.Where, d.OpenErr)
 		return l
 	}
-	backups, problems, err := catalog.List(ctx, d.Store, source)
+	backups, problems, err := catalog.ListTrusted(ctx, d.Store, source, trust)
 	if err != nil {
 		l.Err = fmt.Errorf("could not list destination %s (%s): %w", d.Name, d.Store, err)
 		return l
@@ -150,7 +164,24 @@ func (inv *Inventory) Candidates(ref string) ([]Copy, error) {
 		if inv.Only != "" {
 			where = "destination " + inv.Only
 		}
-		errs := append([]error{fmt.Errorf("backup %q not found in %s: %w (see `lifeboat list %s`)", ref, where, store.ErrNotFound, inv.Source)}, inv.Unlisted()...)
+		errs := []error{fmt.Errorf("backup %q not found in %s: %w (see `lifeboat list %s`)", ref, where, store.ErrNotFound, inv.Source)}
+		if ref != "latest" {
+			// The id exists but every copy is damaged or refused: say why, not just "not found".
+			errs = errs[:0]
+			for _, d := range inv.AllDamaged() {
+				if d.ID == ref {
+					errs = append(errs, fmt.Errorf("backup %s in %s is not used: %w", ref, d.Destination, d.Err))
+				}
+			}
+			if len(errs) == 0 {
+				errs = append(errs, fmt.Errorf("backup %q not found in %s: %w (see `lifeboat list %s`)", ref, where, store.ErrNotFound, inv.Source))
+			}
+		} else if d := inv.AllDamaged(); len(d) > 0 {
+			for _, x := range d {
+				errs = append(errs, fmt.Errorf("backup %s in %s is not used: %w", x.ID, x.Destination, x.Err))
+			}
+		}
+		errs = append(errs, inv.Unlisted()...)
 		return nil, errors.Join(errs...)
 	}
 	return found, nil

@@ -59,7 +59,7 @@ func (m *Metrics) InitDrill(source string) {
 }
 
 // SetDrillLastSuccess records a passing drill of source at t unless a later one is known.
-// Besides drills it runs, the server seeds it from the drill records in the manifests, so
+// Besides drills it runs, the server seeds it from the drill records beside the backups, so
 // after a restart the series is there and an absent() alert does not fire.
 func (m *Metrics) SetDrillLastSuccess(source string, t time.Time) {
 	m.mu.Lock()

@@ -25,12 +25,13 @@ type Copy struct {
 // damaged copy in to is copied over; a damaged copy in from cannot be copied. The
 // damaged copies of both are returned for the caller to report; the error is for a
 // destination that could not be listed, when nothing was copied.
-func Source(ctx context.Context, from, to pipeline.Destination, source string, dryRun bool, each func(Copy)) ([]inventory.Damaged, error) {
-	have := inventory.List(ctx, to, source)
+func Source(ctx context.Context, from, to pipeline.Destination, source string, trust *catalog.Trust, dryRun bool, each func(Copy)) ([]inventory.Damaged, error) {
+	have := inventory.List(ctx, to, source, trust)
 	if have.Err != nil {
 		return nil, have.Err
 	}
-	want := inventory.List(ctx, from, source)
+	// A backup trust refuses (forged, unsigned) is not spread to more destinations.
+	want := inventory.List(ctx, from, source, trust)
 	if want.Err != nil {
 		return nil, want.Err
 	}
@@ -67,7 +68,7 @@ func copyBackup(ctx context.Context, from, to pipeline.Destination, m *catalog.M
 	if err != nil {
 		return fmt.Errorf("upload to %s: %w", to.Name, err)
 	}
-	err = pipeline.CommitBackup(ctx, to.Store, m, func(x catalog.ExtraObject) (io.ReadCloser, error) {
+	err = pipeline.CommitBackup(ctx, to.Store, m, nil, func(x catalog.ExtraObject) (io.ReadCloser, error) {
 		return checked(ctx, from, m.ExtraKey(x.Name), x.SHA256, x.Size)
 	})
 	if err != nil {

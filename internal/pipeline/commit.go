@@ -14,8 +14,18 @@ import (
 // read through open, then m's manifest. The manifest goes last because its presence
 // commits the backup, and a committed backup must be restorable in full, extras
 // included. Both a run and `lifeboat mirror` commit this way.
-func CommitBackup(ctx context.Context, st store.Store, m *catalog.Manifest, open func(catalog.ExtraObject) (io.ReadCloser, error)) error {
-	body, err := catalog.Encode(m)
+//
+// With a signer the manifest is signed (the signature is inside manifest.json, so the Put
+// that commits the backup is the one that signs it). A mirror passes no signer and writes
+// m as it was read, its signature included.
+func CommitBackup(ctx context.Context, st store.Store, m *catalog.Manifest, signer *catalog.Signer, open func(catalog.ExtraObject) (io.ReadCloser, error)) error {
+	var body []byte
+	var err error
+	if signer != nil {
+		body, err = catalog.EncodeSigned(m, signer)
+	} else {
+		body, err = catalog.Encode(m)
+	}
 	if err != nil {
 		return fmt.Errorf("encode manifest: %w", err)
 	}

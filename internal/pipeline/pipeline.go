@@ -45,6 +45,11 @@ type Pipeline struct {
 	Clock clock.Clock
 	// Encryption, when non-nil, age-encrypts every backup.
 	Encryption *Encryption
+	// Signer, when non-nil, signs every manifest this pipeline commits.
+	Signer *catalog.Signer
+	// Trust decides which committed backups the lineage check and retention count; the
+	// ones it refuses (unsigned, forged) are neither compared with nor deleted.
+	Trust *catalog.Trust
 	// CompressionLevel applies to artifacts the source asks to compress.
 	CompressionLevel zstd.EncoderLevel
 	// StallTimeout detaches a destination that accepts no data for this long, so a

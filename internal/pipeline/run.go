@@ -176,7 +176,7 @@ func (p *Pipeline) commit(ctx context.Context, fan *fanout, m *catalog.Manifest,
 		if s.failed != nil {
 			continue
 		}
-		if err := CommitBackup(ctx, s.dest.Store, m, open); err != nil {
+		if err := CommitBackup(ctx, s.dest.Store, m, p.Signer, open); err != nil {
 			d.OK = false
 			d.Err = fmt.Errorf("data uploaded but %w", err)
 			continue
@@ -195,7 +195,7 @@ func (p *Pipeline) assess(ctx context.Context, fan *fanout, m *catalog.Manifest,
 		if s.failed != nil {
 			continue
 		}
-		backups, _, err := catalog.List(ctx, s.dest.Store, m.Source.Name)
+		backups, _, err := catalog.ListTrusted(ctx, s.dest.Store, m.Source.Name, p.Trust)
 		if err != nil {
 			log.Warn("cannot compare with the earlier backups of this destination", "destination", s.dest.Name, "err", err)
 			continue
@@ -215,7 +215,7 @@ func (p *Pipeline) prune(ctx context.Context, d Destination, source string) ([]s
 	if d.Retention.KeepsEverything() {
 		return nil, nil
 	}
-	backups, _, err := catalog.List(ctx, d.Store, source)
+	backups, _, err := catalog.ListTrusted(ctx, d.Store, source, p.Trust)
 	if err != nil {
 		return nil, err
 	}

@@ -244,6 +244,11 @@ func verify(ctx context.Context, a *app.App, req Request, c *candidate, fallback
 		err := c.verify(ctx)
 		if err == nil {
 			env.Printf("  verified: checksum and contents are good\n")
+			if m := c.backup.Manifest; m != nil {
+				// The listing already refused what the configured keys do not accept;
+				// this says what was accepted, --allow-unsigned included.
+				env.Printf("  signature: %s\n", m.SignedBy())
+			}
 			return c, nil
 		}
 		failed = append(failed, err)

@@ -10,6 +10,7 @@ import (
 
 	"github.com/lifeboat-backup/lifeboat/internal/source"
 
+	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/drill"
 )
@@ -134,27 +135,58 @@ func (l *drillLog) get(source string) (drillView, bool) {
 // server ran (with its checks), or a newer drill record in the manifests of the last
 // listing. nil when neither has one. The page reads drills only through here, so that
 // where drill results are kept can change in one place.
-func (s *Server) latestDrill(source string) *drillView {
+func (s *Server) latestDrill(ctx context.Context, source string) *drillView {
 	ran, ok := s.lastDrills.get(source)
 	var rec *drillView
+	var newest catalog.DrillRecord
 	if inv := s.inv.get(source); inv != nil {
 		for _, l := range inv.Listings {
 			for _, b := range l.Backups {
-				for _, d := range b.Manifest.Drills {
+				for _, d := range b.Drills {
 					if rec == nil || d.At.After(rec.At) {
-						rec = &drillView{At: d.At, OK: d.OK, BackupID: b.ID, Destination: l.Name, Summary: d.Detail, FromManifest: true}
-						if !d.OK {
-							rec.Error = d.Detail
-						}
+						rec = &drillView{At: d.At, OK: d.OK, BackupID: b.ID, Destination: l.Name, FromManifest: true}
+						newest = d
 					}
 				}
 			}
 		}
 	}
-	// The server's own drill is also recorded in the manifest, at the same time: prefer
+	// The server's own drill is also recorded next to the backup, at the same time: prefer
 	// the report, which has the checks.
 	if ok && (rec == nil || !ran.At.Before(rec.At)) {
 		return &ran
 	}
+	if rec != nil {
+		detail := s.drillDetail(ctx, rec.Destination, newest)
+		rec.Summary = detail
+		if !rec.OK {
+			rec.Error = detail
+		}
+	}
 	return rec
+}
+
+// drillDetail is the detail of a listed drill record, read from its object once and then
+// remembered (records are write-once): the listing knows only when and how it ended.
+func (s *Server) drillDetail(ctx context.Context, destination string, r catalog.DrillRecord) string {
+	if r.Key == "" {
+		return r.Detail
+	}
+	cacheKey := destination + "\x00" + r.Key
+	if v, ok := s.drillDetails.Load(cacheKey); ok {
+		return v.(string)
+	}
+	d, err := s.app.Destination(destination, false)
+	if err != nil {
+		return ""
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	full, err := catalog.ReadDrill(ctx, d.Store, r)
+	if err != nil {
+		s.log.Warn("read drill record", "destination", destination, "key", r.Key, "err", err)
+		return ""
+	}
+	s.drillDetails.Store(cacheKey, full.Detail)
+	return full.Detail
 }

@@ -71,9 +71,9 @@ func scrape(t *testing.T, e *env) string {
 }
 
 // After a restart, lifeboat_drill_last_success_timestamp_seconds comes back from the drill
-// records in the manifests (the newest passing one; a later failed drill does not count),
+// records beside the backups (the newest passing one; a later failed drill does not count),
 // so the chart's absent() alert does not fire after every restart.
-func TestDrillSuccessSeededFromManifests(t *testing.T) {
+func TestDrillSuccessSeededFromDrillRecords(t *testing.T) {
 	e := newEnv(t, "")
 	e.start()
 	first := e.wait(e.trigger("workflows").ID)

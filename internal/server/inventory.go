@@ -124,15 +124,13 @@ func committedEverywhere(ls []inventory.Listing) (time.Time, bool) {
 }
 
 // newestPassingDrill is when the newest passing drill of any of the backups finished: the
-// drill records in the manifests outlive the server, so lifeboat_drill_last_success_*
+// drill records in the destinations outlive the server, so lifeboat_drill_last_success_*
 // survives a restart (and covers drills run by a `lifeboat drill` CronJob).
 func newestPassingDrill(backups []catalog.Backup) time.Time {
 	var t time.Time
 	for _, b := range backups {
-		for _, d := range b.Manifest.Drills {
-			if d.OK && d.At.After(t) {
-				t = d.At
-			}
+		if d := b.LastPassingDrill(); d.After(t) {
+			t = d
 		}
 	}
 	return t

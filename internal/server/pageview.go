@@ -38,7 +38,7 @@ func (s *Server) sourceViews(ctx context.Context, st []api.SourceStatus) ([]sour
 		if err != nil {
 			return nil, err
 		}
-		v := sourceView{SourceStatus: src, Late: late(src), Drill: s.latestDrill(src.Name)}
+		v := sourceView{SourceStatus: src, Late: late(src), Drill: s.latestDrill(ctx, src.Name)}
 		v.Runs = runs[:min(len(runs), pageRuns)]
 		if c, err := s.app.Config.Source(src.Name); err == nil && c.Drill != nil {
 			v.HasDrill, v.DrillSchedule = true, c.Drill.Schedule

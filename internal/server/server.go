@@ -70,6 +70,8 @@ type Server struct {
 	drills map[string]cron.Schedule
 
 	lastDrills drillLog // the last drill this server ran per source, for the page
+	// drillDetails remembers the detail of drill records read for the page (write-once).
+	drillDetails sync.Map
 
 	sessionKey []byte // signs the page's session cookies; derived from the token once
 	revoked    *revokedSessions

@@ -48,13 +48,22 @@ func TestVaultDrill(t *testing.T) {
 				t.Fatalf("drill output lacks %q:\n%s", want, r)
 			}
 		}
-		// The outcome is recorded in the manifest of the copy that was drilled.
+		// The outcome is a drill record beside the copy that was drilled; the manifest
+		// is never rewritten.
 		id := listBackups(t, s)["local"][0].ID
-		var m struct {
-			Drills []struct{ OK bool } `json:"drills"`
+		records, _ := filepath.Glob(filepath.Join(s.localDir, "vault", id, "drill-*.json"))
+		if len(records) != 1 || !strings.HasSuffix(records[0], "-ok.json") {
+			t.Fatalf("drill records: %v", records)
 		}
-		if err := json.Unmarshal([]byte(readFile(t, filepath.Join(s.localDir, "vault", id, "manifest.json"))), &m); err != nil || len(m.Drills) != 1 || !m.Drills[0].OK {
-			t.Fatalf("drill record in manifest: %+v %v", m, err)
+		var rec struct {
+			BackupID string `json:"backupID"`
+			OK       bool   `json:"ok"`
+		}
+		if err := json.Unmarshal([]byte(readFile(t, records[0])), &rec); err != nil || rec.BackupID != id || !rec.OK {
+			t.Fatalf("drill record: %+v %v", rec, err)
+		}
+		if strings.Contains(readFile(t, filepath.Join(s.localDir, "vault", id, "manifest.json")), "drills") {
+			t.Fatal("the drill was written into the manifest")
 		}
 
 		// A secret that is not in the backup fails the drill by name.

@@ -3,8 +3,11 @@ package helm
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +23,7 @@ import (
 	"github.com/minio/minio-go/v7"
 	corev1 "k8s.io/api/core/v1"
 
+	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
 
@@ -92,6 +96,14 @@ func TestCronJobsRunAgainstRealServers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	signingPub, signingKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	signingPEM, err := catalog.PrivateKeyPEM(signingKey)
+	if err != nil {
+		t.Fatal(err)
+	}
 
 	// Values an operator would write for these servers, and the Secrets they would create.
 	dir := t.TempDir()
@@ -131,7 +143,10 @@ destinations:
 encryption:
   age:
     recipients: [%s]
-`, bao.Addr(), pg.Host, pg.Port, pg.User, pg.BinDir, minioSrv.URL(), identity.Recipient())
+signing:
+  privateKeySecretRef: {name: lifeboat-signing}
+  publicKeys: [%q]
+`, bao.Addr(), pg.Host, pg.Port, pg.User, pg.BinDir, minioSrv.URL(), identity.Recipient(), catalog.FormatPublicKey(signingPub))
 	secrets := map[string]map[string]string{
 		"lifeboat-vault-token": {"token": bao.RootToken},
 		"lifeboat-minio":       {"access-key-id": minioSrv.AccessKey, "secret-access-key": minioSrv.SecretKey},
@@ -139,6 +154,8 @@ encryption:
 		// Created only for the restore (docs/admin-guide.md, section 7).
 		"vault-restore": {"token": bao.RootToken},
 		"lifeboat-age":  {"identity": identity.String()},
+		// The signing key: mounted by the chart into the backup CronJobs only.
+		"lifeboat-signing": {"private.pem": string(signingPEM)},
 	}
 	claims := map[string]string{} // PVC name -> the directory standing in for the volume
 	objs := parseObjects(t, render(t, []string{values}))
@@ -175,6 +192,11 @@ encryption:
 					t.Errorf("destination %s holds %s, minio %s: one run must commit the same backup everywhere", dest, id, ids["minio"])
 				}
 			}
+			// signing from the values reached the run: the manifest is signed by the key.
+			m := manifestInMinIO(t, minioSrv, "lifeboat-e2e", "cluster/"+c.source+"/"+ids["minio"]+"/manifest.json")
+			if m.Signature == nil || m.Signature.Key != catalog.Fingerprint(signingPub) {
+				t.Errorf("the %s manifest is not signed by the configured key: %+v", c.source, m.Signature)
+			}
 			backups[c.source] = ids["minio"]
 			t.Logf("%s: backup %s committed to %v", c.component, ids["minio"], c.destinations)
 		})
@@ -209,7 +231,14 @@ encryption:
 	objs = parseObjects(t, render(t, []string{values, restoreValues}))
 	for _, component := range []string{"restore-vault", "restore-workflows"} {
 		t.Run(component, func(t *testing.T) {
-			fs := newPodFS(t, objs, podOf(t, objs, "Job/", component), secrets, claims)
+			pod := podOf(t, objs, "Job/", component)
+			for _, v := range pod.Spec.Volumes {
+				if v.Secret != nil && v.Secret.SecretName == "lifeboat-signing" {
+					t.Fatalf("the %s Job mounts the signing key", component)
+				}
+			}
+			// The restore checks the signature with the public key alone.
+			fs := newPodFS(t, objs, pod, secrets, claims)
 			if res := fs.run(t, bin, 5*time.Minute); res.code != 0 {
 				t.Fatalf("the %s Job's command failed: %s", component, res)
 			}
@@ -449,6 +478,25 @@ func committedInMinIO(t *testing.T, m *testenv.MinIO, bucket, prefix string) str
 		t.Fatalf("want one committed backup under s3://%s/%s, got %v", bucket, prefix, ids)
 	}
 	return ids[0]
+}
+
+// manifestInMinIO reads and decodes one manifest.
+func manifestInMinIO(t *testing.T, m *testenv.MinIO, bucket, key string) *catalog.Manifest {
+	t.Helper()
+	obj, err := m.Client().GetObject(context.Background(), bucket, key, minio.GetObjectOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer obj.Close()
+	raw, err := io.ReadAll(obj)
+	if err != nil {
+		t.Fatal(err)
+	}
+	man, err := catalog.Decode(raw)
+	if err != nil {
+		t.Fatalf("%s: %v", key, err)
+	}
+	return man
 }
 
 // committedInDir returns the id of the one committed backup of source in a file destination.

@@ -136,6 +136,8 @@ func TestValuesErrors(t *testing.T) {
 		{"notifier without a Secret", []string{minimal}, []string{"notifications[0].name=chat", "notifications[0].type=slack"}, "at '/notifications/0': missing property 'secretRef'"},
 		{"slack URL in the values", []string{minimal}, []string{"notifications[0].name=chat", "notifications[0].type=slack", "notifications[0].secretRef.name=slack", "notifications[0].url=https://hooks.slack.com/services/T/B/x"}, "notifications[chat].url: a slack notifier's URL embeds Slack's token: put it in the Secret"},
 		{"unknown notification event", []string{minimal}, []string{"notifications[0].name=chat", "notifications[0].type=slack", "notifications[0].secretRef.name=slack", "notifications[0].events={failed}"}, "at '/notifications/0/events/0': value must be one of"},
+		{"signing key without public keys", []string{minimal}, []string{"signing.privateKeySecretRef.name=lifeboat-signing"}, "signing.publicKeys: required with signing.privateKeySecretRef"},
+		{"signing public key of another kind", []string{minimal}, []string{"signing.publicKeys={age1abc}"}, "at '/signing/publicKeys/0': 'age1abc' does not match pattern"},
 		{"bad alert age", []string{minimal}, []string{"metrics.prometheusRule.enabled=true", "pushgateway=http://pg:9091", "vault.backup.maxAge=3 hours"}, "at '/vault/backup/maxAge': '3 hours' does not match pattern"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -258,6 +258,14 @@ lifeboat's own config.Parse.
 {{- if $id.name }}{{ $_ := set $enc "identityFile" (include "lifeboat.secretPath" (list "age-identity" $id.key)) }}{{ end -}}
 {{- $_ := set $cfg "encryption" (dict "age" $enc) -}}
 {{- end -}}
+{{- $sg := $root.Values.signing -}}
+{{- if $sg.publicKeys -}}
+{{- $signing := dict "publicKeys" $sg.publicKeys -}}
+{{- /* The private key is named in the one config every pod reads, but mounted only where
+       backups run; readers use publicKeys and never open it. auto-restore gets none. */ -}}
+{{- if and $sg.privateKeySecretRef.name (not $vaultOnly) }}{{ $_ := set $signing "privateKey" (include "lifeboat.fileRef" (list "signing-key" $sg.privateKeySecretRef.key) | fromJson) }}{{ end -}}
+{{- $_ := set $cfg "signing" $signing -}}
+{{- end -}}
 {{- if and (eq $root.Values.mode "agent") (not $vaultOnly) -}}
 {{- $a := $root.Values.agent -}}
 {{- $srv := dict "listen" (printf ":%d" (int $a.port)) "token" (include "lifeboat.fileRef" (list "server-token" $a.tokenSecretRef.key) | fromJson) "historyLimit" (int $a.historyLimit) -}}

@@ -2,7 +2,8 @@
 Pod templates shared by the CronJobs, the restore Jobs and the agent. A "scope" says what
 the pod does and so which Secrets it gets: backup-<kind>, restore-<kind>, drill-<kind>
 (kind vault, workflows or platform-config) or agent. Each pod mounts only the credentials of its own source
-and destinations; the age identity only where restores and drills run.
+and destinations; the age identity only where restores and drills run; the signing key
+only where backups run.
 */}}
 
 {{/* The destinations a scope uses: its source's list, or all. */}}
@@ -78,6 +79,10 @@ and destinations; the age identity only where restores and drills run.
 {{- end -}}
 {{- if or $agent (hasPrefix "backup-" $scope) (hasPrefix "drill-" $scope) -}}
 {{- range $root.Values.notifications }}{{ $out = append $out (dict "name" (printf "notify-%s" .name) "secret" .secretRef.name "keys" (list (include "lifeboat.notifySecretKey" .)) "optional" true "notifier" true) }}{{ end -}}
+{{- end -}}
+{{- $sk := $root.Values.signing.privateKeySecretRef -}}
+{{- if and $sk.name (or (hasPrefix "backup-" $scope) $agent) -}}
+{{- $out = append $out (dict "name" "signing-key" "secret" $sk.name "keys" (list $sk.key)) -}}
 {{- end -}}
 {{- if $agent -}}
 {{- $out = append $out (dict "name" "server-token" "secret" $root.Values.agent.tokenSecretRef.name "keys" (list $root.Values.agent.tokenSecretRef.key)) -}}

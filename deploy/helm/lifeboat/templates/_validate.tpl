@@ -79,6 +79,9 @@
 {{- if and $v.vault.autoRestore.enabled (not $v.vault.nodes) -}}
 {{- fail "vault.nodes: required with vault.autoRestore (an uninitialised cluster has no active service; auto-restore talks to each server)" -}}
 {{- end -}}
+{{- if and $v.signing.privateKeySecretRef.name (not $v.signing.publicKeys) -}}
+{{- fail "signing.publicKeys: required with signing.privateKeySecretRef (the public key `lifeboat keygen` printed): restores, drills and auto-restore check backups against it" -}}
+{{- end -}}
 {{- if and $v.vault.autoRestore.enabled $v.encryption.age.recipients (not $v.vault.autoRestore.identitySecretRef.name) -}}
 {{- fail "vault.autoRestore.identitySecretRef.name: required when encryption.age is on (auto-restore has to decrypt the snapshot)" -}}
 {{- end -}}
