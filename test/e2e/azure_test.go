@@ -19,6 +19,7 @@ import (
 // one read, verifies, and restores a wiped OpenBao on its own: the directory's copy is
 // deleted first, so the secrets can only come back from the azure container.
 func TestVaultBackupToAzure(t *testing.T) {
+	t.Parallel() // waits on servers most of the time (main_test.go)
 	v := testenv.StartVault(t, testenv.OpenBao)
 	az := testenv.StartAzurite(t)
 	az.MakeContainer("backups")

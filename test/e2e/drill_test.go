@@ -25,6 +25,7 @@ func corrupt(t *testing.T, path string) {
 }
 
 func TestVaultDrill(t *testing.T) {
+	t.Parallel() // waits on servers most of the time (main_test.go)
 	testenv.ForEachFlavor(t, func(t *testing.T, flavor testenv.Flavor) {
 		bin := testenv.Binary(t, string(flavor))
 		s := newVaultSetup(t, flavor, "")
@@ -84,6 +85,7 @@ func TestVaultDrill(t *testing.T) {
 }
 
 func TestPostgresDrill(t *testing.T) {
+	t.Parallel() // waits on servers most of the time (main_test.go)
 	s := newPgSetup(t, "", "")
 	s.lifeboat(t, 0, "backup", "workflows")
 	r := s.lifeboat(t, 0, "drill", "workflows")

@@ -16,6 +16,7 @@ import (
 // verified and restored from the GCS copy alone: the secrets written before the backup are
 // back, the one written after it is gone.
 func TestVaultBackupRestoreFromGCS(t *testing.T) {
+	t.Parallel() // waits on servers most of the time (main_test.go)
 	v := testenv.StartVault(t, testenv.OpenBao)
 	gcs := testenv.StartFakeGCS(t)
 	gcs.MakeBucket("backups")

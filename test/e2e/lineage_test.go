@@ -49,6 +49,7 @@ func idsOf(t *testing.T, byDest map[string][]listed) map[string]listed {
 // A Vault wiped and re-initialised keeps being backed up with keepLast 3: every backup of
 // the old cluster stays, the runs warn, and only `prune --lineage` removes the old ones.
 func TestVaultReinitialisedKeepsOldLineage(t *testing.T) {
+	t.Parallel() // waits on servers most of the time (main_test.go)
 	testenv.ForEachFlavor(t, testVaultReinitialised)
 }
 
@@ -161,6 +162,7 @@ func testVaultReinitialised(t *testing.T, flavor testenv.Flavor) {
 // A PostgreSQL database whose tables were emptied keeps being backed up with keepLast 3:
 // every dump is flagged suspicious and none pushes the good ones out.
 func TestPostgresEmptiedTablesAreSuspicious(t *testing.T) {
+	t.Parallel() // waits on servers most of the time (main_test.go)
 	s := newPgSetup(t, "", "")
 	withRetention(t, s.config)
 	for range 3 {

@@ -1,5 +1,12 @@
 // Package e2e drives the lifeboat binary end to end against real servers (OpenBao and
-// HashiCorp Vault on raft, MinIO, PostgreSQL), as an operator or a CronJob would.
+// HashiCorp Vault on raft, MinIO, fake-gcs-server, Azurite, PostgreSQL, local-kms, a
+// Kubernetes API server), as an operator or a CronJob would.
+//
+// The longest tests mostly wait on servers (raft elections, unseals, scratch servers, a
+// join timeout), so they call t.Parallel(): Go runs them after the others, -parallel
+// (GOMAXPROCS, 2 here) at a time. Every test starts its own servers on free ports in its
+// own directories, so nothing is shared between them. Timing-sensitive tests (a server
+// killed mid-run, stalls) stay serial.
 package e2e
 
 import (

@@ -101,6 +101,7 @@ func notifications(url, secretFile, events string) string {
 // destinations); a damaged copy found by verify; a receiver that is down changes no exit
 // code, and no URL or secret is printed.
 func TestNotifications(t *testing.T) {
+	t.Parallel() // waits on servers most of the time (main_test.go)
 	s := newServeSetup(t, "")
 	seed(t, s.vault.Client())
 	rc := startReceiver(t)

@@ -46,6 +46,7 @@ destinations:
 // both backups while the older one's lock runs (prune says so and exits 0); after the
 // window prune deletes it, every version of it. A bucket without object lock is refused.
 func TestObjectLock(t *testing.T) {
+	t.Parallel() // waits on servers most of the time (main_test.go)
 	v := testenv.StartVault(t, testenv.OpenBao)
 	m := testenv.StartMinIO(t)
 	m.MakeLockedBucket("locked")

@@ -12,6 +12,7 @@ import (
 // After one secret is deleted and another overwritten in the live Vault, recover brings
 // both back from the latest backup and touches nothing else.
 func TestVaultRecoverSingleSecrets(t *testing.T) {
+	t.Parallel() // waits on servers most of the time (main_test.go)
 	s := newVaultSetup(t, testenv.OpenBao, "")
 	cfg := strings.Replace(readFile(t, s.config), "    vault:\n", fmt.Sprintf(`    drill:
       vault:

@@ -75,6 +75,7 @@ func plant(t *testing.T, s *vaultSetup, genuine *catalog.Manifest, after time.Du
 // key (unsigned, signed by another key, or a genuine signature over changed content) and
 // restore the genuine one, saying why.
 func TestSignedBackupsRefusePlantedOnes(t *testing.T) {
+	t.Parallel() // waits on servers most of the time (main_test.go)
 	flavor := testenv.OpenBao
 	keys := t.TempDir()
 	privFile, pub := keygen(t, keys, "signing")

@@ -19,6 +19,7 @@ import (
 // A wiped Vault (storage lost, unseal keys kept) comes back with no human involved, and
 // the temporary key auto-restore initialises with never leaves lifeboat's memory.
 func TestVaultAutoRestore(t *testing.T) {
+	t.Parallel() // waits on servers most of the time (main_test.go)
 	testenv.ForEachFlavor(t, func(t *testing.T, flavor testenv.Flavor) {
 		s := newVaultSetup(t, flavor, "")
 		secrets := seed(t, s.vault.Client())

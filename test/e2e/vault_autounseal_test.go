@@ -75,6 +75,7 @@ func drillAndRestoreWithSeal(t *testing.T, v *testenv.Vault, sealType, seal stri
 // A cluster auto-unsealed by a Transit engine of another server is drilled with the same
 // seal and no unseal keys; another Transit key cannot open the snapshot.
 func TestVaultTransitSealDrillAndRestore(t *testing.T) {
+	t.Parallel() // waits on servers most of the time (main_test.go)
 	testenv.ForEachFlavor(t, func(t *testing.T, flavor testenv.Flavor) {
 		ts := testenv.StartTransitServer(t, testenv.OpenBao)
 		v := testenv.StartVaultClusterWith(t, flavor, 1, testenv.VaultClusterOptions{Seal: ts.Seal(ts.KeyName, ts.Token)})
@@ -92,6 +93,7 @@ func TestVaultTransitSealDrillAndRestore(t *testing.T) {
 // A cluster auto-unsealed by AWS KMS (local-kms, an emulator of the KMS API, reached
 // through the seal's endpoint parameter): the same story, with the credentials in files.
 func TestVaultAWSKMSSealDrillAndRestore(t *testing.T) {
+	t.Parallel() // waits on servers most of the time (main_test.go)
 	testenv.ForEachFlavor(t, func(t *testing.T, flavor testenv.Flavor) {
 		kms := testenv.StartLocalKMS(t)
 		v := testenv.StartVaultClusterWith(t, flavor, 1, testenv.VaultClusterOptions{Seal: kms.Seal(kms.KeyID)})
@@ -145,6 +147,7 @@ func checkAllBack(t *testing.T, v *testenv.Vault) {
 // the others join it (retry_join) and are unsealed with the stored keys, and all three
 // are voters, with no human step.
 func TestVaultAutoRestoreWholeCluster(t *testing.T) {
+	t.Parallel() // waits on servers most of the time (main_test.go)
 	testenv.ForEachFlavor(t, func(t *testing.T, flavor testenv.Flavor) {
 		v := testenv.StartVaultCluster(t, flavor, 3)
 		v.WaitVoters(t)
@@ -169,6 +172,7 @@ func TestVaultAutoRestoreWholeCluster(t *testing.T) {
 // StatefulSet controller (it restarts node 0's process when the pod is gone and creates
 // the pod again), and auto-restore ends with every node back, no human step.
 func TestVaultAutoRestoreWholeTransitCluster(t *testing.T) {
+	t.Parallel() // waits on servers most of the time (main_test.go)
 	k := testenv.StartKube(t)
 	k.MustDo(http.MethodPost, "/api/v1/namespaces", map[string]any{"metadata": map[string]any{"name": "vault"}}, nil)
 	pod := map[string]any{
@@ -230,6 +234,7 @@ func TestVaultAutoRestoreWholeTransitCluster(t *testing.T) {
 // OpenBao's static seal (a key from a file): the same story; another key cannot open the
 // snapshot.
 func TestVaultStaticSealDrillAndRestore(t *testing.T) {
+	t.Parallel() // waits on servers most of the time (main_test.go)
 	newKey := func() string {
 		k := make([]byte, 32)
 		if _, err := rand.Read(k); err != nil {
