@@ -3,7 +3,10 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -63,4 +66,73 @@ func testGlobals(t *testing.T, pg *testenv.Postgres) {
 	if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_roles WHERE rolname = 'later_role'").Scan(&n); err != nil || n != 1 {
 		t.Errorf("statements after an error did not run: %d, %v", n, err)
 	}
+}
+
+// A globals.sql with a psql meta-command is refused before anything changes: the shell
+// command never runs, no statement of the file runs, the database is not created. Text
+// that only looks like a meta-command inside quotes reaches the server as data.
+func testGlobalsMetaCommands(t *testing.T, pg *testenv.Postgres) {
+	ctx := context.Background()
+	createArgo(t, pg, "argo_meta", 3, 5)
+	data, _, _ := backup(t, options(pg, "argo_meta"))
+	mustExec(t, pg, "postgres", "DROP DATABASE argo_meta WITH (FORCE)")
+	marker := filepath.Join(t.TempDir(), "pwned")
+	conn := pg.Connect("postgres")
+	defer conn.Close(ctx)
+	roles := func(name string) int {
+		var n int
+		if err := conn.QueryRow(ctx, "SELECT count(*) FROM pg_roles WHERE rolname = $1", name).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	for evil, line := range map[string]int{
+		"CREATE ROLE meta_probe;\n\\! touch " + marker + "\n": 2,
+		// psql continues the escape string on the next line, where \' is a quote.
+		"CREATE ROLE meta_probe;\nCOMMENT ON ROLE meta_probe IS E'x'\n'it\\'' \\! touch " + marker + "\n;\n": 3,
+		"CREATE ROLE meta_probe;\nCOPY (SELECT 1) TO PROGRAM 'touch " + marker + "';\n":                      2,
+	} {
+		err := Restore(ctx, bytes.NewReader(data), RestoreOptions{
+			Target: options(pg, "argo_meta"), Globals: strings.NewReader(evil), Log: slog.New(slog.DiscardHandler),
+		})
+		var ge *globalsError
+		if !errors.As(err, &ge) || ge.Line != line {
+			t.Errorf("%q: err = %v, want globals.sql line %d refused", evil, err, line)
+		}
+		if _, serr := os.Stat(marker); serr == nil {
+			t.Fatalf("%q: the shell command ran", evil)
+		}
+		if n := roles("meta_probe"); n != 0 {
+			t.Errorf("%q: a statement of the refused file ran", evil)
+		}
+		var exists bool
+		if err := conn.QueryRow(ctx, "SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = 'argo_meta')").Scan(&exists); err != nil || exists {
+			t.Errorf("%q: the database was created (%v) before globals.sql was refused", evil, err)
+		}
+	}
+
+	// Quoted look-alikes are data: psql reads them as the check did.
+	quoted := "SET standard_conforming_strings = on;\nCREATE ROLE meta_probe;\n" +
+		"COMMENT ON ROLE meta_probe IS E'one\\'\n\\! touch " + marker + "\nit''s \\\\';\n" +
+		"ALTER ROLE meta_probe SET application_name TO $q$\n\\! touch " + marker + "\n$q$;\n"
+	err := Restore(ctx, bytes.NewReader(data), RestoreOptions{
+		Target: options(pg, "argo_meta"), Globals: strings.NewReader(quoted), Log: slog.New(slog.DiscardHandler),
+	})
+	if err != nil {
+		t.Fatalf("quoted look-alikes: %v", err)
+	}
+	if _, serr := os.Stat(marker); serr == nil {
+		t.Fatal("a quoted look-alike ran as a shell command")
+	}
+	var comment string
+	if err := conn.QueryRow(ctx, "SELECT shobj_description(oid, 'pg_authid') FROM pg_roles WHERE rolname = 'meta_probe'").Scan(&comment); err != nil {
+		t.Fatal(err)
+	}
+	if want := "one'\n! touch " + marker + "\nit's \\"; comment != want { // \! is an escape in E''
+
+		t.Errorf("comment = %q, want %q", comment, want)
+	}
+	mustExec(t, pg, "postgres", "DROP DATABASE argo_meta WITH (FORCE)")
+	mustExec(t, pg, "postgres", "DROP ROLE meta_probe")
 }
