@@ -78,7 +78,7 @@ var headerParams = map[string]bool{
 }
 
 // token is one lexical item of a statement: a word (upper-cased), a quoted string
-// (kind '\”), a quoted identifier ('"') or a punctuation character.
+// (kind: a single quote), a quoted identifier (a double quote) or a punctuation byte.
 type token struct {
 	kind byte // 'w' word, '\'' string, '"' identifier, or the punctuation byte
 	text string
