@@ -1,6 +1,7 @@
 // Package scratch runs throwaway servers that restore drills and single-secret recovery
 // restore into, so that neither ever touches the live system. A scratch server lives in
-// its own temporary directory on loopback and is destroyed (process and data) by Stop.
+// its own 0700 temporary directory, listens only on a unix socket there, and is destroyed
+// (process and data) by Stop.
 package scratch
 
 import (
@@ -8,7 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
+
+	"github.com/lifeboat-backup/lifeboat/internal/childenv"
 )
 
 // VaultOptions says how to start a scratch Vault/OpenBao.
@@ -33,13 +36,32 @@ type VaultOptions struct {
 	Seal string
 }
 
-// Vault is a running single-node raft server with TLS off, on 127.0.0.1.
+// Vault is a running single-node raft server. Its API listens only on a unix socket in
+// its own 0700 directory: no other local user can reach it, and no other local process
+// can listen there in its place and receive the snapshot, the unseal keys or the tokens
+// lifeboat sends (a TCP port on 127.0.0.1 can be taken by anyone on the host first).
 type Vault struct {
+	// Addr is the API address, unix://<dir>/api.sock: vault/api clients (lifeboat's
+	// and the CLI's VAULT_ADDR) dial the socket for it.
 	Addr    string
 	dir     string
 	cmd     *exec.Cmd
 	done    chan error
 	logPath string
+}
+
+// maxSocketPath is what a unix socket path may hold (sun_path is 108 bytes on Linux,
+// with its NUL).
+const maxSocketPath = 107
+
+// sealEnv are variables a scratch server with an auto-unseal seal may need from
+// lifeboat's environment: where the cloud KMS is and the workload identity it is reached
+// with (files and names, not keys). Static keys belong in drill.vault.seal.secrets.
+var sealEnv = []string{
+	"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME",
+	"AWS_STS_REGIONAL_ENDPOINTS", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+	"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "GOOGLE_APPLICATION_CREDENTIALS",
+	"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST",
 }
 
 // StartVault starts an uninitialised scratch server and waits until it answers.
@@ -51,31 +73,28 @@ func StartVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scratch Vault binary %q: %w; install vault or bao, or set drill.vault.binary", o.Binary, err)
 	}
-	dir, err := os.MkdirTemp(o.Dir, "lifeboat-scratch-vault-")
+	dir, err := os.MkdirTemp(o.Dir, "lifeboat-scratch-vault-") // 0700
 	if err != nil {
 		return nil, fmt.Errorf("scratch Vault directory: %w", err)
 	}
 	v := &Vault{dir: dir, done: make(chan error, 1), logPath: filepath.Join(dir, "server.log")}
-	apiPort, err1 := freePort()
-	clusterPort, err2 := freePort()
-	if err := errors.Join(err1, err2); err != nil {
+	socket := filepath.Join(dir, "api.sock")
+	if len(socket) > maxSocketPath {
 		v.Stop()
-		return nil, err
+		return nil, fmt.Errorf("the scratch Vault's socket path %s is longer than %d bytes, which a unix socket cannot have: point TMPDIR at a shorter directory", socket, maxSocketPath)
 	}
-	v.Addr = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	v.Addr = "unix://" + socket
 	cfg := fmt.Sprintf(`disable_mlock = true
 api_addr = %q
-cluster_addr = "https://127.0.0.1:%d"
 storage "raft" {
   path = %q
   node_id = "lifeboat-scratch"
 }
-listener "tcp" {
-  address = "127.0.0.1:%d"
-  cluster_address = "127.0.0.1:%d"
-  tls_disable = true
+listener "unix" {
+  address = %q
+  socket_mode = "0600"
 }
-`, v.Addr, clusterPort, filepath.Join(dir, "raft"), apiPort, clusterPort)
+`, v.Addr, filepath.Join(dir, "raft"), socket)
 	if o.Seal != "" {
 		cfg += o.Seal
 	}
@@ -96,8 +115,14 @@ listener "tcp" {
 	v.cmd.Stdout, v.cmd.Stderr = logFile, logFile
 	// The scratch server must die with lifeboat, whatever happens to lifeboat.
 	v.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	// Don't let the operator's VAULT_*/BAO_* settings reconfigure the scratch server.
-	v.cmd.Env = cleanEnv()
+	// A minimal environment: neither the operator's VAULT_*/BAO_* settings (which would
+	// reconfigure the scratch server) nor lifeboat's credentials reach it; a seal gets
+	// the cloud identity it may need.
+	var pass []string
+	if o.Seal != "" {
+		pass = sealEnv
+	}
+	v.cmd.Env = childenv.Env(pass)
 	if err := v.cmd.Start(); err != nil {
 		logFile.Close()
 		v.Stop()
@@ -136,16 +161,25 @@ func (v *Vault) waitListening(ctx context.Context) error {
 }
 
 // Client returns an API client for the scratch server.
+//
+// Its settings are its own: vaultapi.DefaultConfig would read VAULT_AGENT_ADDR,
+// VAULT_PROXY_ADDR, VAULT_HTTP_PROXY and more from lifeboat's environment, which could
+// send the scratch server's root token elsewhere. The transport dials the socket
+// (vault/api does that for a unix:// address).
 func (v *Vault) Client(token string) (*vaultapi.Client, error) {
-	cfg := vaultapi.DefaultConfig()
-	cfg.Address = v.Addr
-	cfg.Timeout = 30 * time.Second
+	cfg := &vaultapi.Config{
+		Address:    v.Addr,
+		HttpClient: &http.Client{Transport: &http.Transport{}},
+		Timeout:    30 * time.Second,
+		MaxRetries: 2,
+	}
 	c, err := vaultapi.NewClient(cfg)
 	if err != nil {
 		return nil, err
 	}
 	c.SetToken(token)
 	c.ClearNamespace()
+	c.SetHeaders(http.Header{vaultapi.RequestHeaderName: []string{"true"}}) // not VAULT_HEADERS
 	return c, nil
 }
 
@@ -202,24 +236,4 @@ func (v *Vault) LogTail() string {
 		data = data[len(data)-2000:]
 	}
 	return "server log tail:\n" + string(data)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port for the scratch server: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "VAULT_") || strings.HasPrefix(kv, "BAO_") {
-			continue
-		}
-		env = append(env, kv)
-	}
-	return env
 }
