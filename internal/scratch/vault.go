@@ -6,9 +6,17 @@ package scratch
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -84,8 +92,18 @@ func StartVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 		return nil, fmt.Errorf("the scratch Vault's socket path %s is longer than %d bytes, which a unix socket cannot have: point TMPDIR at a shorter directory", socket, maxSocketPath)
 	}
 	v.Addr = "unix://" + socket
+	certFile, keyFile := filepath.Join(dir, "tcp.crt"), filepath.Join(dir, "tcp.key")
+	if err := writeLockedTLS(certFile, keyFile); err != nil {
+		v.Stop()
+		return nil, err
+	}
+	// Raft needs a cluster listener, which only a TCP listener brings. Its ports are the
+	// kernel's choice (no port picked in advance that another process could take), and
+	// its API refuses every client: it requires a client certificate signed by a key that
+	// only this directory holds. lifeboat uses the socket.
 	cfg := fmt.Sprintf(`disable_mlock = true
 api_addr = %q
+cluster_addr = "https://127.0.0.1:8201"
 storage "raft" {
   path = %q
   node_id = "lifeboat-scratch"
@@ -94,7 +112,15 @@ listener "unix" {
   address = %q
   socket_mode = "0600"
 }
-`, v.Addr, filepath.Join(dir, "raft"), socket)
+listener "tcp" {
+  address = "127.0.0.1:0"
+  cluster_address = "127.0.0.1:0"
+  tls_cert_file = %q
+  tls_key_file = %q
+  tls_require_and_verify_client_cert = true
+  tls_client_ca_file = %q
+}
+`, v.Addr, filepath.Join(dir, "raft"), socket, certFile, keyFile, certFile)
 	if o.Seal != "" {
 		cfg += o.Seal
 	}
@@ -236,4 +262,42 @@ func (v *Vault) LogTail() string {
 		data = data[len(data)-2000:]
 	}
 	return "server log tail:\n" + string(data)
+}
+
+// writeLockedTLS writes a self-signed certificate and its key for the scratch server's
+// TCP listener. As the listener's client CA too, it admits only clients holding a
+// certificate signed by that key, which never leaves the 0700 directory: none.
+func writeLockedTLS(certFile, keyFile string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return fmt.Errorf("scratch Vault TLS key: %w", err)
+	}
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	if err != nil {
+		return err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "lifeboat scratch"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(7 * 24 * time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return fmt.Errorf("scratch Vault TLS certificate: %w", err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 }
