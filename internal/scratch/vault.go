@@ -110,7 +110,6 @@ storage "raft" {
 }
 listener "unix" {
   address = %q
-  socket_mode = "0600"
 }
 listener "tcp" {
   address = "127.0.0.1:0"
