@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -89,7 +90,7 @@ func testGlobalsMetaCommands(t *testing.T, pg *testenv.Postgres) {
 
 	for evil, line := range map[string]int{
 		"CREATE ROLE meta_probe;\n\\! touch " + marker + "\n": 2,
-		// psql continues the escape string on the next line, where \' is a quote.
+		// On the next line psql opens a plain string at the quote, which never ends.
 		"CREATE ROLE meta_probe;\nCOMMENT ON ROLE meta_probe IS E'x'\n'it\\'' \\! touch " + marker + "\n;\n": 3,
 		"CREATE ROLE meta_probe;\nCOPY (SELECT 1) TO PROGRAM 'touch " + marker + "';\n":                      2,
 	} {
@@ -135,4 +136,57 @@ func testGlobalsMetaCommands(t *testing.T, pg *testenv.Postgres) {
 	}
 	mustExec(t, pg, "postgres", "DROP DATABASE argo_meta WITH (FORCE)")
 	mustExec(t, pg, "postgres", "DROP ROLE meta_probe")
+}
+
+// checkGlobals reads the tricky inputs as psql does: psql itself (without lifeboat's
+// \restrict) runs the shell command of exactly those checkGlobals refuses for a backslash.
+func testGlobalsLexerAgreesWithPsql(t *testing.T, pg *testenv.Postgres) {
+	ctx := context.Background()
+	psql := filepath.Join(pg.BinDir, "psql")
+	srv, err := resolve(options(pg, "postgres"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, tc := range []struct {
+		in   string // MARKER is replaced by a file the shell command would create
+		runs bool
+	}{
+		{"\\! touch MARKER #\n", true},
+		{"CREATE ROLE a; \\! touch MARKER #\n", true},
+		{"COMMENT ON ROLE postgres IS E'x'\n'it\\'' \\! touch MARKER #\n;\n", false},
+		{"COMMENT ON ROLE postgres IS E'x'\r'it\\'' \\! touch MARKER #\n;\n", true},
+		{"CREATE ROLE meta_probe2; -- c\r\\! touch MARKER #\n", true},
+		{"COMMENT ON ROLE postgres IS 1.E'\\' \\! touch MARKER #\n';\n", true},
+		{"COMMENT ON ROLE postgres IS E'x'\v\n'\\' \\! touch MARKER #\n';\n", true},
+		{"COMMENT ON ROLE postgres IS E'x'\n'\\' \\! touch MARKER # ';\n", true},
+		{"COMMENT ON ROLE postgres IS E'x' '\\' \\! touch MARKER # ';\n", true},
+		{"COMMENT ON ROLE postgres IS E'x'\r'\\' \\! touch MARKER # ';\n", false},
+		{"COMMENT ON ROLE postgres IS E'x' -- c\r'\\' \\! touch MARKER # ';\n", false},
+		{"COMMENT ON ROLE postgres IS 'one\n\\! touch MARKER #\n';\n", false},
+		{"COMMENT ON ROLE postgres IS $q$\n\\! touch MARKER #\n$q$;\n", false},
+		{"COMMENT ON ROLE postgres IS E'one\\'\n\\! touch MARKER #\n';\n", false},
+		{"CREATE ROLE \"x\n\\! touch MARKER #\n\";\n", false},
+		{"/* \\! touch MARKER #\n */ -- \\! touch MARKER #\nSELECT 1;\n", false},
+	} {
+		marker := filepath.Join(t.TempDir(), fmt.Sprintf("ran-%d", i))
+		in := strings.ReplaceAll(tc.in, "MARKER", marker)
+		_, lexErr := checkGlobals([]byte(in))
+		var ge *globalsError
+		refused := errors.As(lexErr, &ge) && strings.Contains(ge.Reason, "backslash") ||
+			errors.As(lexErr, &ge) && (strings.Contains(ge.Reason, "meta-command") || strings.Contains(ge.Reason, "control character") || strings.Contains(ge.Reason, "after a dot"))
+
+		cmd := srv.command(ctx, psql, "postgres", "--no-password", "--no-psqlrc", "--quiet", "-v", "ON_ERROR_STOP=0", "--file=-")
+		cmd.Env = append(cmd.Env, "PGOPTIONS=-c standard_conforming_strings=on", "PGCLIENTENCODING=UTF8")
+		cmd.Stdin = strings.NewReader(in)
+		out, _ := cmd.CombinedOutput()
+		_, statErr := os.Stat(marker)
+		ran := statErr == nil
+		if ran != tc.runs {
+			t.Errorf("%q: psql ran the command: %v, the test expects %v (psql said %s)", in, ran, tc.runs, out)
+		}
+		if refused != ran {
+			t.Errorf("%q: checkGlobals refused it for a meta-command: %v (%v); psql ran it: %v", in, refused, lexErr, ran)
+		}
+	}
+	mustExec(t, pg, "postgres", "DROP ROLE IF EXISTS meta_probe2; COMMENT ON ROLE postgres IS NULL")
 }

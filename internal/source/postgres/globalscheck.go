@@ -22,10 +22,15 @@ import (
 //     role or tablespace, GRANT/REVOKE of role memberships and of privileges on a
 //     tablespace or a parameter.
 //
-// checkGlobals lexes the file the way psql does (psqlscan.l) where it matters: a
-// backslash outside quoted text starts a meta-command, anywhere on a line. Quoted text is
-// a single-quoted string (E'...' with backslash escapes, continued over a newline in the
-// same kind), a double-quoted identifier, a dollar-quoted string, or a comment. Whatever
+// checkGlobals lexes the file the way psql does (psqlscan.l, fed one line at a time by
+// psql's MainLoop) where it matters: a backslash outside quoted text starts a
+// meta-command, anywhere on a line. Quoted text is a single-quoted string (E'...' with
+// backslash escapes), a double-quoted identifier, a dollar-quoted string, or a comment.
+// psql continues a string in its own kind after "'<blanks><newline><blanks>'" only
+// within one input line, that is over a carriage return: at the end of a line it ends
+// the string, and a quote on the next line opens a plain one (the server, which sees the
+// lines joined, reads such a continuation differently; only psql's reading matters here).
+// tests compare this with a real psql. Whatever
 // the lexer cannot tell apart from psql exactly is refused rather than guessed: a `$`
 // inside a word (psql's identifiers may hold one, its numbers may not), a `:` outside
 // quotes (psql substitutes variables there and lexes their values again), a NUL byte.
@@ -92,8 +97,8 @@ type globalsLexer struct {
 	stmt       []token
 	stmtLine   int  // where the current statement starts (0: none yet)
 	lineBegin  int  // offset of the current line's start
-	afterStr   byte // kind of the last string ('\'' or 'E') while only whitespace and -- comments followed it
-	sawNewline bool // a newline since afterStr was set: a quote now continues that string
+	afterStr   byte // kind of the last string ('\'' or 'E') while only blanks and -- comments followed it on its line
+	sawNewline bool // a carriage return since afterStr was set: a quote now continues that string
 }
 
 // checkGlobals checks globals.sql and returns it as psql gets it: unchanged but for the
@@ -127,10 +132,6 @@ func isIdentByte(c byte) bool {
 	return c == '_' || c >= 0x80 || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
 }
 
-func isSpace(c byte) bool {
-	return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\f' || c == '\v'
-}
-
 func (l *globalsLexer) newline(at int) {
 	l.line++
 	l.lineBegin = at + 1
@@ -144,15 +145,25 @@ func (l *globalsLexer) run() error {
 		case c == 0:
 			return l.fail(l.line, "a NUL byte: globals.sql is text")
 		case c == '\n':
+			// psql lexes line by line: a string that closed on an earlier line is over.
 			l.newline(l.i)
+			l.afterStr = 0
+			l.i++
+		case c == '\r':
+			// Within a line, a carriage return is the newline of a string continuation.
 			if l.afterStr != 0 {
 				l.sawNewline = true
 			}
 			l.i++
-		case isSpace(c):
+		case c == ' ' || c == '\t' || c == '\f':
 			l.i++
+		case c < 0x20 || c == 0x7f:
+			// psql 15 does not count \v as white space, psql 16 does: which reading
+			// applies decides whether a string continues on the next line.
+			return l.fail(l.line, "a control character (0x%02x) outside quoted text", c)
 		case c == '-' && l.peek(1) == '-':
-			for l.i < len(l.data) && l.data[l.i] != '\n' {
+			// A comment ends at either newline, as in psql.
+			for l.i < len(l.data) && l.data[l.i] != '\n' && l.data[l.i] != '\r' {
 				l.i++
 			}
 		case c == '/' && l.peek(1) == '*':
@@ -248,6 +259,11 @@ func (l *globalsLexer) word() error {
 	}
 	w := string(l.data[from:l.i])
 	if (w == "E" || w == "e") && l.i < len(l.data) && l.data[l.i] == '\'' {
+		if from > 0 && l.data[from-1] == '.' {
+			// psql reads "1.E" as one (malformed) number and the quote after it as a
+			// plain string, not an escape string.
+			return l.fail(l.line, "an E'...' string right after a dot, which psql may read as part of a number")
+		}
 		return l.quoted('E')
 	}
 	l.add(token{kind: 'w', text: strings.ToUpper(w)})

@@ -52,8 +52,16 @@ func TestCheckGlobals(t *testing.T) {
 		{"meta line in a dollar-quoted string", "COMMENT ON ROLE a IS $q$one\n\\! touch /tmp/x\n$q$;\n", 0, ""},
 		{"meta line in an escape string", "COMMENT ON ROLE a IS E'one\\'\n\\! touch /tmp/x\n';\n", 0, ""},
 		{"escape string ends at an escaped quote's next quote", "COMMENT ON ROLE a IS E'it\\'s'; \\! id\n", 1, "backslash outside"},
-		{"escape string continued on the next line", "COMMENT ON ROLE a IS E'x'\n'abc\\'' \\! touch /tmp/x\n;", 2, "backslash outside"},
-		{"escape string continued, harmless", "COMMENT ON ROLE a IS E'x'\n'\\' \\! y ';\n", 0, ""},
+		// psql ends the string at the end of its line: the next line's quote opens a
+		// plain string (which here never ends).
+		{"escape string not continued on the next line", "COMMENT ON ROLE a IS E'x'\n'abc\\'' \\! touch /tmp/x\n;", 2, "never ends"},
+		{"escape string not continued on the next line, meta", "COMMENT ON ROLE a IS E'x'\n'\\' \\! y ';\n", 2, "backslash outside"},
+		{"escape string continued after a carriage return, harmless", "COMMENT ON ROLE a IS E'x'\r'\\' \\! y ';\n", 0, ""},
+		{"escape string continued after a carriage return", "COMMENT ON ROLE a IS E'x'\r'abc\\'' \\! touch /tmp/x\r;", 1, "backslash outside"},
+		{"comment ends at a carriage return", "CREATE ROLE a; -- c\r\\! touch /tmp/x\n", 1, "backslash outside"},
+		{"vertical tab", "COMMENT ON ROLE a IS E'x'\v\n'\\' \\! touch /tmp/x ';\n", 1, "control character"},
+		{"escape string after a number's dot", "COMMENT ON ROLE a IS 1.E'\\' \\! touch /tmp/x';\n", 1, "right after a dot"},
+		{"CRLF file", "SET standard_conforming_strings = on;\r\nCREATE ROLE a;\r\nCOMMENT ON ROLE a IS E'x\\\\'\r\n'y';\r\n", 0, ""},
 		{"plain string not continued on the same line", "COMMENT ON ROLE a IS E'x' '\\';\n", 0, ""},
 		{"meta in a quoted identifier", "CREATE ROLE \"a\\!b\";\n", 0, ""},
 		{"meta in comments", "-- \\! id\n/* \\! id /* nested */ \\! id */\nCREATE ROLE a;\n", 0, ""},
