@@ -100,7 +100,8 @@ func StartVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 	// Raft needs a cluster listener, which only a TCP listener brings. Its ports are the
 	// kernel's choice (no port picked in advance that another process could take), and
 	// its API refuses every client: it requires a client certificate signed by a key that
-	// only this directory holds. lifeboat uses the socket.
+	// only this directory holds. lifeboat uses the socket. cluster_addr is only
+	// advertised: a single node never dials it.
 	cfg := fmt.Sprintf(`disable_mlock = true
 api_addr = %q
 cluster_addr = "https://127.0.0.1:8201"
