@@ -189,4 +189,19 @@ func testGlobalsLexerAgreesWithPsql(t *testing.T, pg *testenv.Postgres) {
 		}
 	}
 	mustExec(t, pg, "postgres", "DROP ROLE IF EXISTS meta_probe2; COMMENT ON ROLE postgres IS NULL")
+
+	// Behind the check, psql runs restricted (\restrict with lifeboat's key) when it can:
+	// a meta-command handed to applyGlobals directly still does not run.
+	v, err := toolVersion(ctx, psql)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !knowsRestrict(v) {
+		t.Fatalf("psql %s has no \\restrict; the test server's client should (15.14 and later)", v.Text)
+	}
+	marker := filepath.Join(t.TempDir(), "restricted")
+	_ = applyGlobals(ctx, srv, psql, "postgres", []byte("\\! touch "+marker+"\n"))
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("psql ran a meta-command although lifeboat restricted it")
+	}
 }

@@ -147,3 +147,15 @@ func FuzzCheckGlobals(f *testing.F) {
 
 // restrictLines are pg_dumpall's \restrict and \unrestrict lines.
 var restrictLines = regexp.MustCompile(`(?m)^\\(un)?restrict .*\n`)
+
+func TestKnowsRestrict(t *testing.T) {
+	for v, want := range map[string]bool{
+		"13.21": false, "13.22": true, "14.18": false, "14.19": true, "15.13": false, "15.14": true,
+		"15.18": true, "16.9": false, "16.10": true, "17.5": false, "17.6": true, "18.0": true, "18beta1": true,
+		"12.22": false, "9.6.24": false,
+	} {
+		if got := knowsRestrict(mustVersion(t, v)); got != want {
+			t.Errorf("knowsRestrict(%s) = %v, want %v", v, got, want)
+		}
+	}
+}
