@@ -29,8 +29,9 @@ against the manifest, decryption, the artifact's own checks, the extras). A copy
 not verify is reported and skipped for another copy of the same backup; a drill never
 falls back to an older backup, since it proves the backup it names.
 
-Vault/OpenBao: a throwaway raft server is started from drill.vault.binary on 127.0.0.1,
-initialised with a temporary key, the backup is force-restored into it and unsealed with
+Vault/OpenBao: a throwaway raft server is started from drill.vault.binary (its API on a
+unix socket in a private temporary directory), initialised with a temporary key, the
+backup is force-restored into it and unsealed with
 the ORIGINAL unseal keys (drill.vault.unsealKeys), and drill.vault.mounts and
 drill.vault.secrets are checked with a token of the backed-up cluster. For an
 auto-unsealed cluster (Transit, cloud KMS, HSM, static key) the scratch server starts

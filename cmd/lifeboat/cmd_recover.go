@@ -28,9 +28,9 @@ without restoring the whole cluster.
 
 The backup is verified first like every restore (a copy that does not verify is skipped
 for another copy, then for an older backup), then restored into a scratch Vault started
-from drill.vault.binary on 127.0.0.1 (unsealed with drill.vault.unsealKeys, or by
-drill.vault.seal for an auto-unsealed cluster; read with drill.vault.token or the
-source's token). The secrets under --path are read there and
+from drill.vault.binary, reached on a unix socket in a private temporary directory
+(unsealed with drill.vault.unsealKeys, or by drill.vault.seal for an auto-unsealed
+cluster; read with drill.vault.token or the source's token). The secrets under --path are read there and
 compared with the live Vault. By default nothing is written: the plan is printed. With
 --apply the created or changed secrets are written into the live Vault (a new version on
 KV v2); nothing else is touched. A KV v2 secret that was deleted or destroyed when the

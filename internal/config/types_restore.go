@@ -12,6 +12,10 @@ type RestoreHooks struct {
 	// run even when the restore failed, with LIFEBOAT_RESTORE_RESULT=ok|failed.
 	Before [][]string `json:"before,omitempty"`
 	After  [][]string `json:"after,omitempty"`
+	// PassEnv names variables of lifeboat's environment the commands also get. Otherwise
+	// they see only PATH, HOME, TMPDIR, the locale, TZ, KUBERNETES_SERVICE_HOST/PORT and
+	// LIFEBOAT_RESTORE_RESULT: none of lifeboat's credentials.
+	PassEnv []string `json:"passEnv,omitempty"`
 	// Kubernetes says how to reach the API server for ScaleDown (and for a vault source's
 	// unseal keys in a Secret); empty means in-cluster (the pod's service account).
 	Kubernetes *KubernetesAPI `json:"kubernetes,omitempty"`

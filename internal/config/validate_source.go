@@ -125,6 +125,11 @@ func validateRestoreHooks(p *problems, path string, h *RestoreHooks) {
 			}
 		}
 	}
+	for i, name := range h.PassEnv {
+		if !envNameRE.MatchString(name) {
+			p.add(index(field(path, "passEnv"), i), "%q is not an environment variable name (letters, digits and _, not starting with a digit)", name)
+		}
+	}
 	if k := h.Kubernetes; k != nil {
 		validateKubernetesAPI(p, field(path, "kubernetes"), k)
 	}

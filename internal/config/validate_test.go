@@ -202,6 +202,15 @@ sources:
 			"sources[3].restore.kubernetes.kubeconfig: not allowed together with server, caFile or tokenFile; use one way to reach the API server",
 			`sources[3].restore.kubernetes.server: must be an http:// or https:// URL with a host (got "k:6443")`,
 		}},
+		{"restore hooks pass environment variables by name", okDests + `
+sources:
+  - {name: a, kind: vault, vault: {address: "https://v:8200"}, restore: {passEnv: [SLACK_WEBHOOK_URL, _X1], before: [[/bin/true]]}}
+  - {name: b, kind: vault, vault: {address: "https://v:8200"}, restore: {passEnv: ["AWS_*", "1X", "A=B"]}}
+`, []string{
+			`sources[1].restore.passEnv[0]: "AWS_*" is not an environment variable name (letters, digits and _, not starting with a digit)`,
+			`sources[1].restore.passEnv[1]: "1X" is not an environment variable name (letters, digits and _, not starting with a digit)`,
+			`sources[1].restore.passEnv[2]: "A=B" is not an environment variable name (letters, digits and _, not starting with a digit)`,
+		}},
 		{"destinations", okSources + `
 destinations:
   - {name: local, kind: file}

@@ -4,28 +4,37 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"os/exec"
+	"slices"
 	"syscall"
 	"time"
+
+	"github.com/lifeboat-backup/lifeboat/internal/childenv"
 )
+
+// hookEnv are what a command gets besides childenv's base: where the in-cluster API
+// server is, for kubectl.
+var hookEnv = []string{"KUBERNETES_SERVICE_HOST", "KUBERNETES_SERVICE_PORT"}
 
 // killDelay is how long a command gets between SIGTERM and SIGKILL once ctx ends.
 const killDelay = 10 * time.Second
 
-// Run runs each command in turn, without a shell, and stops at the first that fails. env
-// is added to lifeboat's own environment; keep secrets there rather than in argv, which
-// appears in logs and errors.
+// Run runs each command in turn, without a shell, and stops at the first that fails.
+// The commands get a minimal environment (childenv): the base, the variables of
+// lifeboat's environment named in pass (restore.passEnv), then set ("NAME=value"); keep
+// secrets there rather than in argv, which appears in logs and errors. Nothing else of
+// lifeboat's environment, which holds its own credentials, reaches them.
 //
 // Each line a command writes is logged through logger ("hook output", with the command
 // and the stream) instead of being passed through to lifeboat's stdout/stderr: in a
 // cluster lifeboat logs JSON, and raw lines in between would break log collectors.
 //
 // When ctx ends, the command's process group gets SIGTERM, then SIGKILL after 10s.
-func Run(ctx context.Context, argv [][]string, env []string, logger *slog.Logger) error {
+func Run(ctx context.Context, argv [][]string, pass, set []string, logger *slog.Logger) error {
 	if logger == nil {
 		logger = slog.Default()
 	}
+	env := childenv.Env(append(slices.Clone(hookEnv), pass...), set...)
 	for _, args := range argv {
 		if err := runOne(ctx, args, env, logger); err != nil {
 			return err
@@ -40,7 +49,7 @@ func runOne(ctx context.Context, args, env []string, logger *slog.Logger) error 
 		return fmt.Errorf("command %s is empty", label)
 	}
 	cmd := exec.CommandContext(ctx, args[0], args[1:]...)
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = env
 	stdout := &lineLog{logger: logger, command: label, stream: "stdout"}
 	stderr := &lineLog{logger: logger, command: label, stream: "stderr"}
 	cmd.Stdout, cmd.Stderr = stdout, stderr

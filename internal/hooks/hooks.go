@@ -72,7 +72,7 @@ func Around(ctx context.Context, h *config.RestoreHooks, newClient ClientFactory
 
 	var scaleUp func(context.Context) error
 	err := func() error {
-		if err := Run(ctx, h.Before, nil, logger); err != nil {
+		if err := Run(ctx, h.Before, h.PassEnv, nil, logger); err != nil {
 			return fmt.Errorf("restore not started: before hook: %w", err)
 		}
 		if len(h.ScaleDown) > 0 {
@@ -101,7 +101,7 @@ func Around(ctx context.Context, h *config.RestoreHooks, newClient ClientFactory
 	}
 	afterCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), timeout)
 	defer cancel()
-	if err := Run(afterCtx, h.After, []string{ResultEnv + "=" + result}, logger); err != nil {
+	if err := Run(afterCtx, h.After, h.PassEnv, []string{ResultEnv + "=" + result}, logger); err != nil {
 		errs = append(errs, fmt.Errorf("after hook: %w", err))
 	}
 	if len(errs) == 1 {

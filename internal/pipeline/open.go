@@ -10,7 +10,6 @@ import (
 	"io"
 
 	"filippo.io/age"
-	"github.com/klauspost/compress/zstd"
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/store"
 )
@@ -83,9 +82,9 @@ func UnwrapReader(stored io.ReadCloser, u Unwrap, ids []age.Identity) (io.ReadCl
 	}
 	var closeZstd func()
 	if u.Compressed {
-		zr, err := zstd.NewReader(plain, zstd.WithDecoderConcurrency(1))
+		zr, err := NewZstdReader(plain)
 		if err != nil {
-			return nil, fmt.Errorf("zstd: %w", err)
+			return nil, err
 		}
 		plain, closeZstd = zr, zr.Close
 	}

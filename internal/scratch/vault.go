@@ -1,14 +1,23 @@
 // Package scratch runs throwaway servers that restore drills and single-secret recovery
 // restore into, so that neither ever touches the live system. A scratch server lives in
-// its own temporary directory on loopback and is destroyed (process and data) by Stop.
+// its own 0700 temporary directory, listens only on a unix socket there, and is destroyed
+// (process and data) by Stop.
 package scratch
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/big"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +26,8 @@ import (
 	"time"
 
 	vaultapi "github.com/hashicorp/vault/api"
+
+	"github.com/lifeboat-backup/lifeboat/internal/childenv"
 )
 
 // VaultOptions says how to start a scratch Vault/OpenBao.
@@ -33,13 +44,32 @@ type VaultOptions struct {
 	Seal string
 }
 
-// Vault is a running single-node raft server with TLS off, on 127.0.0.1.
+// Vault is a running single-node raft server. Its API listens only on a unix socket in
+// its own 0700 directory: no other local user can reach it, and no other local process
+// can listen there in its place and receive the snapshot, the unseal keys or the tokens
+// lifeboat sends (a TCP port on 127.0.0.1 can be taken by anyone on the host first).
 type Vault struct {
+	// Addr is the API address, unix://<dir>/api.sock: vault/api clients (lifeboat's
+	// and the CLI's VAULT_ADDR) dial the socket for it.
 	Addr    string
 	dir     string
 	cmd     *exec.Cmd
 	done    chan error
 	logPath string
+}
+
+// maxSocketPath is what a unix socket path may hold (sun_path is 108 bytes on Linux,
+// with its NUL).
+const maxSocketPath = 107
+
+// sealEnv are variables a scratch server with an auto-unseal seal may need from
+// lifeboat's environment: where the cloud KMS is and the workload identity it is reached
+// with (files and names, not keys). Static keys belong in drill.vault.seal.secrets.
+var sealEnv = []string{
+	"AWS_REGION", "AWS_DEFAULT_REGION", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_SESSION_NAME",
+	"AWS_STS_REGIONAL_ENDPOINTS", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI",
+	"AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE", "GOOGLE_APPLICATION_CREDENTIALS",
+	"AZURE_CLIENT_ID", "AZURE_TENANT_ID", "AZURE_FEDERATED_TOKEN_FILE", "AZURE_AUTHORITY_HOST",
 }
 
 // StartVault starts an uninitialised scratch server and waits until it answers.
@@ -51,31 +81,46 @@ func StartVault(ctx context.Context, o VaultOptions) (*Vault, error) {
 	if err != nil {
 		return nil, fmt.Errorf("scratch Vault binary %q: %w; install vault or bao, or set drill.vault.binary", o.Binary, err)
 	}
-	dir, err := os.MkdirTemp(o.Dir, "lifeboat-scratch-vault-")
+	dir, err := os.MkdirTemp(o.Dir, "lifeboat-scratch-vault-") // 0700
 	if err != nil {
 		return nil, fmt.Errorf("scratch Vault directory: %w", err)
 	}
 	v := &Vault{dir: dir, done: make(chan error, 1), logPath: filepath.Join(dir, "server.log")}
-	apiPort, err1 := freePort()
-	clusterPort, err2 := freePort()
-	if err := errors.Join(err1, err2); err != nil {
+	socket := filepath.Join(dir, "api.sock")
+	if len(socket) > maxSocketPath {
+		v.Stop()
+		return nil, fmt.Errorf("the scratch Vault's socket path %s is longer than %d bytes, which a unix socket cannot have: point TMPDIR at a shorter directory", socket, maxSocketPath)
+	}
+	v.Addr = "unix://" + socket
+	certFile, keyFile := filepath.Join(dir, "tcp.crt"), filepath.Join(dir, "tcp.key")
+	if err := writeLockedTLS(certFile, keyFile); err != nil {
 		v.Stop()
 		return nil, err
 	}
-	v.Addr = fmt.Sprintf("http://127.0.0.1:%d", apiPort)
+	// Raft needs a cluster listener, which only a TCP listener brings. Its ports are the
+	// kernel's choice (no port picked in advance that another process could take), and
+	// its API refuses every client: it requires a client certificate signed by a key that
+	// only this directory holds. lifeboat uses the socket. cluster_addr is only
+	// advertised: a single node never dials it.
 	cfg := fmt.Sprintf(`disable_mlock = true
 api_addr = %q
-cluster_addr = "https://127.0.0.1:%d"
+cluster_addr = "https://127.0.0.1:8201"
 storage "raft" {
   path = %q
   node_id = "lifeboat-scratch"
 }
-listener "tcp" {
-  address = "127.0.0.1:%d"
-  cluster_address = "127.0.0.1:%d"
-  tls_disable = true
+listener "unix" {
+  address = %q
 }
-`, v.Addr, clusterPort, filepath.Join(dir, "raft"), apiPort, clusterPort)
+listener "tcp" {
+  address = "127.0.0.1:0"
+  cluster_address = "127.0.0.1:0"
+  tls_cert_file = %q
+  tls_key_file = %q
+  tls_require_and_verify_client_cert = true
+  tls_client_ca_file = %q
+}
+`, v.Addr, filepath.Join(dir, "raft"), socket, certFile, keyFile, certFile)
 	if o.Seal != "" {
 		cfg += o.Seal
 	}
@@ -96,8 +141,14 @@ listener "tcp" {
 	v.cmd.Stdout, v.cmd.Stderr = logFile, logFile
 	// The scratch server must die with lifeboat, whatever happens to lifeboat.
 	v.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	// Don't let the operator's VAULT_*/BAO_* settings reconfigure the scratch server.
-	v.cmd.Env = cleanEnv()
+	// A minimal environment: neither the operator's VAULT_*/BAO_* settings (which would
+	// reconfigure the scratch server) nor lifeboat's credentials reach it; a seal gets
+	// the cloud identity it may need.
+	var pass []string
+	if o.Seal != "" {
+		pass = sealEnv
+	}
+	v.cmd.Env = childenv.Env(pass)
 	if err := v.cmd.Start(); err != nil {
 		logFile.Close()
 		v.Stop()
@@ -136,16 +187,25 @@ func (v *Vault) waitListening(ctx context.Context) error {
 }
 
 // Client returns an API client for the scratch server.
+//
+// Its settings are its own: vaultapi.DefaultConfig would read VAULT_AGENT_ADDR,
+// VAULT_PROXY_ADDR, VAULT_HTTP_PROXY and more from lifeboat's environment, which could
+// send the scratch server's root token elsewhere. The transport dials the socket
+// (vault/api does that for a unix:// address).
 func (v *Vault) Client(token string) (*vaultapi.Client, error) {
-	cfg := vaultapi.DefaultConfig()
-	cfg.Address = v.Addr
-	cfg.Timeout = 30 * time.Second
+	cfg := &vaultapi.Config{
+		Address:    v.Addr,
+		HttpClient: &http.Client{Transport: &http.Transport{}},
+		Timeout:    30 * time.Second,
+		MaxRetries: 2,
+	}
 	c, err := vaultapi.NewClient(cfg)
 	if err != nil {
 		return nil, err
 	}
 	c.SetToken(token)
 	c.ClearNamespace()
+	c.SetHeaders(http.Header{vaultapi.RequestHeaderName: []string{"true"}}) // not VAULT_HEADERS
 	return c, nil
 }
 
@@ -204,22 +264,40 @@ func (v *Vault) LogTail() string {
 	return "server log tail:\n" + string(data)
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+// writeLockedTLS writes a self-signed certificate and its key for the scratch server's
+// TCP listener. As the listener's client CA too, it admits only clients holding a
+// certificate signed by that key, which never leaves the 0700 directory: none.
+func writeLockedTLS(certFile, keyFile string) error {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
-		return 0, fmt.Errorf("find a free port for the scratch server: %w", err)
+		return fmt.Errorf("scratch Vault TLS key: %w", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if strings.HasPrefix(kv, "VAULT_") || strings.HasPrefix(kv, "BAO_") {
-			continue
-		}
-		env = append(env, kv)
+	serial, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 120))
+	if err != nil {
+		return err
 	}
-	return env
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{CommonName: "lifeboat scratch"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(7 * 24 * time.Hour),
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return fmt.Errorf("scratch Vault TLS certificate: %w", err)
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}), 0o600); err != nil {
+		return err
+	}
+	return os.WriteFile(certFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}), 0o600)
 }

@@ -409,6 +409,9 @@ func checkRestore(t *testing.T, objs []object, cfg *config.Config) {
 	if err != nil || wf.Restore == nil || len(wf.Restore.ScaleDown) != 2 {
 		t.Fatalf("restore: the workflows source has no scaleDown hooks: %v", err)
 	}
+	if !slices.Equal(wf.Restore.PassEnv, []string{"TZ"}) || len(wf.Restore.After) != 1 {
+		t.Errorf("restore: hooks' passEnv %q and after %q, want [TZ] and one command", wf.Restore.PassEnv, wf.Restore.After)
+	}
 	// The restore Jobs restore what the values ask for, with the secrets they need.
 	jobs := byKind[*batchv1.Job](objs)
 	if len(jobs) != 2 {

@@ -165,6 +165,11 @@ func writeArchive(w io.Writer, objs []*unstructured.Unstructured) error {
 	return tw.Close()
 }
 
+// maxObjectSize bounds one archive entry read into memory: the API server stores objects
+// of at most 1.5 MiB (etcd's default request limit), so a larger entry is not an object
+// lifeboat wrote, and reading it whole could exhaust memory.
+const maxObjectSize = 16 << 20
+
 // readArchive reads an archive written by writeArchive and checks each entry: one
 // object with apiVersion, kind and name, stored under its own path.
 func readArchive(r io.Reader) ([]*unstructured.Unstructured, error) {
@@ -180,6 +185,9 @@ func readArchive(r io.Reader) ([]*unstructured.Unstructured, error) {
 		}
 		if hdr.Typeflag != tar.TypeReg {
 			return nil, fmt.Errorf("archive entry %s: not a regular file", hdr.Name)
+		}
+		if hdr.Size > maxObjectSize {
+			return nil, fmt.Errorf("archive entry %s: %d bytes, more than any Kubernetes object (%d MiB): the archive is damaged or not lifeboat's", hdr.Name, hdr.Size, maxObjectSize>>20)
 		}
 		var buf bytes.Buffer
 		if _, err := io.Copy(&buf, tr); err != nil {

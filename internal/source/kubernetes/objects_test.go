@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"archive/tar"
 	"bytes"
 	"reflect"
 	"strings"
@@ -196,6 +197,14 @@ func TestArchiveIsDeterministicAndChecked(t *testing.T) {
 	}
 	if _, err := readArchive(strings.NewReader("not a tar at all, but long enough to fill a tar header block?" + strings.Repeat("x", 600))); err == nil {
 		t.Error("garbage read as an archive")
+	}
+	// An entry that declares more than any object is refused before it is read: only its
+	// header is there.
+	var huge bytes.Buffer
+	tw := tar.NewWriter(&huge)
+	_ = tw.WriteHeader(&tar.Header{Name: "core/ConfigMap/argo/big.yaml", Mode: 0o600, Size: 1 << 40, Typeflag: tar.TypeReg})
+	if _, err := readArchive(bytes.NewReader(huge.Bytes())); err == nil || !strings.Contains(err.Error(), "more than any Kubernetes object") {
+		t.Errorf("a 1 TiB entry: %v", err)
 	}
 }
 

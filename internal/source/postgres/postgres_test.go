@@ -20,6 +20,8 @@ func TestPostgres(t *testing.T) {
 	t.Run("BackupVerifyRestore", func(t *testing.T) { testBackupVerifyRestore(t, pg) })
 	t.Run("DSN", func(t *testing.T) { testDSN(t, pg) })
 	t.Run("Globals", func(t *testing.T) { testGlobals(t, pg) })
+	t.Run("GlobalsMetaCommands", func(t *testing.T) { testGlobalsMetaCommands(t, pg) })
+	t.Run("GlobalsLexerAgreesWithPsql", func(t *testing.T) { testGlobalsLexerAgreesWithPsql(t, pg) })
 	t.Run("OpenErrors", func(t *testing.T) { testOpenErrors(t, pg) })
 	t.Run("DumpFailsMidway", func(t *testing.T) { testDumpFailsMidway(t, pg) })
 	t.Run("LargeObjects", func(t *testing.T) { testLargeObjects(t, pg) })

@@ -63,6 +63,14 @@ func Restore(ctx context.Context, dump io.Reader, opts RestoreOptions) error {
 	if log == nil {
 		log = slog.Default()
 	}
+	var globals []byte
+	if opts.Globals != nil {
+		// Before anything changes: a globals.sql that is refused restores nothing.
+		var err error
+		if globals, err = readGlobals(opts.Globals); err != nil {
+			return err
+		}
+	}
 	p, err := plan(ctx, opts, opts.Globals != nil, log)
 	if err != nil {
 		return err
@@ -76,7 +84,7 @@ func Restore(ctx context.Context, dump io.Reader, opts RestoreOptions) error {
 		log.Info("the target database did not exist: created it", "database", p.db, "server", p.addr)
 	}
 	if opts.Globals != nil {
-		err := applyGlobals(ctx, p.srv, p.psql, p.maintenance, opts.Globals)
+		err := applyGlobals(ctx, p.srv, p.psql, p.maintenance, globals)
 		done.globals = true
 		if err != nil {
 			return fmt.Errorf("%w (the dump was not restored; %s)", err, done)

@@ -3,6 +3,7 @@ package postgres
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -60,13 +61,23 @@ const maxPreambleLine = 4 << 10
 // a function body or a string that happens to read `SET transaction_timeout = 0;` comes
 // after the first statement, so it is never touched. Only whole lines of the exact form
 // `SET <param> = <value>;` or `SET <param> TO <value>;` for a listed param are left out.
+//
+// With requireRestrict (runScript), a preamble without psql's `\restrict <key>` is refused
+// before anything past it reaches psql: without it psql obeys the meta-commands (`\!`
+// runs a shell command) that a crafted dump's objects can carry into pg_restore's script
+// (CVE-2025-8714). pg_restore writes it from 17.6, 16.10, 15.14, 14.19 and 13.22 on.
 type preambleFilter struct {
-	w       io.Writer
-	server  Version
-	done    bool     // past the preamble: copy everything
-	line    []byte   // the preamble line being collected, up to its newline
-	dropped []string // the lines left out, for the log
+	w               io.Writer
+	server          Version
+	requireRestrict bool
+	restricted      bool     // a \restrict line passed
+	done            bool     // past the preamble: copy everything
+	line            []byte   // the preamble line being collected, up to its newline
+	dropped         []string // the lines left out, for the log
 }
+
+// errUnrestricted is a pg_restore script without \restrict.
+var errUnrestricted = errors.New("pg_restore's script does not begin with psql's \\restrict, so psql would run meta-commands (such as \\! shell commands) a crafted dump can carry; nothing was restored: use a PostgreSQL client of 17.6, 16.10, 15.14, 14.19, 13.22 or later (binDir)")
 
 func newPreambleFilter(w io.Writer, server Version) *preambleFilter {
 	return &preambleFilter{w: w, server: server}
@@ -82,6 +93,9 @@ func (f *preambleFilter) Write(p []byte) (int, error) {
 		}
 		if len(f.line)+end > maxPreambleLine {
 			// Too long for the preamble: it ends here, and the line goes out as it is.
+			if f.requireRestrict && !f.restricted {
+				return n - len(p), errUnrestricted
+			}
 			f.done = true
 			if err := f.flushLine(); err != nil {
 				return n - len(p), err
@@ -108,6 +122,9 @@ func (f *preambleFilter) Write(p []byte) (int, error) {
 // preamble). Call it once the script is complete.
 func (f *preambleFilter) Flush() error {
 	if len(f.line) == 0 {
+		if f.requireRestrict && !f.restricted && !f.done {
+			return errUnrestricted
+		}
 		return nil
 	}
 	return f.endLine()
@@ -122,7 +139,12 @@ func (f *preambleFilter) endLine() error {
 		f.line = f.line[:0]
 		return nil
 	case !isPreambleLine(line):
+		if f.requireRestrict && !f.restricted {
+			return errUnrestricted
+		}
 		f.done = true
+	case bytes.HasPrefix(line, []byte(`\restrict `)):
+		f.restricted = true
 	}
 	return f.flushLine()
 }
@@ -235,6 +257,7 @@ func runScript(ctx context.Context, srv *server, pgRestore, psql string, server 
 		return fmt.Errorf("start %s: %w", pgRestore, err)
 	}
 	filter := newPreambleFilter(psqlIn, server)
+	filter.requireRestrict = true
 	_, ferr := io.Copy(filter, out)
 	if ferr != nil {
 		killRestore() // psql is gone: pg_restore would block on a full pipe

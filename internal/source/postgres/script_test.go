@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"bytes"
+	"errors"
 	"io"
 	"reflect"
 	"strings"
@@ -259,4 +260,42 @@ func shorten(s string) string {
 		return s[:150] + " ... " + s[len(s)-150:]
 	}
 	return s
+}
+
+// runScript's filter refuses a script without \restrict before anything past its
+// preamble reaches psql: psql would otherwise obey a crafted dump's meta-commands.
+func TestPreambleFilterRequiresRestrict(t *testing.T) {
+	unrestricted := strings.Replace(preamble17+body17, "\\restrict Qm9vYmFy0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUV\n", "", 1)
+	for _, tc := range []struct {
+		name, in string
+		refused  bool
+	}{
+		{"pg_restore's script", preamble17 + body17, false},
+		{"without \\restrict", unrestricted, true},
+		{"a meta-command first", "--\n\\! touch /tmp/x\n", true},
+		{"only a preamble", "--\nSET lock_timeout = 0;\n", true},
+		{"an over-long line first", "SET application_name = '" + strings.Repeat("x", maxPreambleLine) + "';\n", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var out bytes.Buffer
+			f := newPreambleFilter(&out, mustVersion(t, "15.18"))
+			f.requireRestrict = true
+			_, err := io.Copy(onlyWriter{f}, iotest.OneByteReader(strings.NewReader(tc.in)))
+			if err == nil {
+				err = f.Flush()
+			}
+			if !tc.refused {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			if !errors.Is(err, errUnrestricted) {
+				t.Fatalf("err = %v, want errUnrestricted", err)
+			}
+			if strings.Contains(out.String(), `\!`) || strings.Contains(out.String(), "CREATE") || strings.Contains(out.String(), "xxxx") {
+				t.Errorf("psql got more than the preamble: %q", shorten(out.String()))
+			}
+		})
+	}
 }

@@ -4,12 +4,13 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
+
+	"github.com/lifeboat-backup/lifeboat/internal/childenv"
 )
 
 // server is one resolved connection. The password is kept apart from the keywords so it
@@ -141,16 +142,17 @@ func (s *server) command(ctx context.Context, tool, db string, args ...string) *
 		args = append(args, "--dbname="+kw.String())
 	}
 	cmd := newCommand(ctx, tool, args...)
-	cmd.Env = os.Environ()
 	if s.hasPassword {
-		cmd.Env = append(cmd.Env, "PGPASSWORD="+s.password) // the last value wins
+		cmd.Env = childenv.Env(childenv.Libpq, "PGPASSWORD="+s.password)
 	}
 	return cmd
 }
 
-// newCommand prepares a client program that ends with ctx (see setProcAttr).
+// newCommand prepares a client program that ends with ctx (see setProcAttr), with the
+// minimal environment of a child (childenv): the base and libpq's variables.
 func newCommand(ctx context.Context, tool string, args ...string) *exec.Cmd {
 	cmd := exec.CommandContext(ctx, tool, args...)
+	cmd.Env = childenv.Env(childenv.Libpq)
 	// A program killed on cancellation must not keep the run waiting on pipes held by
 	// anything it started.
 	cmd.WaitDelay = 10 * time.Second

@@ -1,6 +1,7 @@
 package vault
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -57,6 +58,14 @@ func New(opts Options) (*Client, error) {
 		ExpectContinueTimeout: time.Second,
 		TLSClientConfig:       tlsCfg,
 	}
+	if socket, ok := strings.CutPrefix(opts.Address, "unix://"); ok {
+		// A scratch server's socket (internal/scratch): every request of this client,
+		// the raw snapshot ones too, goes there.
+		transport.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", socket)
+		}
+	}
 	httpClient := &http.Client{
 		Transport: transport,
 		// The API client handles redirects itself; the raw snapshot client must see them.
@@ -81,6 +90,15 @@ func New(opts Options) (*Client, error) {
 	raw := *httpClient
 	raw.Timeout = 0 // snapshots are long streams; contexts bound them instead
 	return &Client{opts: opts, cfg: cfg, api: api, raw: &raw}, nil
+}
+
+// requestURL is the URL of path on the node at addr, for the raw requests: a unix://
+// address is reached over the socket the transport dials, as http://localhost.
+func requestURL(addr, path string) string {
+	if strings.HasPrefix(addr, "unix://") {
+		return "http://localhost" + path
+	}
+	return addr + path
 }
 
 // tlsConfig builds the TLS settings from lifeboat's configuration alone.

@@ -47,6 +47,11 @@ func (i SnapshotInfo) ServerIDs() []string {
 // corrupt archive must not make lifeboat allocate gigabytes.
 const maxSmallFile = 1 << 20
 
+// maxMembers bounds the files of the archive, whose sums are kept in memory: a snapshot
+// holds four, and a crafted one of millions of empty files (a few bytes each, gzip
+// compresses tar headers over a thousandfold) must not grow the map without end.
+const maxMembers = 64
+
 // ErrCorruptSnapshot is wrapped by every error about the snapshot's content, so callers
 // can tell a bad snapshot from a failed transfer.
 var ErrCorruptSnapshot = errors.New("corrupt raft snapshot")
@@ -88,6 +93,9 @@ func InspectSnapshot(r io.Reader) (SnapshotInfo, error) {
 		}
 		if err != nil {
 			return info, truncated("reading the tar stream", err)
+		}
+		if len(sums) == maxMembers {
+			return info, fmt.Errorf("%w: more than %d files in the archive (a raft snapshot has four)", ErrCorruptSnapshot, maxMembers)
 		}
 		if _, dup := sums[hdr.Name]; dup {
 			// Vault's reader would feed both copies into the restore: no checksum here

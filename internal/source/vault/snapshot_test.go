@@ -86,6 +86,16 @@ func TestInspectSnapshot(t *testing.T) {
 			return m
 		}), "SHA256SUMS does not list state.bin"},
 		{"one byte", good[:1], "only 1 byte long"},
+		{"too many members", fakeSnapshot(t, func(m []member) []member {
+			for i := range 100 {
+				m = append(m, member{fmt.Sprintf("extra-%d", i), nil})
+			}
+			return m
+		}), "more than 64 files"},
+		{"huge meta.json", fakeSnapshot(t, func(m []member) []member {
+			m[0].data = bytes.Repeat([]byte(" "), maxSmallFile+1)
+			return m
+		}), "meta.json is larger than"},
 		{"meta not json", fakeSnapshot(t, func(m []member) []member {
 			m[0].data = []byte("nope")
 			m[2].data = []byte(fmt.Sprintf("%x  meta.json\n%x  state.bin\n", sha256.Sum256(m[0].data), sha256.Sum256(m[1].data)))

@@ -15,7 +15,7 @@ const snapshotPath = "/v1/sys/storage/raft/snapshot"
 // check the bytes with InspectSnapshot: a 200 answer can still carry an empty or truncated
 // archive.
 func (c *Client) Snapshot(ctx context.Context, leader Leader) (io.ReadCloser, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, leader.Address+snapshotPath, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, requestURL(leader.Address, snapshotPath), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func (c *Client) Restore(ctx context.Context, leader Leader, snapshot io.Reader,
 	if force {
 		path += "-force"
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, leader.Address+path, snapshot)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, requestURL(leader.Address, path), snapshot)
 	if err != nil {
 		return err
 	}

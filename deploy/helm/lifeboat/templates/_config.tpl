@@ -135,6 +135,7 @@ lifeboat's own config.Parse.
 {{- with $r.scaleTimeout }}{{ $_ := set $hooks "scaleTimeout" . }}{{ end -}}
 {{- with $r.before }}{{ $_ := set $hooks "before" . }}{{ end -}}
 {{- with $r.after }}{{ $_ := set $hooks "after" . }}{{ end -}}
+{{- with $r.passEnv }}{{ $_ := set $hooks "passEnv" . }}{{ end -}}
 {{- $_ := set $src "restore" $hooks -}}
 {{- end -}}
 {{- if $m.drill.enabled -}}
