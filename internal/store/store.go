@@ -15,6 +15,8 @@ import (
 	"context"
 	"errors"
 	"io"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -66,4 +68,10 @@ type Locker interface {
 	// RetainUntil returns when the lock on the object under key ends; the zero time when
 	// the object is not locked, no lock is configured, or the object no longer exists.
 	RetainUntil(ctx context.Context, key string) (time.Time, error)
+}
+
+// SortByKey puts a listing in the contract's lexical key order: object stores list in
+// UTF-8 byte order, but not every compatible server, emulator or file system does.
+func SortByKey(objs []ObjectInfo) {
+	slices.SortFunc(objs, func(a, b ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
 }

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
 	"strings"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/to"
@@ -108,8 +107,8 @@ func (s *Store) List(ctx context.Context, prefix string) ([]store.ObjectInfo, er
 			if item.Name == nil || item.Properties == nil || isDirectory(item.Metadata) {
 				continue
 			}
-			key, ok := strings.CutPrefix(*item.Name, s.prefix)
-			if !ok || keys.Check(key) != nil {
+			key, ok := keys.Relative(*item.Name, s.prefix)
+			if !ok {
 				continue
 			}
 			info := store.ObjectInfo{Key: key}
@@ -124,7 +123,7 @@ func (s *Store) List(ctx context.Context, prefix string) ([]store.ObjectInfo, er
 	}
 	// Azure lists in lexical order already; sorting here makes the contract independent of
 	// how a server compares non-ASCII names.
-	slices.SortFunc(out, func(a, b store.ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
+	store.SortByKey(out)
 	return out, nil
 }
 

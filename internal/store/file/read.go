@@ -8,7 +8,6 @@ import (
 	"os"
 	"path"
 	"path/filepath"
-	"slices"
 	"strings"
 
 	"github.com/lifeboat-backup/lifeboat/internal/store"
@@ -89,7 +88,7 @@ func (s *Store) List(ctx context.Context, prefix string) ([]store.ObjectInfo, er
 		}
 		return nil, s.fsErr("list", prefix, err)
 	}
-	slices.SortFunc(out, func(a, b store.ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
+	store.SortByKey(out)
 	return out, nil
 }
 

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 	"sync/atomic"
 
 	"cloud.google.com/go/storage"
@@ -115,14 +113,14 @@ func (s *Store) List(ctx context.Context, prefix string) ([]store.ObjectInfo, er
 		if err != nil {
 			return nil, s.explain(ctx, "list", prefix, err)
 		}
-		key, ok := strings.CutPrefix(attrs.Name, s.prefix)
-		if !ok || keys.Check(key) != nil {
+		key, ok := keys.Relative(attrs.Name, s.prefix)
+		if !ok {
 			continue
 		}
 		out = append(out, store.ObjectInfo{Key: key, Size: attrs.Size, Modified: attrs.Updated})
 	}
 	// GCS lists in UTF-8 byte order already; an emulator or a private endpoint might not.
-	slices.SortFunc(out, func(a, b store.ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
+	store.SortByKey(out)
 	return out, nil
 }
 

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"slices"
-	"strings"
 
 	"github.com/minio/minio-go/v7"
 
@@ -97,14 +95,14 @@ func (s *Store) List(ctx context.Context, prefix string) ([]store.ObjectInfo, er
 		if obj.Err != nil {
 			return nil, s.explain(ctx, "list", prefix, obj.Err)
 		}
-		key, ok := strings.CutPrefix(obj.Key, s.prefix)
-		if !ok || keys.Check(key) != nil {
+		key, ok := keys.Relative(obj.Key, s.prefix)
+		if !ok {
 			continue
 		}
 		out = append(out, store.ObjectInfo{Key: key, Size: obj.Size, Modified: obj.LastModified})
 	}
 	// S3 lists in UTF-8 binary order already; not every S3-compatible server does.
-	slices.SortFunc(out, func(a, b store.ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
+	store.SortByKey(out)
 	return out, nil
 }
 

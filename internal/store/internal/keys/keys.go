@@ -77,3 +77,14 @@ func cutLast(s, sep string) (before, after string, found bool) {
 	}
 	return "", s, false
 }
+
+// Relative is the key of a listed object name below a bucket prefix, and false for a name
+// outside the prefix or one that is no valid key (an object lifeboat did not write, or a
+// directory placeholder): List skips those instead of failing on them.
+func Relative(name, prefix string) (string, bool) {
+	key, ok := strings.CutPrefix(name, prefix)
+	if !ok || Check(key) != nil {
+		return "", false
+	}
+	return key, true
+}
