@@ -37,6 +37,8 @@ func TestAgentOnKubernetes(t *testing.T) {
 
 	namespace(t, c, ns)
 	secret(t, c, ns, "lifeboat-api", map[string]string{"token": token})
+	signingSecret, signingPub := signingKey(t)
+	secret(t, c, ns, "lifeboat-signing", signingSecret)
 	secret(t, c, ns, "lifeboat-s3", map[string]string{"access-key-id": m.AccessKey, "secret-access-key": m.SecretKey})
 	secret(t, c, ns, "lifeboat-postgres-dsn", map[string]string{
 		"dsn": fmt.Sprintf("host=%s port=%d dbname=argo user=%s password=%s sslmode=disable", pg.Host, pg.Port, pg.User, pg.Password),
@@ -48,6 +50,7 @@ func TestAgentOnKubernetes(t *testing.T) {
 	overrides := map[string]any{
 		"image":         map[string]any{"tag": "dev", "pullPolicy": "Never"},
 		"agent":         map[string]any{"openReadOnly": true},
+		"signing":       map[string]any{"publicKeys": []string{signingPub}},
 		"networkPolicy": map[string]any{"ingressFromAnywhere": true},
 		"vault":         map[string]any{"backup": map[string]any{"enabled": false}},
 		"destinations": []any{map[string]any{

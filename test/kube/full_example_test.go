@@ -80,6 +80,8 @@ func TestFullExampleOnKubernetes(t *testing.T) {
 		sleeper(t, c, "argo", name, 1)
 	}
 	s3 := map[string]string{"access-key-id": m.AccessKey, "secret-access-key": m.SecretKey}
+	signingSecret, signingPub := signingKey(t)
+	secret(t, c, ns, "lifeboat-signing", signingSecret)
 	for _, n := range []string{ns, bao.ns} {
 		secret(t, c, n, "lifeboat-s3-primary", s3)
 		secret(t, c, n, "lifeboat-s3-offsite", s3)
@@ -122,6 +124,7 @@ func TestFullExampleOnKubernetes(t *testing.T) {
 		},
 		"encryption": map[string]any{"age": map[string]any{"recipients": []string{identity.Recipient().String()}}},
 		"metrics":    map[string]any{"prometheusRule": map[string]any{"enabled": false}},
+		"signing":    map[string]any{"publicKeys": []string{signingPub}},
 	}
 	examples := filepath.Join(testenv.RepoRoot(), "deploy", "examples")
 	full := []string{"--values", filepath.Join(examples, "lifeboat-full.yaml"), "--values", writeValues(t, overrides)}

@@ -7,6 +7,8 @@ package kube
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,6 +22,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/lifeboat-backup/lifeboat/internal/catalog"
 	"github.com/lifeboat-backup/lifeboat/internal/ociimage"
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
@@ -373,4 +376,20 @@ func jobExitCodes(t *testing.T, c *testenv.Cluster, ns, job string) []int {
 		}
 	}
 	return codes
+}
+
+// signingKey makes an ed25519 key pair for an example's `signing` values: the Secret data
+// of the private key (key private.pem, as the examples name it) and the public key for
+// signing.publicKeys (the examples' own public key has no private key anyone holds).
+func signingKey(t *testing.T) (map[string]string, string) {
+	t.Helper()
+	pub, key, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pem, err := catalog.PrivateKeyPEM(key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]string{"private.pem": string(pem)}, catalog.FormatPublicKey(pub)
 }
