@@ -47,12 +47,6 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 func TestConformance(t *testing.T) {
 	a := testenv.StartAzurite(t)
 	a.MakeContainer("lifeboat")
@@ -106,12 +100,12 @@ func TestFailedPutCommitsNothing(t *testing.T) {
 	a.MakeContainer("abort")
 	s := newTestStore(t, a, Options{Container: "abort", Prefix: "p"})
 	boom := errors.New("source broke")
-	ctx := testContext(t)
+	ctx := storetest.Context(t)
 	if err := s.Put(ctx, "vault/old/data.snap", strings.NewReader("old backup")); err != nil {
 		t.Fatal(err)
 	}
 
-	cancelled, cancel := context.WithCancel(testContext(t))
+	cancelled, cancel := context.WithCancel(storetest.Context(t))
 	defer cancel()
 	tests := []struct {
 		name string
@@ -121,9 +115,9 @@ func TestFailedPutCommitsNothing(t *testing.T) {
 		want error
 	}{
 		// 3.5 blocks: three are staged before the failure.
-		{"reader fails", "vault/new/data.snap", ctx, io.MultiReader(io.LimitReader(zeros{}, 3*MinBlockSize+MinBlockSize/2), errReader{boom}), boom},
-		{"context cancelled", "vault/cancelled/data.snap", cancelled, &cancelAfterN{r: zeros{}, n: 3*MinBlockSize + 1, cancel: cancel}, context.Canceled},
-		{"overwrite fails", "vault/old/data.snap", ctx, io.MultiReader(io.LimitReader(zeros{}, 3*MinBlockSize+MinBlockSize/2), errReader{boom}), boom},
+		{"reader fails", "vault/new/data.snap", ctx, io.MultiReader(io.LimitReader(storetest.Zeros{}, 3*MinBlockSize+MinBlockSize/2), storetest.ErrReader{Err: boom}), boom},
+		{"context cancelled", "vault/cancelled/data.snap", cancelled, &storetest.HookAfter{R: storetest.Zeros{}, N: 3*MinBlockSize + 1, Hook: cancel}, context.Canceled},
+		{"overwrite fails", "vault/old/data.snap", ctx, io.MultiReader(io.LimitReader(storetest.Zeros{}, 3*MinBlockSize+MinBlockSize/2), storetest.ErrReader{Err: boom}), boom},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -168,7 +162,7 @@ func TestFailedPutCommitsNothing(t *testing.T) {
 func uncommittedBlocks(t *testing.T, a *testenv.Azurite, containerName, blob string) int {
 	t.Helper()
 	bb := a.Client().ServiceClient().NewContainerClient(containerName).NewBlockBlobClient(blob)
-	list, err := bb.GetBlockList(testContext(t), blockblob.BlockListTypeUncommitted, nil)
+	list, err := bb.GetBlockList(storetest.Context(t), blockblob.BlockListTypeUncommitted, nil)
 	if err != nil {
 		t.Fatalf("get uncommitted block list of %s: %v", blob, err)
 	}
@@ -180,7 +174,7 @@ func uncommittedBlocks(t *testing.T, a *testenv.Azurite, containerName, blob str
 func TestPrefixIsolation(t *testing.T) {
 	a := testenv.StartAzurite(t)
 	a.MakeContainer("shared")
-	ctx := testContext(t)
+	ctx := storetest.Context(t)
 	raw := a.Client()
 	outside := []string{"other/x", "p2/x", "px", "p", "top"}
 	for _, name := range outside {
@@ -238,42 +232,20 @@ func TestPutStagesConfiguredBlocks(t *testing.T) {
 	if s.concurrency != 2 || s.blockSize != MinBlockSize {
 		t.Fatalf("store concurrency %d, block size %d", s.concurrency, s.blockSize)
 	}
-	if err := s.Put(testContext(t), "big", io.LimitReader(zeros{}, 10*MinBlockSize)); err != nil {
+	if err := s.Put(storetest.Context(t), "big", io.LimitReader(storetest.Zeros{}, 10*MinBlockSize)); err != nil {
 		t.Fatal(err)
 	}
-	info, err := s.Stat(testContext(t), "big")
+	info, err := s.Stat(storetest.Context(t), "big")
 	if err != nil || info.Size != 10*MinBlockSize {
 		t.Fatalf("Stat = %+v, %v", info, err)
 	}
 	// Committed as 10 blocks of the configured size, not one Put Blob.
 	bb := a.Client().ServiceClient().NewContainerClient("mem").NewBlockBlobClient("big")
-	list, err := bb.GetBlockList(testContext(t), blockblob.BlockListTypeCommitted, nil)
+	list, err := bb.GetBlockList(storetest.Context(t), blockblob.BlockListTypeCommitted, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(list.CommittedBlocks) != 10 || *list.CommittedBlocks[0].Size != MinBlockSize {
 		t.Fatalf("committed %d blocks, want 10 of %d bytes", len(list.CommittedBlocks), MinBlockSize)
 	}
-}
-
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
-
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
-
-type cancelAfterN struct {
-	r      io.Reader
-	n      int
-	cancel context.CancelFunc
-}
-
-func (c *cancelAfterN) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	if c.n -= n; c.n <= 0 {
-		c.cancel()
-	}
-	return n, err
 }

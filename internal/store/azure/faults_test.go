@@ -1,10 +1,10 @@
 package azure
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +12,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/sas"
 
 	"github.com/lifeboat-backup/lifeboat/internal/store"
+	"github.com/lifeboat-backup/lifeboat/internal/store/storetest"
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
 
@@ -60,67 +61,34 @@ func TestFaultMessages(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.opts.Prefix = "p"
 			s := newTestStore(t, a, tc.opts)
-			for _, op := range operations() {
-				if tc.ops != nil && !contains(tc.ops, op.name) {
+			for _, op := range storetest.Operations(MinBlockSize + 1) {
+				if tc.ops != nil && !slices.Contains(tc.ops, op.Name) {
 					continue
 				}
-				err := op.run(testContext(t), s)
+				err := op.Run(storetest.Context(t), s)
 				if err == nil {
-					t.Fatalf("%s succeeded, want an error", op.name)
+					t.Fatalf("%s succeeded, want an error", op.Name)
 				}
 				msg := err.Error()
-				t.Logf("%s: %s", op.name, msg)
+				t.Logf("%s: %s", op.Name, msg)
 				for _, want := range tc.want {
 					if !strings.Contains(msg, want) {
-						t.Errorf("%s error %q\n  does not contain %q", op.name, msg, want)
+						t.Errorf("%s error %q\n  does not contain %q", op.Name, msg, want)
 					}
 				}
 				for _, secret := range []string{a.Key, wrongKey, "sig="} {
 					if strings.Contains(msg, secret) && !strings.Contains(msg, "sig=REDACTED") {
-						t.Errorf("%s error %q contains a secret", op.name, msg)
+						t.Errorf("%s error %q contains a secret", op.Name, msg)
 					}
 				}
 				if strings.Count(msg, "\n") > 0 {
-					t.Errorf("%s error %q spans several lines", op.name, msg)
+					t.Errorf("%s error %q spans several lines", op.Name, msg)
 				}
 				if errors.Is(err, store.ErrNotFound) {
-					t.Errorf("%s error %q wraps ErrNotFound: a broken destination is not a missing object", op.name, msg)
+					t.Errorf("%s error %q wraps ErrNotFound: a broken destination is not a missing object", op.Name, msg)
 				}
 			}
 		})
-	}
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
-}
-
-type operation struct {
-	name string
-	run  func(ctx context.Context, s *Store) error
-}
-
-func operations() []operation {
-	return []operation{
-		{"Check", func(ctx context.Context, s *Store) error { return s.Check(ctx) }},
-		{"Put", func(ctx context.Context, s *Store) error {
-			return s.Put(ctx, "vault/id/data.snap", io.LimitReader(zeros{}, MinBlockSize+1))
-		}},
-		{"List", func(ctx context.Context, s *Store) error { _, err := s.List(ctx, "vault/"); return err }},
-		{"Stat", func(ctx context.Context, s *Store) error { _, err := s.Stat(ctx, "vault/id/data.snap"); return err }},
-		{"Get", func(ctx context.Context, s *Store) error {
-			rc, err := s.Get(ctx, "vault/id/data.snap")
-			if err == nil {
-				rc.Close()
-			}
-			return err
-		}},
-		{"Delete", func(ctx context.Context, s *Store) error { return s.Delete(ctx, "vault/id/data.snap") }},
 	}
 }
 
@@ -130,14 +98,14 @@ func TestServerDiesMidUpload(t *testing.T) {
 	a := testenv.StartAzurite(t)
 	a.MakeContainer("lifeboat")
 	s := newTestStore(t, a, Options{Container: "lifeboat", Prefix: "p"})
-	ctx := testContext(t)
+	ctx := storetest.Context(t)
 	if err := s.Put(ctx, "vault/old/data.snap", strings.NewReader("old backup")); err != nil {
 		t.Fatal(err)
 	}
 
 	// Stop, not Kill: Azurite keeps its metadata in memory and saves it every few seconds,
 	// so a SIGKILL would lose the container itself, which no real service does.
-	src := &hookAfterN{r: zeros{}, n: 2*MinBlockSize + MinBlockSize/2, hook: a.Stop}
+	src := &storetest.HookAfter{R: storetest.Zeros{}, N: 2*MinBlockSize + MinBlockSize/2, Hook: a.Stop}
 	start := time.Now()
 	err := s.Put(ctx, "vault/new/data.snap", src)
 	t.Logf("Put failed after %v: %v", time.Since(start), err)
@@ -164,20 +132,4 @@ func TestServerDiesMidUpload(t *testing.T) {
 	if data, err := io.ReadAll(rc); err != nil || string(data) != "old backup" {
 		t.Fatalf("older backup after the crash = %q, %v", data, err)
 	}
-}
-
-// hookAfterN calls hook once, after n bytes were read, and keeps streaming.
-type hookAfterN struct {
-	r    io.Reader
-	n    int
-	hook func()
-}
-
-func (h *hookAfterN) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	if h.n -= n; h.n <= 0 && h.hook != nil {
-		h.hook()
-		h.hook = nil
-	}
-	return n, err
 }

@@ -1,7 +1,6 @@
 package gcs
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/x509"
@@ -21,6 +20,7 @@ import (
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/store"
+	"github.com/lifeboat-backup/lifeboat/internal/store/storetest"
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
 
@@ -53,48 +53,24 @@ func TestFaultMessages(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.opts.Prefix = "p"
 			s := newTestStore(t, g, tc.opts)
-			for _, op := range operations() {
+			for _, op := range storetest.Operations(2*ChunkAlign + 1) {
 				start := time.Now()
-				err := op.run(testContext(t), s)
+				err := op.Run(storetest.Context(t), s)
 				if err == nil {
-					t.Fatalf("%s succeeded, want an error", op.name)
+					t.Fatalf("%s succeeded, want an error", op.Name)
 				}
 				msg := err.Error()
-				t.Logf("%s (%v): %s", op.name, time.Since(start).Round(time.Millisecond), msg)
+				t.Logf("%s (%v): %s", op.Name, time.Since(start).Round(time.Millisecond), msg)
 				for _, want := range tc.want {
 					if !strings.Contains(msg, want) {
-						t.Errorf("%s error %q\n  does not contain %q", op.name, msg, want)
+						t.Errorf("%s error %q\n  does not contain %q", op.Name, msg, want)
 					}
 				}
 				if errors.Is(err, store.ErrNotFound) {
-					t.Errorf("%s error %q wraps ErrNotFound: a broken destination is not a missing object", op.name, msg)
+					t.Errorf("%s error %q wraps ErrNotFound: a broken destination is not a missing object", op.Name, msg)
 				}
 			}
 		})
-	}
-}
-
-type operation struct {
-	name string
-	run  func(ctx context.Context, s *Store) error
-}
-
-func operations() []operation {
-	return []operation{
-		{"Check", func(ctx context.Context, s *Store) error { return s.Check(ctx) }},
-		{"Put", func(ctx context.Context, s *Store) error {
-			return s.Put(ctx, "vault/id/data.snap", io.LimitReader(zeros{}, 2*ChunkAlign+1))
-		}},
-		{"List", func(ctx context.Context, s *Store) error { _, err := s.List(ctx, "vault/"); return err }},
-		{"Stat", func(ctx context.Context, s *Store) error { _, err := s.Stat(ctx, "vault/id/data.snap"); return err }},
-		{"Get", func(ctx context.Context, s *Store) error {
-			rc, err := s.Get(ctx, "vault/id/data.snap")
-			if err == nil {
-				rc.Close()
-			}
-			return err
-		}},
-		{"Delete", func(ctx context.Context, s *Store) error { return s.Delete(ctx, "vault/id/data.snap") }},
 	}
 }
 
@@ -104,13 +80,13 @@ func TestServerDiesMidUpload(t *testing.T) {
 	g := testenv.StartFakeGCS(t)
 	g.MakeBucket("lifeboat")
 	s := newTestStore(t, g, Options{Bucket: "lifeboat", Prefix: "p"})
-	ctx := testContext(t)
+	ctx := storetest.Context(t)
 	if err := s.Put(ctx, "vault/old/data.snap", strings.NewReader("old backup")); err != nil {
 		t.Fatal(err)
 	}
 
 	// Killed after four chunks were read, while later ones are still to be sent.
-	src := &hookAfterN{r: io.LimitReader(zeros{}, 16*ChunkAlign), n: 4 * ChunkAlign, hook: g.Kill}
+	src := &storetest.HookAfter{R: io.LimitReader(storetest.Zeros{}, 16*ChunkAlign), N: 4 * ChunkAlign, Hook: g.Kill}
 	start := time.Now()
 	err := s.Put(ctx, "vault/new/data.snap", src)
 	t.Logf("Put failed after %v: %v", time.Since(start), err)
@@ -154,22 +130,22 @@ func TestRejectedKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, op := range operations() {
-		err := op.run(testContext(t), s)
+	for _, op := range storetest.Operations(2*ChunkAlign + 1) {
+		err := op.Run(storetest.Context(t), s)
 		if err == nil {
-			t.Fatalf("%s succeeded with a rejected key", op.name)
+			t.Fatalf("%s succeeded with a rejected key", op.Name)
 		}
 		msg := err.Error()
-		t.Logf("%s: %s", op.name, msg)
+		t.Logf("%s: %s", op.Name, msg)
 		want := "could not get an access token using the service account key in " + keyFile + ": check that the service account key is current"
 		if !strings.Contains(msg, want) {
-			t.Errorf("%s error %q\n  does not contain %q", op.name, msg, want)
+			t.Errorf("%s error %q\n  does not contain %q", op.Name, msg, want)
 		}
 		if strings.Contains(msg, "PRIVATE KEY") || strings.Contains(msg, privateKey[40:80]) {
-			t.Errorf("%s error quotes the private key", op.name)
+			t.Errorf("%s error quotes the private key", op.Name)
 		}
 		if errors.Is(err, store.ErrNotFound) {
-			t.Errorf("%s error %q wraps ErrNotFound", op.name, msg)
+			t.Errorf("%s error %q wraps ErrNotFound", op.Name, msg)
 		}
 	}
 	if exchanges.Load() == 0 {
@@ -207,20 +183,4 @@ func writeServiceAccountKey(t *testing.T, tokenURI string) (path, privateKeyPEM 
 		t.Fatal(err)
 	}
 	return path, privateKeyPEM
-}
-
-// hookAfterN calls hook once, after n bytes were read, and keeps streaming.
-type hookAfterN struct {
-	r    io.Reader
-	n    int
-	hook func()
-}
-
-func (h *hookAfterN) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	if h.n -= n; h.n <= 0 && h.hook != nil {
-		h.hook()
-		h.hook = nil
-	}
-	return n, err
 }

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/store"
 	"github.com/lifeboat-backup/lifeboat/internal/store/storetest"
@@ -32,12 +31,6 @@ func newTestStore(t *testing.T, g *testenv.FakeGCS, o Options) *Store {
 	}
 	t.Cleanup(func() { _ = s.Close() })
 	return s
-}
-
-func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
 }
 
 func TestConformance(t *testing.T) {
@@ -68,7 +61,7 @@ func TestConformance(t *testing.T) {
 func TestPrefixIsolation(t *testing.T) {
 	g := testenv.StartFakeGCS(t)
 	g.MakeBucket("shared")
-	ctx := testContext(t)
+	ctx := storetest.Context(t)
 	// No object named exactly "p": the emulator's filesystem backend keeps "p/..." in a
 	// directory of that name (GCS would not mind).
 	outside := []string{"other/x", "p2/x", "px", "top"}
@@ -121,11 +114,11 @@ func TestFailedPutLeavesNoObject(t *testing.T) {
 	g.MakeBucket("abort")
 	s := newTestStore(t, g, Options{Bucket: "abort", Prefix: "p"})
 	boom := errors.New("source broke")
-	if err := s.Put(testContext(t), "vault/old/data.snap", strings.NewReader("old backup")); err != nil {
+	if err := s.Put(storetest.Context(t), "vault/old/data.snap", strings.NewReader("old backup")); err != nil {
 		t.Fatal(err)
 	}
 
-	ctx, cancel := context.WithCancel(testContext(t))
+	ctx, cancel := context.WithCancel(storetest.Context(t))
 	defer cancel()
 	// Ten chunks and a half: several chunks are sent before the failure.
 	const size = 10*ChunkAlign + ChunkAlign/2
@@ -136,9 +129,9 @@ func TestFailedPutLeavesNoObject(t *testing.T) {
 		r    io.Reader
 		want error
 	}{
-		{"reader fails", "vault/id/data.snap", testContext(t), io.MultiReader(io.LimitReader(zeros{}, size), errReader{boom}), boom},
-		{"context cancelled", "vault/id/data.snap", ctx, &cancelAfterN{r: zeros{}, n: size, cancel: cancel}, context.Canceled},
-		{"overwrite fails", "vault/old/data.snap", testContext(t), io.MultiReader(io.LimitReader(zeros{}, size), errReader{boom}), boom},
+		{"reader fails", "vault/id/data.snap", storetest.Context(t), io.MultiReader(io.LimitReader(storetest.Zeros{}, size), storetest.ErrReader{Err: boom}), boom},
+		{"context cancelled", "vault/id/data.snap", ctx, &storetest.HookAfter{R: storetest.Zeros{}, N: size, Hook: cancel}, context.Canceled},
+		{"overwrite fails", "vault/old/data.snap", storetest.Context(t), io.MultiReader(io.LimitReader(storetest.Zeros{}, size), storetest.ErrReader{Err: boom}), boom},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -177,7 +170,7 @@ func TestChunkSizes(t *testing.T) {
 
 func wantContent(t *testing.T, s *Store, key, want string) {
 	t.Helper()
-	rc, err := s.Get(testContext(t), key)
+	rc, err := s.Get(storetest.Context(t), key)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,26 +178,4 @@ func wantContent(t *testing.T, s *Store, key, want string) {
 	if data, err := io.ReadAll(rc); err != nil || string(data) != want {
 		t.Fatalf("Get(%q) = %q, %v; want %q", key, data, err, want)
 	}
-}
-
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
-
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
-
-type cancelAfterN struct {
-	r      io.Reader
-	n      int
-	cancel context.CancelFunc
-}
-
-func (c *cancelAfterN) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	if c.n -= n; c.n <= 0 {
-		c.cancel()
-	}
-	return n, err
 }

@@ -18,6 +18,7 @@ import (
 	"google.golang.org/api/googleapi"
 
 	"github.com/lifeboat-backup/lifeboat/internal/store"
+	"github.com/lifeboat-backup/lifeboat/internal/store/storetest"
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
 
@@ -204,10 +205,10 @@ func TestHTTPSToPlainServer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer s.Close()
-	for _, op := range operations() {
-		err := op.run(testContext(t), s)
+	for _, op := range storetest.Operations(2*ChunkAlign + 1) {
+		err := op.Run(storetest.Context(t), s)
 		if err == nil || !strings.Contains(err.Error(), "GCS endpoint "+g.Endpoint+" speaks plain HTTP, not TLS") {
-			t.Errorf("%s = %v, want a speaks-plain-HTTP error", op.name, err)
+			t.Errorf("%s = %v, want a speaks-plain-HTTP error", op.Name, err)
 		}
 	}
 }

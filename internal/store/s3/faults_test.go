@@ -1,7 +1,6 @@
 package s3
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -10,6 +9,7 @@ import (
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/store"
+	"github.com/lifeboat-backup/lifeboat/internal/store/storetest"
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
 
@@ -45,52 +45,28 @@ func TestFaultMessages(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.opts.Prefix = "p"
 			s := newTestStore(t, m, tc.opts)
-			for _, op := range operations() {
-				err := op.run(testContext(t), s)
+			for _, op := range storetest.Operations(MinPartSize + 1) {
+				err := op.Run(storetest.Context(t), s)
 				if err == nil {
-					t.Fatalf("%s succeeded, want an error", op.name)
+					t.Fatalf("%s succeeded, want an error", op.Name)
 				}
 				msg := err.Error()
-				t.Logf("%s: %s", op.name, msg)
+				t.Logf("%s: %s", op.Name, msg)
 				for _, want := range tc.want {
 					if !strings.Contains(msg, want) {
-						t.Errorf("%s error %q\n  does not contain %q", op.name, msg, want)
+						t.Errorf("%s error %q\n  does not contain %q", op.Name, msg, want)
 					}
 				}
 				for _, secret := range []string{m.SecretKey, wrongSecret} {
 					if strings.Contains(msg, secret) {
-						t.Errorf("%s error %q contains a secret key", op.name, msg)
+						t.Errorf("%s error %q contains a secret key", op.Name, msg)
 					}
 				}
 				if errors.Is(err, store.ErrNotFound) {
-					t.Errorf("%s error %q wraps ErrNotFound: a broken destination is not a missing object", op.name, msg)
+					t.Errorf("%s error %q wraps ErrNotFound: a broken destination is not a missing object", op.Name, msg)
 				}
 			}
 		})
-	}
-}
-
-type operation struct {
-	name string
-	run  func(ctx context.Context, s *Store) error
-}
-
-func operations() []operation {
-	return []operation{
-		{"Check", func(ctx context.Context, s *Store) error { return s.Check(ctx) }},
-		{"Put", func(ctx context.Context, s *Store) error {
-			return s.Put(ctx, "vault/id/data.snap", io.LimitReader(zeros{}, MinPartSize+1))
-		}},
-		{"List", func(ctx context.Context, s *Store) error { _, err := s.List(ctx, "vault/"); return err }},
-		{"Stat", func(ctx context.Context, s *Store) error { _, err := s.Stat(ctx, "vault/id/data.snap"); return err }},
-		{"Get", func(ctx context.Context, s *Store) error {
-			rc, err := s.Get(ctx, "vault/id/data.snap")
-			if err == nil {
-				rc.Close()
-			}
-			return err
-		}},
-		{"Delete", func(ctx context.Context, s *Store) error { return s.Delete(ctx, "vault/id/data.snap") }},
 	}
 }
 
@@ -100,12 +76,12 @@ func TestServerDiesMidUpload(t *testing.T) {
 	m := testenv.StartMinIO(t)
 	m.MakeBucket("lifeboat")
 	s := newTestStore(t, m, Options{Bucket: "lifeboat", Prefix: "p"})
-	ctx := testContext(t)
+	ctx := storetest.Context(t)
 	if err := s.Put(ctx, "vault/old/data.snap", strings.NewReader("old backup")); err != nil {
 		t.Fatal(err)
 	}
 
-	src := &hookAfterN{r: zeros{}, n: MinPartSize + MinPartSize/2, hook: m.Kill}
+	src := &storetest.HookAfter{R: storetest.Zeros{}, N: MinPartSize + MinPartSize/2, Hook: m.Kill}
 	start := time.Now()
 	err := s.Put(ctx, "vault/new/data.snap", src)
 	t.Logf("Put failed after %v: %v", time.Since(start), err)
@@ -125,20 +101,4 @@ func TestServerDiesMidUpload(t *testing.T) {
 	if data, err := io.ReadAll(rc); err != nil || string(data) != "old backup" {
 		t.Fatalf("older backup after the crash = %q, %v", data, err)
 	}
-}
-
-// hookAfterN calls hook once, after n bytes were read, and keeps streaming.
-type hookAfterN struct {
-	r    io.Reader
-	n    int
-	hook func()
-}
-
-func (h *hookAfterN) Read(p []byte) (int, error) {
-	n, err := h.r.Read(p)
-	if h.n -= n; h.n <= 0 && h.hook != nil {
-		h.hook()
-		h.hook = nil
-	}
-	return n, err
 }

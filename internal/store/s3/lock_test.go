@@ -9,6 +9,7 @@ import (
 
 	"github.com/minio/minio-go/v7"
 
+	"github.com/lifeboat-backup/lifeboat/internal/store/storetest"
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
 
@@ -17,7 +18,7 @@ import (
 func TestObjectLockPutSetsRetention(t *testing.T) {
 	m := testenv.StartMinIO(t)
 	m.MakeLockedBucket("locked")
-	ctx := testContext(t)
+	ctx := storetest.Context(t)
 	// An instant in the future, so that what the server reports can only come from it.
 	now := time.Now().UTC().Add(10 * time.Minute).Truncate(time.Second)
 	s := newTestStore(t, m, Options{Bucket: "locked", Prefix: "p",
@@ -27,7 +28,7 @@ func TestObjectLockPutSetsRetention(t *testing.T) {
 	}
 	want := now.Add(time.Hour)
 	keys := map[string]io.Reader{
-		"vault/id/data.snap":     io.LimitReader(zeros{}, 2*MinPartSize+1), // multipart
+		"vault/id/data.snap":     io.LimitReader(storetest.Zeros{}, 2*MinPartSize+1), // multipart
 		"vault/id/globals.sql":   strings.NewReader("small"),
 		"vault/id/manifest.json": strings.NewReader("{}"),
 	}
@@ -74,7 +75,7 @@ func TestObjectLockPutSetsRetention(t *testing.T) {
 func TestObjectLockDeleteAfterWindow(t *testing.T) {
 	m := testenv.StartMinIO(t)
 	m.MakeLockedBucket("short")
-	ctx := testContext(t)
+	ctx := storetest.Context(t)
 	s := newTestStore(t, m, Options{Bucket: "short", ObjectLock: &ObjectLock{Mode: "compliance", RetainFor: 3 * time.Second}})
 	for _, v := range []string{"one", "two"} {
 		if err := s.Put(ctx, "vault/id/manifest.json", strings.NewReader(v)); err != nil {
@@ -114,7 +115,7 @@ func TestObjectLockDeleteAfterWindow(t *testing.T) {
 func TestCheckLock(t *testing.T) {
 	m := testenv.StartMinIO(t)
 	m.MakeBucket("plain")
-	ctx := testContext(t)
+	ctx := storetest.Context(t)
 	s := newTestStore(t, m, Options{Bucket: "plain", ObjectLock: &ObjectLock{Mode: "governance", RetainFor: time.Hour}})
 	err := s.CheckLock(ctx)
 	for _, want := range []string{`bucket "plain" at `, "does not have object lock enabled", "must be enabled when the bucket is created",
@@ -157,7 +158,7 @@ func TestObjectLockOptions(t *testing.T) {
 func versions(t *testing.T, m *testenv.MinIO, bucket, name string) int {
 	t.Helper()
 	n := 0
-	for v := range m.Client().ListObjects(testContext(t), bucket, minio.ListObjectsOptions{Prefix: name, WithVersions: true}) {
+	for v := range m.Client().ListObjects(storetest.Context(t), bucket, minio.ListObjectsOptions{Prefix: name, WithVersions: true}) {
 		if v.Err != nil {
 			t.Fatal(v.Err)
 		}
@@ -170,7 +171,7 @@ func versions(t *testing.T, m *testenv.MinIO, bucket, name string) int {
 
 func readAll(t *testing.T, s *Store, key string) string {
 	t.Helper()
-	r, err := s.Get(testContext(t), key)
+	r, err := s.Get(storetest.Context(t), key)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/minio/minio-go/v7"
 
@@ -42,12 +41,6 @@ func cmpOr(a, b string) string {
 	return b
 }
 
-func testContext(t *testing.T) context.Context {
-	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
-	t.Cleanup(cancel)
-	return ctx
-}
-
 func TestConformance(t *testing.T) {
 	m := testenv.StartMinIO(t)
 	m.MakeBucket("lifeboat")
@@ -71,7 +64,7 @@ func TestConformance(t *testing.T) {
 func TestPrefixIsolation(t *testing.T) {
 	m := testenv.StartMinIO(t)
 	m.MakeBucket("shared")
-	ctx := testContext(t)
+	ctx := storetest.Context(t)
 	raw := m.Client()
 	// No object named exactly "p": MinIO's single-drive backend is a filesystem and then hides
 	// everything under "p/" (AWS would not).
@@ -124,7 +117,7 @@ func TestFailedPutAbortsUpload(t *testing.T) {
 	s := newTestStore(t, m, Options{Bucket: "abort", Prefix: "p"})
 	boom := errors.New("source broke")
 
-	ctx, cancel := context.WithCancel(testContext(t))
+	ctx, cancel := context.WithCancel(storetest.Context(t))
 	defer cancel()
 	tests := []struct {
 		name string
@@ -133,8 +126,8 @@ func TestFailedPutAbortsUpload(t *testing.T) {
 		want error
 	}{
 		// 2.5 parts: two parts are uploaded before the failure.
-		{"reader fails", testContext(t), io.MultiReader(io.LimitReader(zeros{}, 2*MinPartSize+MinPartSize/2), errReader{boom}), boom},
-		{"context cancelled", ctx, &cancelAfterN{r: zeros{}, n: 2*MinPartSize + 1, cancel: cancel}, context.Canceled},
+		{"reader fails", storetest.Context(t), io.MultiReader(io.LimitReader(storetest.Zeros{}, 2*MinPartSize+MinPartSize/2), storetest.ErrReader{Err: boom}), boom},
+		{"context cancelled", ctx, &storetest.HookAfter{R: storetest.Zeros{}, N: 2*MinPartSize + 1, Hook: cancel}, context.Canceled},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -143,7 +136,7 @@ func TestFailedPutAbortsUpload(t *testing.T) {
 				t.Fatalf("Put = %v, want %v", err, tc.want)
 			}
 			wantNoUploads(t, m, "abort")
-			if _, err := s.Stat(testContext(t), "vault/id/data.snap"); !errors.Is(err, store.ErrNotFound) {
+			if _, err := s.Stat(storetest.Context(t), "vault/id/data.snap"); !errors.Is(err, store.ErrNotFound) {
 				t.Fatalf("Stat after a failed Put = %v, want ErrNotFound", err)
 			}
 		})
@@ -152,7 +145,7 @@ func TestFailedPutAbortsUpload(t *testing.T) {
 
 func wantNoUploads(t *testing.T, m *testenv.MinIO, bucket string) {
 	t.Helper()
-	for upload := range m.Client().ListIncompleteUploads(testContext(t), bucket, "", true) {
+	for upload := range m.Client().ListIncompleteUploads(storetest.Context(t), bucket, "", true) {
 		if upload.Err != nil {
 			t.Fatalf("list incomplete uploads: %v", upload.Err)
 		}
@@ -170,33 +163,11 @@ func TestCredentialChain(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := testContext(t)
+	ctx := storetest.Context(t)
 	if err := s.Check(ctx); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.Put(ctx, "k", strings.NewReader("v")); err != nil {
 		t.Fatal(err)
 	}
-}
-
-type zeros struct{}
-
-func (zeros) Read(p []byte) (int, error) { clear(p); return len(p), nil }
-
-type errReader struct{ err error }
-
-func (e errReader) Read([]byte) (int, error) { return 0, e.err }
-
-type cancelAfterN struct {
-	r      io.Reader
-	n      int
-	cancel context.CancelFunc
-}
-
-func (c *cancelAfterN) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	if c.n -= n; c.n <= 0 {
-		c.cancel()
-	}
-	return n, err
 }

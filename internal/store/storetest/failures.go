@@ -3,7 +3,6 @@ package storetest
 import (
 	"context"
 	"errors"
-	"io"
 	"testing"
 
 	"github.com/lifeboat-backup/lifeboat/internal/store"
@@ -37,7 +36,7 @@ func testContextCancelledMidway(t *testing.T, s store.Store) {
 	for _, key := range []string{"cancel/new", "cancel/existing"} {
 		ctx, cancel := context.WithCancel(testContext(t))
 		// The stream goes on after the cancellation: the store must stop by itself.
-		src := &cancelAfter{r: &endless{block: randomBytes(13, 65521)}, n: failAt, cancel: cancel}
+		src := &HookAfter{R: &endless{block: randomBytes(13, 65521)}, N: failAt, Hook: cancel}
 		err := s.Put(ctx, key, src)
 		cancel()
 		if !errors.Is(err, context.Canceled) {
@@ -74,19 +73,4 @@ func testContextCancelledBefore(t *testing.T, s store.Store) {
 	}
 	wantNotFound(t, s, "pre/new")
 	wantContent(t, s, "pre/existing", []byte("keep"))
-}
-
-// cancelAfter cancels the Put's context once n bytes were read, and keeps streaming.
-type cancelAfter struct {
-	r      io.Reader
-	n      int
-	cancel context.CancelFunc
-}
-
-func (c *cancelAfter) Read(p []byte) (int, error) {
-	n, err := c.r.Read(p)
-	if c.n -= n; c.n <= 0 {
-		c.cancel()
-	}
-	return n, err
 }
