@@ -2,15 +2,10 @@ package azure
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"regexp"
 	"strings"
-	"syscall"
 
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore"
 	"github.com/Azure/azure-sdk-for-go/sdk/azcore/runtime"
@@ -18,6 +13,7 @@ import (
 	"github.com/Azure/azure-sdk-for-go/sdk/storage/azblob/bloberror"
 
 	"github.com/lifeboat-backup/lifeboat/internal/store"
+	"github.com/lifeboat-backup/lifeboat/internal/store/internal/transport"
 )
 
 // explain turns an Azure or network error of op on key (which may be empty) into a message
@@ -114,28 +110,14 @@ func (s *Store) explainCredential(err error) string {
 }
 
 func (s *Store) explainTransport(err error) string {
-	var (
-		unknownCA   x509.UnknownAuthorityError
-		hostname    x509.HostnameError
-		invalidCert x509.CertificateInvalidError
-		recordErr   tls.RecordHeaderError
-		netErr      net.Error
-		dnsErr      *net.DNSError
-	)
-	switch {
-	case errors.As(err, &unknownCA), errors.As(err, &invalidCert):
+	switch transport.Classify(err) {
+	case transport.Untrusted:
 		return fmt.Sprintf("the TLS certificate of Azure blob endpoint %s is not trusted: add its CA to the system's trust store", s.endpoint)
-	case errors.As(err, &hostname):
+	case transport.WrongHost:
 		return fmt.Sprintf("the TLS certificate of Azure blob endpoint %s is for another host name: use the name the certificate was issued for", s.endpoint)
-	case errors.As(err, &recordErr),
-		// net/http has no error type for this one; matching its text is the only way.
-		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+	case transport.PlainHTTP:
 		return fmt.Sprintf("Azure blob endpoint %s speaks plain HTTP, not TLS: use an http:// endpoint (emulators only) or enable TLS", s.endpoint)
-	case errors.As(err, &dnsErr),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH),
-		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
-		errors.As(err, &netErr) && netErr.Timeout():
+	case transport.Unreachable:
 		return fmt.Sprintf("cannot reach Azure blob endpoint %s: check the destination's account and endpoint, the network "+
 			"path (DNS, proxy, private endpoint, network policy) and that the service is up", s.endpoint)
 	}

@@ -2,21 +2,17 @@ package gcs
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"strings"
-	"syscall"
 
 	"cloud.google.com/go/auth"
 	"cloud.google.com/go/storage"
 	"google.golang.org/api/googleapi"
 
 	"github.com/lifeboat-backup/lifeboat/internal/store"
+	"github.com/lifeboat-backup/lifeboat/internal/store/internal/transport"
 )
 
 // objectErr explains an error of an operation on one object (get, stat, delete). A 404
@@ -117,29 +113,15 @@ func (s *Store) explainAPI(err error) string {
 }
 
 func (s *Store) explainTransport(err error) string {
-	var (
-		unknownCA   x509.UnknownAuthorityError
-		hostname    x509.HostnameError
-		invalidCert x509.CertificateInvalidError
-		recordErr   tls.RecordHeaderError
-		netErr      net.Error
-		dnsErr      *net.DNSError
-	)
-	switch {
-	case errors.As(err, &unknownCA), errors.As(err, &invalidCert):
+	switch transport.Classify(err) {
+	case transport.Untrusted:
 		return fmt.Sprintf("the TLS certificate of GCS endpoint %s is not trusted: add the CA that signed it to the "+
 			"system's trusted certificates (or SSL_CERT_FILE)", s.host)
-	case errors.As(err, &hostname):
+	case transport.WrongHost:
 		return fmt.Sprintf("the TLS certificate of GCS endpoint %s is for another host name: use the name the certificate was issued for", s.host)
-	case errors.As(err, &recordErr),
-		// net/http has no error type for this one; matching its text is the only way.
-		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+	case transport.PlainHTTP:
 		return fmt.Sprintf("GCS endpoint %s speaks plain HTTP, not TLS: use an http:// endpoint (an emulator) or enable TLS", s.host)
-	case errors.As(err, &dnsErr),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH),
-		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
-		errors.As(err, &netErr) && netErr.Timeout():
+	case transport.Unreachable:
 		return fmt.Sprintf("cannot reach GCS endpoint %s: check destinations[].gcs.endpoint, the network path (DNS, proxy, "+
 			"network policy, Private Google Access) and that the service is up", s.host)
 	}

@@ -2,18 +2,13 @@ package s3
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"strings"
-	"syscall"
 
 	"github.com/minio/minio-go/v7"
 
 	"github.com/lifeboat-backup/lifeboat/internal/store"
+	"github.com/lifeboat-backup/lifeboat/internal/store/internal/transport"
 )
 
 // explain turns an S3 or network error of op on key (which may be empty) into a message an
@@ -74,29 +69,15 @@ func (s *Store) explainCode(resp minio.ErrorResponse) string {
 }
 
 func (s *Store) explainTransport(err error) string {
-	var (
-		unknownCA   x509.UnknownAuthorityError
-		hostname    x509.HostnameError
-		invalidCert x509.CertificateInvalidError
-		recordErr   tls.RecordHeaderError
-		netErr      net.Error
-		dnsErr      *net.DNSError
-	)
-	switch {
-	case errors.As(err, &unknownCA), errors.As(err, &invalidCert):
+	switch transport.Classify(err) {
+	case transport.Untrusted:
 		return fmt.Sprintf("the TLS certificate of S3 endpoint %s is not trusted: set the destination's CA certificate file "+
 			"to the CA that signed it", s.endpoint)
-	case errors.As(err, &hostname):
+	case transport.WrongHost:
 		return fmt.Sprintf("the TLS certificate of S3 endpoint %s is for another host name: use the name the certificate was issued for", s.endpoint)
-	case errors.As(err, &recordErr),
-		// net/http has no error type for this one; matching its text is the only way.
-		strings.Contains(err.Error(), "server gave HTTP response to HTTPS client"):
+	case transport.PlainHTTP:
 		return fmt.Sprintf("S3 endpoint %s speaks plain HTTP, not TLS: use an http:// endpoint (insecure) or enable TLS on the server", s.endpoint)
-	case errors.As(err, &dnsErr),
-		errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ECONNRESET),
-		errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH),
-		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF),
-		errors.As(err, &netErr) && netErr.Timeout():
+	case transport.Unreachable:
 		return fmt.Sprintf("cannot reach S3 endpoint %s: check the destination's endpoint, the network path (DNS, proxy, "+
 			"network policy) and that the server is up", s.endpoint)
 	}
