@@ -15,14 +15,68 @@ import (
 type listings struct {
 	mu       sync.Mutex
 	bySource map[string]*inventory.Inventory
+	// tried is closed for each source once its first listing has been attempted, so a
+	// request right after start waits for it instead of showing no backups.
+	tried map[string]chan struct{}
 }
 
-func newListings() *listings { return &listings{bySource: map[string]*inventory.Inventory{}} }
+func newListings() *listings {
+	return &listings{bySource: map[string]*inventory.Inventory{}, tried: map[string]chan struct{}{}}
+}
+
+// expect notes that a first listing of each source is under way (Start calls it), so
+// awaitFirst waits for it; without Start nothing is awaited.
+func (c *listings) expect(sources []string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range sources {
+		if _, ok := c.tried[s]; !ok {
+			c.tried[s] = make(chan struct{})
+		}
+	}
+}
 
 func (c *listings) set(inv *inventory.Inventory) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.bySource[inv.Source] = inv
+	c.markTriedLocked(inv.Source)
+}
+
+// markTried records that source's first listing was attempted, whatever its outcome.
+func (c *listings) markTried(source string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.markTriedLocked(source)
+}
+
+func (c *listings) markTriedLocked(source string) {
+	if ch, ok := c.tried[source]; ok {
+		select {
+		case <-ch:
+		default:
+			close(ch)
+		}
+	}
+}
+
+// awaitFirst waits until source's first listing has been attempted, for at most max or
+// until ctx ends: a page opened as the server starts should show the backups, but a
+// destination that hangs must not hang the page (it then shows "not listed yet").
+func (c *listings) awaitFirst(ctx context.Context, source string, max time.Duration) {
+	c.mu.Lock()
+	ch := c.tried[source]
+	c.mu.Unlock()
+	if ch == nil {
+		return
+	}
+	t := time.NewTimer(max)
+	defer t.Stop()
+	select {
+	case <-ch:
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }
 
 // get is the last inventory of source, nil before the first listing. Inventories are
@@ -65,13 +119,19 @@ func (c *listings) newest(source string) (time.Time, bool) {
 }
 
 // refresh re-lists source's destinations and updates the metrics that come from them.
+// firstListingWait bounds how long a status request made as the server starts waits for
+// the first listing of a source.
+const firstListingWait = 10 * time.Second
+
 func (s *Server) refresh(ctx context.Context, source string) {
 	inv, err := inventory.Take(ctx, s.app, source, "", s.clock.Now())
 	if err != nil {
+		s.inv.markTried(source)
 		s.log.Warn("could not list the destinations", "source", source, "err", err)
 		return
 	}
 	if ctx.Err() != nil {
+		s.inv.markTried(source)
 		return // cancelled half-way: keep the previous, complete listing
 	}
 	s.inv.set(inv)

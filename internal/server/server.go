@@ -175,6 +175,11 @@ func (s *Server) Start(ctx context.Context) error {
 		s.log.Warn("closed the records of runs interrupted when lifeboat last stopped", "runs", len(closed))
 	}
 	s.seedLastSuccess(ctx)
+	names := make([]string, 0, len(s.app.Config.Sources))
+	for _, src := range s.app.Config.Sources {
+		names = append(names, src.Name)
+	}
+	s.inv.expect(names)
 	bg, cancel := context.WithCancel(context.WithoutCancel(ctx))
 	s.bgCancel = cancel
 	for _, src := range s.app.Config.Sources {

@@ -26,6 +26,7 @@ func (s *Server) Status(ctx context.Context) ([]api.SourceStatus, error) {
 		if sc := s.sched[src.Name]; sc != nil {
 			next = sc.Next()
 		}
+		s.inv.awaitFirst(ctx, src.Name, firstListingWait)
 		st := buildStatus(src, s.inv.get(src.Name), runs, next, now)
 		st.Running, _ = s.Running(src.Name)
 		out = append(out, st)

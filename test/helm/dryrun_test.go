@@ -260,6 +260,7 @@ func checkRBACGrants(t *testing.T, k *testenv.Kube, resources map[string]string,
 	lifeboatSA := "system:serviceaccount:" + namespace + ":" + releaseName
 	vaultSA := "system:serviceaccount:vault:vault"
 	autoRestoreSA := "system:serviceaccount:vault:" + releaseName + "-auto-restore"
+	var checks []accessCheck
 	for _, c := range []struct {
 		user, verb, ns, resource, sub, name string
 		allowed                             bool
@@ -287,9 +288,43 @@ func checkRBACGrants(t *testing.T, k *testenv.Kube, resources map[string]string,
 		{autoRestoreSA, "get", "vault", "secrets", "", "vault-unseal-keys", false},
 		{vaultSA, "get", "vault-recovery", "secrets", "", "vault-unseal-keys", false},
 	} {
-		allowed := accessReview(t, k, c.user, c.verb, c.ns, c.resource, c.sub, c.name)
-		if allowed != c.allowed {
-			t.Errorf("%s %s %s %s/%s (%s): allowed=%v, want %v", c.user, c.verb, c.resource, c.ns, c.name, c.sub, allowed, c.allowed)
+		checks = append(checks, accessCheck{c.user, c.verb, c.ns, c.resource, c.sub, c.name, c.allowed})
+	}
+	checkAccess(t, k, checks)
+}
+
+// accessCheck is one SubjectAccessReview and the answer the chart's RBAC should give.
+type accessCheck struct {
+	user, verb, ns, resource, sub, name string
+	allowed                             bool
+}
+
+func (c accessCheck) String() string {
+	return fmt.Sprintf("%s %s %s %s/%s (%s)", c.user, c.verb, c.resource, c.ns, c.name, c.sub)
+}
+
+// checkAccess asks the API server each check. The RBAC authorizer answers from an
+// informer cache, so Roles created a moment ago may not be seen yet: the grants are
+// awaited first (each must turn allowed within the deadline), and only then are the
+// denials asked, when a "denied" can no longer mean "not synced yet".
+func checkAccess(t *testing.T, k *testenv.Kube, checks []accessCheck) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for _, c := range checks {
+		if !c.allowed {
+			continue
+		}
+		for !accessReview(t, k, c.user, c.verb, c.ns, c.resource, c.sub, c.name) {
+			if time.Now().After(deadline) {
+				t.Errorf("%s: denied, want allowed (waited 30s for the RBAC cache)", c)
+				break
+			}
+			time.Sleep(200 * time.Millisecond)
+		}
+	}
+	for _, c := range checks {
+		if !c.allowed && accessReview(t, k, c.user, c.verb, c.ns, c.resource, c.sub, c.name) {
+			t.Errorf("%s: allowed, want denied", c)
 		}
 	}
 }
@@ -354,6 +389,7 @@ func checkPlatformRBACGrants(t *testing.T, k *testenv.Kube, resources map[string
 	create(restoring)
 	sa := func(name string) string { return "system:serviceaccount:" + namespace + ":" + name }
 	backup, restore, drill := sa(releaseName+"-platform-config"), sa(releaseName+"-platform-config-restore"), sa(releaseName+"-platform-config-drill")
+	var checks []accessCheck
 	for _, c := range []struct {
 		user, verb, ns, resource, name string
 		allowed                        bool
@@ -395,9 +431,7 @@ func checkPlatformRBACGrants(t *testing.T, k *testenv.Kube, resources map[string
 		{drill, "list", "argo", "secrets", "", false},
 		{drill, "create", "argo", "pods", "", false},
 	} {
-		allowed := accessReview(t, k, c.user, c.verb, c.ns, c.resource, "", c.name)
-		if allowed != c.allowed {
-			t.Errorf("%s %s %s %s/%s: allowed=%v, want %v", c.user, c.verb, c.resource, c.ns, c.name, allowed, c.allowed)
-		}
+		checks = append(checks, accessCheck{c.user, c.verb, c.ns, c.resource, "", c.name, c.allowed})
 	}
+	checkAccess(t, k, checks)
 }
