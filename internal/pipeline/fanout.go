@@ -3,20 +3,18 @@ package pipeline
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"sync"
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/clock"
+	"github.com/lifeboat-backup/lifeboat/internal/ring"
+	"github.com/lifeboat-backup/lifeboat/internal/store"
 )
 
-// sink is one destination receiving the data stream through a pipe into store.Put.
+// sink is one destination reading the shared ring through store.Put.
 type sink struct {
 	dest   Destination
 	key    string
-	pr     *io.PipeReader
-	pw     *io.PipeWriter
+	rd     *ring.Reader
 	cancel context.CancelFunc
 	done   chan struct{}
 	putErr error // set when done is closed
@@ -24,35 +22,56 @@ type sink struct {
 	start  time.Time
 }
 
-// fanout writes one stream to every sink. A sink that fails or stalls is detached and the
-// others carry on: one bad destination must never block or fail the rest.
+// fanout writes one stream to every sink through one shared ring: each destination reads
+// it at its own pace, S3 uploads its parts straight from it, and a sink that fails or
+// stalls is detached while the others carry on. One bad destination must never block or
+// fail the rest.
 type fanout struct {
+	ring  *ring.Ring
 	sinks []*sink
-	stall time.Duration
-	clock clock.Clock
 }
 
-func startSinks(ctx context.Context, dests []Destination, key string, stall time.Duration, clk clock.Clock) *fanout {
-	f := &fanout{stall: stall, clock: clk}
+// ringSize is the shared buffer for dests: at least DefaultRingSize, and room for two
+// parts of the destination with the largest parts, so each can upload one while the next
+// fills.
+func ringSize(dests []Destination, configured int) int {
+	size := configured
+	if size <= 0 {
+		size = DefaultRingSize
+	}
+	for _, d := range dests {
+		if ps, ok := d.Store.(store.PartSizer); ok && d.OpenErr == nil {
+			size = max(size, int(2*ps.PartSize()))
+		}
+	}
+	return size
+}
+
+func startSinks(ctx context.Context, dests []Destination, key string, size int, stall time.Duration, clk clock.Clock) *fanout {
+	f := &fanout{ring: ring.New(size, stall, clk)}
 	for _, d := range dests {
 		sctx, cancel := context.WithCancel(ctx)
-		pr, pw := io.Pipe()
-		s := &sink{dest: d, key: key, pr: pr, pw: pw, cancel: cancel, done: make(chan struct{}), start: clk.Now()}
+		s := &sink{dest: d, key: key, cancel: cancel, done: make(chan struct{}), start: clk.Now()}
 		f.sinks = append(f.sinks, s)
 		if d.OpenErr != nil {
-			// Never started: it stays in the results as failed, and writers skip it.
+			// Never started: it stays in the results as failed, and the ring ignores it.
 			s.failed = d.OpenErr
 			close(s.done)
 			continue
 		}
+		s.rd = f.ring.NewReader(sctx, "destination "+d.Name, cancel)
+	}
+	for _, s := range f.sinks {
+		if s.rd == nil {
+			continue
+		}
 		go func() {
 			defer close(s.done)
-			s.putErr = d.Store.Put(sctx, key, pr)
-			// If Put returned before reading everything, writers must not block forever.
+			s.putErr = s.dest.Store.Put(s.rd.Context(), s.key, s.rd)
 			if s.putErr != nil {
-				pr.CloseWithError(s.putErr)
-			} else {
-				pr.CloseWithError(errors.New("destination finished the upload before the end of the stream"))
+				s.rd.Detach(s.putErr)
+			} else if err := s.rd.Finish(); err != nil {
+				s.putErr = err
 			}
 		}()
 	}
@@ -72,71 +91,30 @@ func (f *fanout) live() []*sink {
 // errNoDestinationLeft stops reading the source once every destination has failed.
 var errNoDestinationLeft = errors.New("every destination failed")
 
-// Write hands p to every live sink concurrently and waits for all of them, so memory use
-// is one buffer whatever the artifact size, and the slowest healthy destination sets the
-// pace.
+// Write copies p into the ring. It waits only while the slowest healthy destination is a
+// whole ring behind.
 func (f *fanout) Write(p []byte) (int, error) {
-	live := f.live()
-	if len(live) == 0 {
-		return 0, errNoDestinationLeft
+	n, err := f.ring.Write(p)
+	if errors.Is(err, ring.ErrNoReader) {
+		return n, errNoDestinationLeft
 	}
-	var wg sync.WaitGroup
-	for _, s := range live {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := f.writeOne(s, p); err != nil {
-				s.failed = err
-			}
-		}()
-	}
-	wg.Wait()
-	if len(f.live()) == 0 {
-		return 0, errNoDestinationLeft
-	}
-	return len(p), nil
+	return n, err
 }
 
-func (f *fanout) writeOne(s *sink, p []byte) error {
-	written := make(chan error, 1)
-	go func() {
-		_, err := s.pw.Write(p)
-		written <- err
-	}()
-	var timeout <-chan time.Time
-	if f.stall > 0 {
-		c, stop := f.clock.Timer(f.stall)
-		defer stop()
-		timeout = c
-	}
-	select {
-	case err := <-written:
-		if err != nil {
-			<-s.done
-			return s.reason(err)
-		}
-		return nil
-	case <-timeout:
-		err := fmt.Errorf("destination %s accepted no data for %s; detached it (is the endpoint hanging?)", s.dest.Name, f.stall)
-		s.cancel()
-		s.pr.CloseWithError(err)
-		<-written
+// reason is why the sink failed, nil if it did not: the first reason the ring recorded
+// (a stall, or the store's own error, which says what to fix) rather than what the
+// upload saw after it was cut off.
+func (s *sink) reason() error {
+	if err := s.rd.Err(); err != nil {
 		return err
 	}
-}
-
-// reason prefers the store's own error (it says what to fix) over the pipe's.
-func (s *sink) reason(fallback error) error {
-	if s.putErr != nil {
-		return s.putErr
-	}
-	return fallback
+	return s.putErr
 }
 
 // abort makes every pending upload fail with cause, so no store commits the object.
 func (f *fanout) abort(cause error) {
+	f.ring.Abort(cause)
 	for _, s := range f.sinks {
-		s.pw.CloseWithError(cause)
 		s.cancel()
 	}
 	for _, s := range f.sinks {
@@ -149,13 +127,11 @@ func (f *fanout) abort(cause error) {
 
 // finish signals end of stream and waits for every upload; failed ones are marked.
 func (f *fanout) finish() {
-	for _, s := range f.live() {
-		s.pw.Close()
-	}
+	f.ring.Close()
 	for _, s := range f.sinks {
 		<-s.done
-		if s.failed == nil && s.putErr != nil {
-			s.failed = s.putErr
+		if s.failed == nil {
+			s.failed = s.reason()
 		}
 		s.cancel()
 	}

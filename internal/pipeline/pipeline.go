@@ -69,6 +69,10 @@ type Pipeline struct {
 	AcceptShrink bool
 	// BufferSize is the read size from the source. Zero means DefaultBufferSize.
 	BufferSize int
+	// RingSize is the buffer shared by every destination: the read waits only when the
+	// slowest healthy destination is this far behind. It grows to two parts of the
+	// destination with the largest parts. Zero means DefaultRingSize.
+	RingSize int
 	// Version is lifeboat's version, recorded in each manifest.
 	Version string
 	Logger  *slog.Logger
@@ -79,6 +83,7 @@ const (
 	DefaultStallTimeout    = 5 * time.Minute
 	DefaultUnfinishedGrace = 24 * time.Hour
 	DefaultBufferSize      = 1 << 20
+	DefaultRingSize        = 32 << 20
 )
 
 func (p *Pipeline) clock() clock.Clock { return clock.Or(p.Clock) }

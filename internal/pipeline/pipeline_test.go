@@ -8,6 +8,7 @@ import (
 	"errors"
 	"io"
 	"math/rand/v2"
+	"path"
 	"strings"
 	"testing"
 	"time"
@@ -170,8 +171,8 @@ func TestRunCommitsNothingWhenTheArtifactIsBad(t *testing.T) {
 }
 
 // A destination that takes nothing for the stall timeout is detached and the others go on.
-// The clock is fake: the test advances it once the healthy destination took the first
-// buffer and only the hung one's timer is left.
+// The clock is fake: the test advances it once the healthy destination holds the whole
+// object, so only the hung one can be found stalled.
 func TestRunDetachesAStalledDestination(t *testing.T) {
 	good := newFileStore(t)
 	hung := faulty.New(newFileStore(t))
@@ -182,10 +183,7 @@ func TestRunDetachesAStalledDestination(t *testing.T) {
 	done := make(chan *Result)
 	go func() { done <- p.Run(context.Background(), vaultSource(randomBytes(3<<20)), dests) }()
 
-	// Stopped timers: the stall guard's over the first read and the good destination's
-	// over the first write; the hung destination's is the one left.
-	clk.BlockUntilStopped(t, 2)
-	clk.BlockUntil(t, 1)
+	waitForObject(t, good, dataKeys)
 	clk.Advance(time.Minute)
 	res := wait(t, done)
 	if res.Status() != StatusPartial || !res.Destinations[1].OK {
@@ -194,6 +192,22 @@ func TestRunDetachesAStalledDestination(t *testing.T) {
 	if !strings.Contains(res.Destinations[0].Err.Error(), "accepted no data for 1m0s") {
 		t.Fatalf("stall error = %v", res.Destinations[0].Err)
 	}
+}
+
+// waitForObject waits (in real time) until st holds an object matching pattern.
+func waitForObject(t *testing.T, st store.Store, pattern string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		objs, _ := st.List(context.Background(), "")
+		for _, o := range objs {
+			if ok, _ := path.Match(pattern, o.Key); ok {
+				return
+			}
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("%s never held an object %s", st, pattern)
 }
 
 func TestRunAllDestinationsFail(t *testing.T) {

@@ -49,7 +49,7 @@ func (p *Pipeline) Run(ctx context.Context, src source.Source, dests []Destinati
 	key := catalog.DataKey(src.Name(), res.ID, ext)
 	log.Info("backup started", "destinations", len(dests), "key", key)
 
-	fan := startSinks(ctx, dests, key, p.stallTimeout(), p.clock())
+	fan := startSinks(ctx, dests, key, ringSize(dests, p.RingSize), p.stallTimeout(), p.clock())
 	sum := newCountingHash(fan)
 	stk, err := buildStack(sum, art.Compress, p.CompressionLevel, p.Encryption)
 	if err != nil {

@@ -75,3 +75,37 @@ type Locker interface {
 func SortByKey(objs []ObjectInfo) {
 	slices.SortFunc(objs, func(a, b ObjectInfo) int { return strings.Compare(a.Key, b.Key) })
 }
+
+// SectionReader is a stream whose bytes a store may take in sections straight from the
+// producer's buffer instead of copying them into its own: the pipeline hands every Put
+// one (its shared ring), so a store that uploads in parts (S3 multipart) needs no part
+// buffer of its own, and memory stays one ring whatever the number of destinations.
+// Stores that do not use sections read it as a plain io.Reader; a Put uses one or the
+// other, never both.
+type SectionReader interface {
+	io.Reader
+	// NextSection returns the next n bytes of the stream as a Section, once they have
+	// been produced; fewer than n only at the end of the stream, and io.EOF when nothing
+	// is left. The bytes stay in the producer's buffer until the section is released.
+	NextSection(ctx context.Context, n int64) (Section, error)
+	// Capacity is the most bytes the reader's unreleased sections and the next one may
+	// span together: a store asking for more waits forever, so it holds at most
+	// Capacity/n-1 sections while it asks for the next.
+	Capacity() int64
+}
+
+// Section is a part of a stream held for a store: readable, and re-readable from any
+// offset (so an HTTP client can retry its upload), until Release.
+type Section interface {
+	io.ReadSeeker
+	io.ReaderAt
+	Size() int64
+	// Release gives the bytes back to the producer; the section must not be read after.
+	Release()
+}
+
+// PartSizer is implemented by stores that take sections of a fixed size (S3 parts), so
+// the producer can make its buffer big enough for them.
+type PartSizer interface {
+	PartSize() int64
+}

@@ -13,8 +13,10 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/store/internal/keys"
 )
 
-// Put streams r as a multipart upload of unknown size. Parts are uploaded one at a time
-// (NumThreads 1, no concurrent stream parts), so a Put holds one part in memory.
+// Put streams r as a multipart upload of unknown size. From the pipeline's ring
+// (store.SectionReader) parts go straight from the ring, several at once; from any other
+// reader parts are uploaded one at a time (NumThreads 1, no concurrent stream parts), so
+// a Put holds one part in memory.
 func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 	name, err := s.object(key)
 	if err != nil {
@@ -23,7 +25,6 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 	if err := ctx.Err(); err != nil {
 		return fmt.Errorf("put %s in %s: %w", key, s, err)
 	}
-	src := ctxio.NewReader(ctx, r)
 	opts := minio.PutObjectOptions{
 		PartSize:    uint64(s.partSize),
 		NumThreads:  1,
@@ -34,14 +35,16 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 		// a checksum with each part, which S3 requires for locked uploads.
 		opts.Mode, opts.RetainUntilDate = s.lock.mode, s.lock.retainUntil()
 	}
-	_, err = s.client.PutObject(ctx, s.bucket, name, src, -1, opts)
-	if err != nil {
-		if srcErr := src.Err(); srcErr != nil && errors.Is(err, srcErr) && ctx.Err() == nil {
-			return fmt.Errorf("put %s in %s: reading the stream: %w", key, s, err)
-		}
-		return s.explain(ctx, "put", key, err)
+	if sr, ok := r.(store.SectionReader); ok && sr.Capacity() >= 2*s.partSize {
+		return s.putSections(ctx, key, name, sr, opts)
 	}
-	return nil
+	src := ctxio.NewReader(ctx, r)
+	_, err = s.client.PutObject(ctx, s.bucket, name, src, -1, opts)
+	var srcErr error
+	if e := src.Err(); e != nil && errors.Is(err, e) {
+		srcErr = err
+	}
+	return s.putErr(ctx, key, err, srcErr)
 }
 
 // Get opens the object. Core.GetObject sends the request at once, so a missing object is
