@@ -2,8 +2,6 @@ package bench
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -12,39 +10,16 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/testenv"
 )
 
-// checkAndClear makes sure the run just measured delivered a whole snapshot to the
-// directory and, with s3, to both buckets (a benchmark of a pipeline that silently failed
-// would look fast), then deletes it so that iterations do not fill the disk.
-func (e *benchEnv) checkAndClear(b *testing.B, s3 bool) {
+// checkAndClear makes sure the run just measured delivered a whole snapshot to each of
+// bkts (a benchmark of a pipeline that silently failed would look fast), then empties
+// them so that iterations do not fill the disk.
+func (e *benchEnv) checkAndClear(b *testing.B, bkts []string) {
 	b.Helper()
 	// Snapshots of the same data differ by a few KiB between runs.
 	atLeast := e.snapshotBytes * 9 / 10
-	var largest int64
-	err := filepath.WalkDir(e.localDir, func(_ string, d os.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		info, err := d.Info()
-		if err == nil {
-			largest = max(largest, info.Size())
-		}
-		return err
-	})
-	if err != nil || largest < atLeast {
-		b.Fatalf("directory destination: largest file %d bytes, want >= %d (%v)", largest, atLeast, err)
-	}
-	if err := os.RemoveAll(e.localDir); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.Mkdir(e.localDir, 0o700); err != nil {
-		b.Fatal(err)
-	}
-	if !s3 {
-		return
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	for _, bucket := range buckets {
+	for _, bucket := range bkts {
 		if largest := emptyBucket(ctx, b, e.minio, bucket); largest < atLeast {
 			b.Fatalf("bucket %s: largest object %d bytes, want >= %d", bucket, largest, atLeast)
 		}

@@ -131,6 +131,7 @@ type stats struct {
 	stepWall  map[string]time.Duration // summed, like stepCPU
 	stepCPU   map[string]time.Duration
 	cpu       time.Duration // all steps of all runs
+	wall      time.Duration // all runs, each from its first step's start to its last step's end
 	stagingPk int64         // the most bytes seen in the staging directory
 }
 
@@ -145,9 +146,20 @@ func (s *stats) add(step string, u usage) {
 	s.cpu += u.cpu
 }
 
-func (s *stats) endRun(staging int64) {
+// endRun ends one iteration that took wall and saw staging bytes in the staging directory.
+func (s *stats) endRun(staging int64, wall time.Duration) {
 	s.runs++
 	s.stagingPk = max(s.stagingPk, staging)
+	s.wall += wall
+}
+
+// meanWall is the mean wall time of one run, the figure the ratios between sub-benchmarks
+// are computed from (ns/op is the same figure, but a benchmark cannot read it).
+func (s *stats) meanWall() time.Duration {
+	if s.runs == 0 {
+		return 0
+	}
+	return s.wall / time.Duration(s.runs)
 }
 
 // size is a metric in bytes, reported in MiB under name (such as "snapshot-MiB").

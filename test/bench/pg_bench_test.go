@@ -72,6 +72,10 @@ type pgBenchEnv struct {
 	lifeboatEnv, pgEnv, s3Env []string
 }
 
+// buckets are the two S3 destinations of the PostgreSQL benchmarks; with the directory
+// they make three.
+var buckets = []string{"bench-a", "bench-b"}
+
 // pgDatabase is the generated database's name (Argo's default is "argo" too).
 const pgDatabase = "argo"
 
@@ -190,10 +194,11 @@ func (e *pgBenchEnv) benchLifeboat(local bool, bkts []string, extra ...string) f
 		b.SetBytes(e.data.dbBytes)
 		args := append([]string{e.bins.lifeboat, "--config", e.config, "backup", "workflows"}, extra...)
 		for b.Loop() {
+			start := time.Now()
 			disk := watchDisk(e.staging)
 			u, out := e.bins.run(b, e.lifeboatEnv, args...)
 			st.add("lifeboat", u)
-			st.endRun(disk())
+			st.endRun(disk(), time.Since(start))
 
 			b.StopTimer()
 			if st.runs == 1 {
@@ -226,6 +231,7 @@ func (e *pgBenchEnv) benchClassicStream(dump []string, filter ...string) func(b 
 		var dump int64
 		b.SetBytes(e.data.dbBytes)
 		for b.Loop() {
+			start := time.Now()
 			disk := watchDisk(e.staging)
 			key := path.Join("workflows", dumpName())
 			run := append(stages, stage{env: e.s3Env, argv: []string{e.bins.s3put, "-endpoint", e.minio.Endpoint, "-", buckets[0], key}})
@@ -234,7 +240,7 @@ func (e *pgBenchEnv) benchClassicStream(dump []string, filter ...string) func(b 
 				u.wall = wall // they run at once
 				st.add(filepath.Base(run[i].argv[0]), u)
 			}
-			st.endRun(disk())
+			st.endRun(disk(), time.Since(start))
 
 			b.StopTimer()
 			dump = e.collect(b, false, buckets[:1], false)
@@ -251,6 +257,7 @@ func (e *pgBenchEnv) benchClassicFile(b *testing.B) {
 	var dump int64
 	b.SetBytes(e.data.dbBytes)
 	for b.Loop() {
+		start := time.Now()
 		disk := watchDisk(e.staging)
 		file := filepath.Join(e.staging, "argo.dump")
 		name := dumpName()
@@ -265,7 +272,7 @@ func (e *pgBenchEnv) benchClassicFile(b *testing.B) {
 		if err := os.Remove(file); err != nil {
 			b.Fatalf("remove the staging file: %v", err)
 		}
-		st.endRun(disk())
+		st.endRun(disk(), time.Since(start))
 
 		b.StopTimer()
 		dump = e.collect(b, true, buckets, false)
@@ -282,7 +289,7 @@ func (e *pgBenchEnv) benchDumpOnly(b *testing.B) {
 	for b.Loop() {
 		u, _ := e.bins.run(b, e.pgEnv, e.dumpArgv("-Fc", "-Z0", "--no-sync", "-f", os.DevNull)...)
 		st.add("pg_dump -Fc -Z0", u)
-		st.endRun(0)
+		st.endRun(0, u.wall)
 	}
 	st.report(b, size{"db-MiB", e.data.dbBytes}, size{"dump-MiB", e.rawDump})
 }
