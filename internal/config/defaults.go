@@ -16,7 +16,7 @@ const (
 	DefaultSSLMode             = "prefer"
 	DefaultCompressionLevel    = 2 // klauspost/compress zstd.SpeedDefault
 	DefaultS3Endpoint          = "s3.amazonaws.com"
-	DefaultPartSizeMiB         = 16
+	DefaultPartSizeMiB         = 8
 	DefaultBlockSizeMiB        = 16 // azure
 	DefaultGCSChunkSizeMiB     = 16
 	DefaultListen              = "127.0.0.1:8080"

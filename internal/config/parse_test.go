@@ -43,7 +43,7 @@ func TestParseAppliesDefaults(t *testing.T) {
 	}
 	d := c.Destinations[1]
 	// No region: the S3 client asks the server for the bucket's.
-	want := S3Dest{Endpoint: "minio:9000", Insecure: true, Bucket: "backups", PartSizeMiB: 16}
+	want := S3Dest{Endpoint: "minio:9000", Insecure: true, Bucket: "backups", PartSizeMiB: DefaultPartSizeMiB}
 	if d.Prefix != "lifeboat" || *d.S3 != want {
 		t.Errorf("s3 defaults: prefix %q, %+v", d.Prefix, *d.S3)
 	}

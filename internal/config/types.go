@@ -113,9 +113,10 @@ type S3Dest struct {
 	// AWS credential chain (env, web identity / IRSA, instance profile).
 	AccessKeyID     Secret `json:"accessKeyID,omitzero"`
 	SecretAccessKey Secret `json:"secretAccessKey,omitzero"`
-	// PartSizeMiB is the multipart upload part size, which bounds memory per upload and,
-	// with S3's 10,000 part limit, the largest object: 16 MiB parts allow 156 GiB.
-	PartSizeMiB int `json:"partSizeMiB,omitempty"` // default 16, 5..5120
+	// PartSizeMiB is the multipart upload part size. Backups upload parts straight from
+	// the pipeline's shared ring, which holds two parts of the largest size configured;
+	// with S3's 10,000 part limit it also caps the object: 8 MiB parts allow 78 GiB.
+	PartSizeMiB int `json:"partSizeMiB,omitempty"` // default 8, 5..5120
 	// ObjectLock writes every object under an S3 object lock retention, so that nobody
 	// (lifeboat's own credentials included) can delete or overwrite it before it expires.
 	// The bucket must have been created with object lock enabled.

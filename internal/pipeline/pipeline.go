@@ -83,7 +83,7 @@ const (
 	DefaultStallTimeout    = 5 * time.Minute
 	DefaultUnfinishedGrace = 24 * time.Hour
 	DefaultBufferSize      = 1 << 20
-	DefaultRingSize        = 32 << 20
+	DefaultRingSize        = 16 << 20
 )
 
 func (p *Pipeline) clock() clock.Clock { return clock.Or(p.Clock) }

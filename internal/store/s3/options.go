@@ -18,10 +18,11 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/store/internal/keys"
 )
 
-// Part sizes. A Put holds one part in memory, and S3 allows 10,000 parts per upload, so the
-// part size also caps the object size: 16 MiB parts allow objects up to 156 GiB.
+// Part sizes. A Put from the pipeline's ring holds its parts in the ring (which has room
+// for two); from another reader it holds one part in memory. S3 allows 10,000 parts per
+// upload, so the part size also caps the object size: 8 MiB parts allow 78 GiB.
 const (
-	DefaultPartSize = 16 << 20
+	DefaultPartSize = 8 << 20
 	MinPartSize     = 5 << 20 // S3's minimum for every part but the last
 	maxParts        = 10000
 )
