@@ -123,6 +123,7 @@ func (f *fanout) abort(cause error) {
 			s.failed = cause
 		}
 	}
+	f.ring.Free()
 }
 
 // finish signals end of stream and waits for every upload; failed ones are marked.
@@ -135,4 +136,5 @@ func (f *fanout) finish() {
 		}
 		s.cancel()
 	}
+	f.ring.Free()
 }

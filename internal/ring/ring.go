@@ -39,13 +39,25 @@ type Ring struct {
 	closed  bool          // the writer has finished
 	aborted error         // the writer gave up: readers fail at once, whatever is left
 	blocked bool          // the writer is waiting for room
+	freed   bool
 	readers []*Reader
 }
 
 // New makes a ring of size bytes. A reader that has data waiting and takes none for stall
 // is detached (0 disables that); clk drives the stall timers.
 func New(size int, stall time.Duration, clk clock.Clock) *Ring {
-	return &Ring{buf: make([]byte, size), size: int64(size), stall: stall, clock: clock.Or(clk), changed: make(chan struct{})}
+	return &Ring{buf: alloc(size), size: int64(size), stall: stall, clock: clock.Or(clk), changed: make(chan struct{})}
+}
+
+// Free gives the ring's memory back for the next ring of its size. Call it once every
+// reader is done (finished or detached) and nothing writes any more.
+func (r *Ring) Free() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.freed {
+		r.freed = true
+		free(r.buf)
+	}
 }
 
 // Size is the ring's capacity in bytes.

@@ -45,6 +45,7 @@ func putFromRing(ctx context.Context, s store.Store, key string, data []byte, at
 		err = ferr
 	}
 	<-wrote
+	rg.Free()
 	return err
 }
 
