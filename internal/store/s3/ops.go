@@ -38,8 +38,14 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 	if sr, ok := r.(store.SectionReader); ok && sr.Capacity() >= 2*s.partSize {
 		return s.putSections(ctx, key, name, sr, opts)
 	}
+	// A reader that knows its length (a manifest, an extra) is one PUT with no part
+	// buffer; an unknown length makes minio-go allocate a whole part first.
+	size := int64(-1)
+	if l, ok := r.(interface{ Len() int }); ok {
+		size = int64(l.Len())
+	}
 	src := ctxio.NewReader(ctx, r)
-	_, err = s.client.PutObject(ctx, s.bucket, name, src, -1, opts)
+	_, err = s.client.PutObject(ctx, s.bucket, name, src, size, opts)
 	var srcErr error
 	if e := src.Err(); e != nil && errors.Is(err, e) {
 		srcErr = err
