@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/ring"
 	"github.com/lifeboat-backup/lifeboat/internal/source"
 )
 
@@ -115,27 +116,30 @@ func (p *Pipeline) Run(ctx context.Context, src source.Source, dests []Destinati
 	return res
 }
 
-// stream copies the source through the stages while the inspector (if any) reads a copy.
-// The inspector's verdict wins over other errors: "the snapshot is truncated" tells the
-// operator more than "broken pipe".
+// stream copies the source through the stages while the inspector (if any) checks the
+// raw bytes from a ring of its own, so the check runs beside the hashing and the uploads
+// instead of before them. The inspector's verdict wins over other errors: "the snapshot
+// is truncated" tells the operator more than "broken pipe".
 func (p *Pipeline) stream(ctx context.Context, art *source.Artifact, stk *stack) error {
 	var inspectDone chan error
 	writers := []io.Writer{stk}
-	var ipw *io.PipeWriter
+	var iring *ring.Ring
 	if art.Inspect != nil {
-		var ipr *io.PipeReader
-		ipr, ipw = io.Pipe()
+		iring = ring.New(inspectRingSize, 0, p.clock())
+		defer iring.Free()
+		ird := iring.NewReader(ctx, "the artifact check", nil)
 		inspectDone = make(chan error, 1)
 		go func() {
-			err := art.Inspect(ipr)
+			err := art.Inspect(ird)
+			if err == nil && ird.Finish() != nil {
+				err = errInspectorStopped
+			}
 			if err != nil {
-				ipr.CloseWithError(err)
-			} else {
-				ipr.CloseWithError(errInspectorStopped)
+				ird.Detach(err)
 			}
 			inspectDone <- err
 		}()
-		writers = append([]io.Writer{ipw}, writers...)
+		writers = append([]io.Writer{inspectWriter{iring}}, writers...)
 	}
 	buf := make([]byte, p.bufferSize())
 	body := newStallGuard(art.Body, p.stallTimeout(), p.clock())
@@ -150,14 +154,30 @@ func (p *Pipeline) stream(ctx context.Context, art *source.Artifact, stk *stack)
 		return copyErr
 	}
 	if copyErr != nil {
-		ipw.CloseWithError(copyErr)
+		iring.Abort(copyErr)
 	} else {
-		ipw.Close()
+		iring.Close()
 	}
 	if inspectErr := <-inspectDone; inspectErr != nil {
 		return inspectErr
 	}
 	return copyErr
+}
+
+// inspectRingSize is the inspector's own ring: a few read buffers, so the check may fall
+// a little behind the read without holding it.
+const inspectRingSize = 4 << 20
+
+// inspectWriter feeds the inspector's ring; an inspector that stopped reading is
+// errInspectorStopped, and its own verdict is what the run reports.
+type inspectWriter struct{ r *ring.Ring }
+
+func (w inspectWriter) Write(p []byte) (int, error) {
+	n, err := w.r.Write(p)
+	if errors.Is(err, ring.ErrNoReader) {
+		err = errInspectorStopped
+	}
+	return n, err
 }
 
 // commit writes the manifest to every destination that holds the whole data object, then
