@@ -79,9 +79,10 @@ func (h *Reader) Read(p []byte) (int, error) {
 }
 
 // fill reads once from the source into the free end of buf, first moving the held bytes
-// to its front when the end is full.
+// to its front when less than half a chunk is free, so that no read is small. fill is
+// called only while at most n bytes are held, so the move leaves a whole chunk free.
 func (h *Reader) fill() {
-	if h.end == len(h.buf) {
+	if len(h.buf)-h.end < chunk/2 {
 		h.end = copy(h.buf, h.buf[h.start:h.end])
 		h.start = 0
 	}
