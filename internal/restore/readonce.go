@@ -169,7 +169,7 @@ func (t *attempts) runOnce(ctx context.Context, c *candidate) (checks []source.C
 	mu.Unlock()
 	switch {
 	case failure != nil && err != nil:
-		return checks, err, c.name(failure)
+		return checks, err, c.name(fmt.Errorf("%w (found while restoring it: the restore stopped before the backup's end and applied nothing)", failure))
 	case failure != nil:
 		// The kind finished without the held-back end: it broke source.ReadOnce's promise.
 		return checks, fmt.Errorf("restored %s, but reading it failed at its end: %w; check the restored system", c.backup.Label, failure), nil
