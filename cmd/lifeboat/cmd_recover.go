@@ -26,7 +26,7 @@ func newRecoverCmd() *cobra.Command {
 		Long: `Recover individual KV secrets (a path, or every secret below a prefix) from a backup
 without restoring the whole cluster.
 
-The backup is verified first like every restore (a copy that does not verify is skipped
+The backup is read and verified in full first (a copy that does not verify is skipped
 for another copy, then for an older backup), then restored into a scratch Vault started
 from drill.vault.binary, reached on a unix socket in a private temporary directory
 (unsealed with drill.vault.unsealKeys, or by drill.vault.seal for an auto-unsealed

@@ -40,10 +40,15 @@ func newRestoreCmd() *cobra.Command {
 		Short: "Restore a backup into its source",
 		Long: `Restore a source from a backup: a backup id, "latest", or the path of a local file
 (for a file inside a backup directory, its manifest.json next to it is used to check it).
-Every restore first reads the whole backup once to verify it (size and sha256 against the
-manifest, decryption, the artifact's own checks). A copy that does not verify is skipped
-for the next copy of the same backup, then (for "latest") the next older backup, each
-skip printed with its reason; the restore is refused when none verifies. Hooks in sources[].restore (scale-down of Deployments, before/after commands) run
+Every restore verifies the backup (size and sha256 against the manifest, decryption,
+decompression). Vault and PostgreSQL restores read it once: it is verified as it streams
+into the leader or into pg_restore --single-transaction, whose input lacks its last
+64 KiB until the whole backup has verified, so a bad backup stops the restore before
+anything is applied (with --globals, and for a loose file without a manifest, the backup
+is read in full first). Other restores read it in full before anything is touched. A
+copy that does not verify is skipped for the next copy of the same backup, then (for
+"latest") the next older backup, each skip printed with its reason; the restore is
+refused when none verifies. Hooks in sources[].restore (scale-down of Deployments, before/after commands) run
 around the restore; scaled Deployments get their replicas back even when it fails. What
 can refuse a restore is checked before the hooks run, so a refused restore never stops
 the writers.

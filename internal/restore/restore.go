@@ -2,7 +2,9 @@
 // `restore`, `vault auto-restore`, `drill`, `recover` and serve's drills: choose the
 // backup, verify it in full (falling back over copies, then older backups), let the kind
 // check the target, run the restore hooks, restore, and confirm — returning a typed
-// report. What is restored and how is the kind's (source.Restore); how a backup is chosen
+// report. A kind whose restore commits nothing of a stream cut short (source.ReadOnce:
+// `restore` of PostgreSQL and Vault) is verified while it restores instead, reading the
+// backup once (readonce.go). What is restored and how is the kind's (source.Restore); how a backup is chosen
 // and proven good is decided here only.
 package restore
 
@@ -103,7 +105,6 @@ func Run(ctx context.Context, a *app.App, req Request) (*Report, error) {
 }
 
 func run(ctx context.Context, a *app.App, req Request, r *Report) error {
-	env := req.Env
 	src, err := a.Config.Source(req.Source)
 	if err != nil {
 		r.Stage = StageChoose
@@ -136,8 +137,13 @@ func run(ctx context.Context, a *app.App, req Request, r *Report) error {
 		}
 		checked = first.backup
 	}
+	t := &attempts{a: a, req: req, r: r, fallbacks: rest, checked: checked}
+	t.printNotes()
+	if readsOnce(req.Restore, first) {
+		return t.restoreOnce(ctx, src, first)
+	}
 	r.Stage = StageVerify
-	c, err := verify(ctx, a, req, first, rest, r)
+	c, err := t.verify(ctx, first)
 	if err != nil {
 		return err
 	}
@@ -157,8 +163,14 @@ func run(ctx context.Context, a *app.App, req Request, r *Report) error {
 		}
 		return source.FailedChecks(checks)
 	}
-	if req.Hooks && src.Restore != nil {
-		return hooks.Around(ctx, src.Restore, hooks.ClientFrom(src.Restore.Kubernetes), env.Log(), restore)
+	return t.aroundHooks(ctx, src, restore)
+}
+
+// aroundHooks runs restore inside the source's restore hooks when the request asks for
+// them.
+func (t *attempts) aroundHooks(ctx context.Context, src *config.Source, restore func(context.Context) error) error {
+	if t.req.Hooks && src.Restore != nil {
+		return hooks.Around(ctx, src.Restore, hooks.ClientFrom(src.Restore.Kubernetes), t.req.Env.Log(), restore)
 	}
 	return restore(ctx)
 }
@@ -225,52 +237,79 @@ func (r *Report) use(c *candidate) {
 	r.BackupID, r.Label, r.Destination, r.Manifest, r.Copy = c.backup.ID, c.backup.Label, c.backup.Destination, c.backup.Manifest, c.copy
 }
 
+// attempts is the state of the search for a good backup: the copies left to fall back
+// to, and why the ones tried did not do.
+type attempts struct {
+	a         *app.App
+	req       Request
+	r         *Report
+	fallbacks []app.Located
+	failed    []error
+	checked   *source.Backup // the backup Check passed last
+}
+
+// printNotes says what the listing found that the operator should know.
+func (t *attempts) printNotes() {
+	for _, err := range t.r.Unlisted {
+		t.req.Env.Printf("  note: %v\n", err)
+	}
+	for _, d := range t.r.Damaged {
+		t.req.Env.Printf("  note: %s in %s is DAMAGED, not used: %s\n", d.ID, d.Destination, d.Reason())
+	}
+}
+
 // verify reads the candidate in full — size and sha256 against the manifest, decryption,
 // the artifact's own checks, and its extras — before anything is touched. When a copy
 // does not verify it says why and moves on: to the other copies of the same backup, then
 // (for "latest") to older backups, until one verifies. A local file has nothing to fall
 // back to.
-func verify(ctx context.Context, a *app.App, req Request, c *candidate, fallbacks []app.Located, r *Report) (*candidate, error) {
-	env := req.Env
-	for _, err := range r.Unlisted {
-		env.Printf("  note: %v\n", err)
-	}
-	for _, d := range r.Damaged {
-		env.Printf("  note: %s in %s is DAMAGED, not used: %s\n", d.ID, d.Destination, d.Reason())
-	}
-	var failed []error
+func (t *attempts) verify(ctx context.Context, c *candidate) (*candidate, error) {
+	env := t.req.Env
 	for {
 		env.Printf("verifying %s ...\n", c.backup.Label)
 		err := c.verify(ctx)
 		if err == nil {
 			env.Printf("  verified: checksum and contents are good\n")
-			if m := c.backup.Manifest; m != nil {
-				// The listing already refused what the configured keys do not accept;
-				// this says what was accepted, --allow-unsigned included.
-				env.Printf("  signature: %s\n", m.SignedBy())
-			}
+			t.printSignature(c)
 			return c, nil
 		}
-		failed = append(failed, err)
-		r.Skipped = append(r.Skipped, err)
-		next, ok := nextCandidate(a, req, &fallbacks, r)
-		if !ok {
-			refusal := req.Refusal
-			if refusal == "" {
-				refusal = "refusing to restore"
-			}
-			if len(failed) == 1 {
-				return nil, fmt.Errorf("%s: %w", refusal, failed[0])
-			}
-			return nil, fmt.Errorf("%s: none of the %d copies verifies (see `lifeboat verify` and `lifeboat list`): %w", refusal, len(failed), errors.Join(failed...))
+		if c, err = t.skip(c, err); err != nil {
+			return nil, err
 		}
-		env.Printf("  does not verify, skipping it: %v\n", err)
-		if next.backup.ID != c.backup.ID {
-			env.Printf("  falling back to an older backup: %s\n", next.backup.ID)
-		}
-		c = next
-		r.use(c)
 	}
+}
+
+func (t *attempts) printSignature(c *candidate) {
+	if m := c.backup.Manifest; m != nil {
+		// The listing already refused what the configured keys do not accept; this says
+		// what was accepted, --allow-unsigned included.
+		t.req.Env.Printf("  signature: %s\n", m.SignedBy())
+	}
+}
+
+// skip records why c is not used and returns the next candidate, or the refusal when
+// none is left.
+func (t *attempts) skip(c *candidate, why error) (*candidate, error) {
+	env := t.req.Env
+	t.failed = append(t.failed, why)
+	t.r.Skipped = append(t.r.Skipped, why)
+	next, ok := nextCandidate(t.a, t.req, &t.fallbacks, t.r)
+	if !ok {
+		refusal := t.req.Refusal
+		if refusal == "" {
+			refusal = "refusing to restore"
+		}
+		if len(t.failed) == 1 {
+			return nil, fmt.Errorf("%s: %w", refusal, t.failed[0])
+		}
+		return nil, fmt.Errorf("%s: none of the %d copies verifies (see `lifeboat verify` and `lifeboat list`): %w", refusal, len(t.failed), errors.Join(t.failed...))
+	}
+	env.Printf("  does not verify, skipping it: %v\n", why)
+	if next.backup.ID != c.backup.ID {
+		env.Printf("  falling back to an older backup: %s\n", next.backup.ID)
+	}
+	t.r.use(next)
+	return next, nil
 }
 
 // nextCandidate pops the next fallback whose identity is available.

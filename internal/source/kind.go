@@ -48,7 +48,9 @@ type Kind interface {
 // Restore is one prepared restore (or drill, or recovery) of one source. internal/restore
 // calls Prepare, chooses a backup, calls Check with it when it has a manifest, verifies it
 // (falling back to other copies and, for "latest", older backups), calls Check with the
-// verified backup unless it was checked already, runs the restore hooks and then Run.
+// verified backup unless it was checked already, runs the restore hooks and then Run. A
+// Restore that is a ReadOnce is verified while Run reads it instead, and a backup that
+// fails there is followed by Check and Run with the next one, inside the hooks.
 // Check runs once per backup. Everything that can refuse a restore belongs in Prepare
 // and Check: they run before the hooks stop the writers.
 type Restore interface {
@@ -61,6 +63,28 @@ type Restore interface {
 	// Run restores b, confirms the result and returns the checks it made; a failed check
 	// fails the restore.
 	Run(ctx context.Context, b *Backup) ([]Check, error)
+}
+
+// ReadOnce is implemented by a Restore whose Run can restore a backup while it is being
+// verified, so that the backup is read once instead of twice. internal/restore then skips
+// the full read before the restore for a backup with a manifest: it checks the small
+// extras first, and hands Run a backup whose Open stream holds back its last bytes until
+// the whole stored object matched the manifest's size and sha256 and decrypted and
+// decompressed cleanly (internal/holdback), and fails instead when it does not.
+//
+// A Restore returns true only when all of these hold for its Run:
+//   - it reads the artifact through one b.Open stream, and applies nothing before that
+//     stream has ended: a stream that fails (an error instead of io.EOF) leaves the
+//     target as it was (pg_restore --single-transaction rolls back; Vault never receives a
+//     whole snapshot and applies nothing);
+//   - it stops at once when that stream fails and returns an error;
+//   - it may run again with another backup after such a failure (the fallback to the next
+//     copy).
+//
+// Restores that apply as they read (a Kubernetes restore), or that change the target
+// before the stream (PostgreSQL's --globals), keep verifying first.
+type ReadOnce interface {
+	ReadOnce() bool
 }
 
 // RestoreOptions are the operator's choices for one restore. Each kind reads the fields
@@ -125,7 +149,8 @@ type Backup struct {
 	Manifest *catalog.Manifest
 	// Open returns the artifact's bytes, decrypted and decompressed, fresh each call; a
 	// reader from the destinations fails at its end when the size or sha256 differs from
-	// the manifest.
+	// the manifest. For a ReadOnce restore the stream also holds back its last bytes until
+	// that end was reached and checked (see ReadOnce).
 	Open func(ctx context.Context) (io.ReadCloser, error)
 	// OpenExtra opens a side object (e.g. "globals.sql"); nil, nil when there is none.
 	OpenExtra func(ctx context.Context, base string) (io.ReadCloser, error)

@@ -542,11 +542,32 @@ func TestPostgresRestoreScalesDeployments(t *testing.T) {
 		t.Fatalf("replicas after restore: %d, %d", replicas("workflow-controller"), replicas("argo-server"))
 	}
 
+	// A copy found bad during the restore (its end corrupt, so only the streaming
+	// verification notices): the restore moves on to the MinIO copy within the same
+	// scale-down, and the replicas come back once.
+	id := pgBackups(t, s)["local"][0].ID
+	damageEnd(t, filepath.Join(s.localDir, "workflows", id, "data.dump.zst"))
+	stop = watch()
+	r := s.lifeboat(t, 0, "restore", "workflows", "--dump", "latest")
+	low = stop()
+	if !strings.Contains(r.stdout, "does not verify, skipping it: "+id+" in local") || !strings.Contains(r.stdout, "restored backup "+id+" from minio") {
+		t.Fatalf("restore with hooks did not fall back to the good copy:\n%s", r)
+	}
+	if strings.Count(r.stdout, "restoring backup ") != 2 || strings.Count(r.stderr, "scaled deployment down") != 2 || strings.Count(r.stderr, "scaled deployment back up") != 2 {
+		t.Fatalf("want one pg_restore per copy, within one scale-down of the two deployments:\n%s", r)
+	}
+	if low["workflow-controller"] != 0 || low["argo-server"] != 0 {
+		t.Fatalf("deployments were not scaled to 0 during the restore: %v", low)
+	}
+	if replicas("workflow-controller") != 2 || replicas("argo-server") != 3 {
+		t.Fatalf("replicas after a restore that fell back: %d, %d", replicas("workflow-controller"), replicas("argo-server"))
+	}
+
 	// A restore that fails after the scale-down (pg_restore cannot give a table to a
 	// role the target lacks) still brings the replicas back.
 	do := backupOwnedByAVanishingRole(t, s)
 	stop = watch()
-	r := s.lifeboat(t, 1, "restore", "workflows", "--dump", "latest")
+	r = s.lifeboat(t, 1, "restore", "workflows", "--dump", "latest")
 	low = stop()
 	if !strings.Contains(r.stderr, `role "ghost" does not exist`) || !strings.Contains(r.stdout, "restoring ") {
 		t.Fatalf("restore was to fail in pg_restore:\n%s", r)

@@ -29,6 +29,7 @@ func TestPostgres(t *testing.T) {
 	t.Run("RefuseDowngrade", func(t *testing.T) { testRefuseDowngrade(t, pg) })
 	t.Run("RestoreChecks", func(t *testing.T) { testRestoreChecks(t, pg) })
 	t.Run("DumpSchemaStep", func(t *testing.T) { testDumpSchemaStep(t, pg) })
+	t.Run("LateVerdict", func(t *testing.T) { testLateVerdict(t, pg) })
 }
 
 func testBackupVerifyRestore(t *testing.T, pg *testenv.Postgres) {

@@ -136,10 +136,14 @@ func runRestore(ctx context.Context, srv *server, tool string, dump io.Reader, n
 	if noOwner {
 		args = append(args, "--no-owner")
 	}
-	cmd := srv.command(ctx, tool, "", args...)
+	// A read error of the dump (a checksum found bad at its end) kills pg_restore at once
+	// rather than leave it to make sense of an input cut short: killed, it never commits.
+	cmdCtx, kill := context.WithCancel(ctx)
+	defer kill()
+	cmd := srv.command(cmdCtx, tool, "", args...)
 	stderr := newTail(64 << 10)
 	hdr := &header{r: dump}
-	src := &readTracker{r: hdr}
+	src := &readTracker{r: hdr, onErr: kill}
 	cmd.Stdin, cmd.Stdout, cmd.Stderr = src, io.Discard, stderr
 	err := cmd.Run()
 	rolledBack := "rolled back: pg_restore runs in one transaction, so " + done.String()
@@ -162,22 +166,28 @@ func runRestore(ctx context.Context, srv *server, tool string, dump io.Reader, n
 	return nil
 }
 
-// readTracker remembers the first error of the underlying reader. It is read by os/exec's
-// copying goroutine, which may outlive the process by WaitDelay.
+// readTracker remembers the first error of the underlying reader, and calls onErr (when
+// set) on it before the error is returned. It is read by os/exec's copying goroutine,
+// which may outlive the process by WaitDelay.
 type readTracker struct {
-	r   io.Reader
-	mu  sync.Mutex
-	err error
+	r     io.Reader
+	onErr func()
+	mu    sync.Mutex
+	err   error
 }
 
 func (t *readTracker) Read(p []byte) (int, error) {
 	n, err := t.r.Read(p)
 	if err != nil && !errors.Is(err, io.EOF) {
 		t.mu.Lock()
-		if t.err == nil {
+		first := t.err == nil
+		if first {
 			t.err = err
 		}
 		t.mu.Unlock()
+		if first && t.onErr != nil {
+			t.onErr()
+		}
 	}
 	return n, err
 }

@@ -42,6 +42,12 @@ func newLiveRestore(src *config.Source, o source.RestoreOptions, env source.Env)
 
 func (r *liveRestore) Prepare(context.Context) error { return nil }
 
+// ReadOnce: pg_restore --single-transaction commits nothing unless it read the whole
+// dump, and runRestore and runScript kill it on a read error of the dump, so the dump is
+// verified while it is restored. Not with --globals: globals.sql is applied before the
+// dump, outside its transaction, so the dump must have verified before it.
+func (r *liveRestore) ReadOnce() bool { return !r.opts.Globals }
+
 // Check checks the target's connection, the client programs, the right to create a
 // missing database and the schema guard, with the dump's schema step: its manifest's, or
 // for a loose dump file (checked once verified) the dump's own.

@@ -243,7 +243,8 @@ func runScript(ctx context.Context, srv *server, pgRestore, psql string, server 
 	script := newCommand(restoreCtx, pgRestore, args...)
 	restoreErr := newTail(64 << 10)
 	hdr := &header{r: dump}
-	src := &readTracker{r: hdr}
+	// A read error of the dump kills pg_restore (and so psql, below) at once.
+	src := &readTracker{r: hdr, onErr: killRestore}
 	script.Stdin, script.Stderr = src, restoreErr
 	// Read here, not by os/exec's copying goroutine: psql may still be busy with the last
 	// statements (an index build) long after pg_restore exited, longer than WaitDelay.

@@ -39,6 +39,13 @@ func (r *liveRestore) Prepare(ctx context.Context) error {
 
 func (r *liveRestore) Check(context.Context, *source.Backup) error { return nil }
 
+// ReadOnce: Vault writes the snapshot-restore request's body to a temporary file and
+// applies it only once the body ended (WriteSnapshotToTemp in Vault's and OpenBao's raft
+// backend), and a body whose reader fails is never completed: the HTTP client aborts the
+// request. So the snapshot is verified while it is sent, and Run can run again with
+// another copy.
+func (r *liveRestore) ReadOnce() bool { return true }
+
 func (r *liveRestore) Run(ctx context.Context, b *source.Backup) ([]source.Check, error) {
 	if err := r.client.Login(ctx); err != nil {
 		return nil, err
