@@ -170,8 +170,9 @@ type GCSDest struct {
 	// the metadata server, or GOOGLE_APPLICATION_CREDENTIALS. The key itself never appears
 	// in the config, logs or messages.
 	CredentialsFile string `json:"credentialsFile,omitempty"`
-	// ChunkSizeMiB is the resumable upload chunk size: memory per upload, and the amount
-	// resent when a chunk fails.
+	// ChunkSizeMiB is the resumable upload chunk size: the amount resent when a chunk
+	// fails, and memory (a backup's shared buffer makes room for two chunks; an upload from
+	// anywhere else holds one).
 	ChunkSizeMiB int `json:"chunkSizeMiB,omitempty"` // default 16, 1..1024
 }
 

@@ -8,12 +8,14 @@ import (
 	"strings"
 
 	"cloud.google.com/go/auth"
-	"cloud.google.com/go/storage"
 	"google.golang.org/api/googleapi"
 
 	"github.com/lifeboat-backup/lifeboat/internal/store"
 	"github.com/lifeboat-backup/lifeboat/internal/store/internal/transport"
 )
+
+// errBucketNotExist marks a 404 that the bucket's lookup showed was about the bucket.
+var errBucketNotExist = errors.New("storage: bucket doesn't exist")
 
 // objectErr explains an error of an operation on one object (get, stat, delete). A 404
 // there means the object is missing, or that the whole bucket is: GCS (and its emulator)
@@ -25,14 +27,14 @@ func (s *Store) objectErr(ctx context.Context, op, key string, err error) error 
 		return s.explain(ctx, op, key, err)
 	}
 	if s.bucketGone(ctx, err) {
-		return s.explain(ctx, op, key, fmt.Errorf("%w: %w", storage.ErrBucketNotExist, err))
+		return s.explain(ctx, op, key, fmt.Errorf("%w: %w", errBucketNotExist, err))
 	}
 	return fmt.Errorf("%s %s in %s: %w: %w", op, key, s, store.ErrNotFound, err)
 }
 
 func isNotFound(err error) bool {
 	var apiErr *googleapi.Error
-	return errors.Is(err, storage.ErrObjectNotExist) || errors.As(err, &apiErr) && apiErr.Code == http.StatusNotFound
+	return errors.As(err, &apiErr) && apiErr.Code == http.StatusNotFound
 }
 
 // bucketGone reports whether a 404 was about the bucket. GCS says so in the message; the
@@ -43,8 +45,12 @@ func (s *Store) bucketGone(ctx context.Context, err error) bool {
 	if errors.As(err, &apiErr) && strings.Contains(strings.ToLower(apiErr.Message), "bucket does not exist") {
 		return true
 	}
-	_, attrErr := s.bucket.Attrs(ctx)
-	return errors.Is(attrErr, storage.ErrBucketNotExist)
+	resp, attrErr := s.do(ctx, request{method: http.MethodGet, url: s.bucketURL("?fields=name")})
+	if attrErr != nil {
+		return isNotFound(attrErr)
+	}
+	drain(resp)
+	return false
 }
 
 // explain turns a GCS or network error of op on key (which may be empty) into a message an
@@ -72,7 +78,7 @@ func (s *Store) explain(ctx context.Context, op, key string, err error) error {
 
 func (s *Store) explainAPI(err error) string {
 	missing := fmt.Sprintf("bucket %q does not exist at %s: create it or fix destinations[].gcs.bucket", s.name, s.host)
-	if errors.Is(err, storage.ErrBucketNotExist) {
+	if errors.Is(err, errBucketNotExist) {
 		return missing
 	}
 	var authErr *auth.Error
@@ -81,7 +87,7 @@ func (s *Store) explainAPI(err error) string {
 	if errors.As(err, &authErr) || strings.Contains(err.Error(), "auth: cannot fetch token") {
 		return fmt.Sprintf("could not get an access token using %s: check that the service account key is current "+
 			"(not deleted or disabled), or that the Kubernetes service account is bound to a Google service account "+
-			"(Workload Identity)", s.creds)
+			"(Workload Identity)", s.credsDesc)
 	}
 	var apiErr *googleapi.Error
 	if !errors.As(err, &apiErr) {
@@ -94,14 +100,14 @@ func (s *Store) explainAPI(err error) string {
 		return missing
 	case code == http.StatusUnauthorized:
 		return fmt.Sprintf("GCS endpoint %s rejected %s: check the service account key in destinations[].gcs.credentialsFile, "+
-			"or the Workload Identity binding of the pod's service account", s.host, s.creds)
+			"or the Workload Identity binding of the pod's service account", s.host, s.credsDesc)
 	case code == http.StatusForbidden && (strings.Contains(msg, "retention") || strings.Contains(msg, "hold")):
 		return fmt.Sprintf("the object is protected by bucket %q's retention policy or an object hold: it can only be "+
 			"deleted or replaced once that ends", s.name)
 	case code == http.StatusForbidden:
 		return fmt.Sprintf("access denied using %s: grant its Google service account a role with storage.objects.create, "+
 			"storage.objects.get, storage.objects.list and storage.objects.delete on bucket %q (e.g. roles/storage.objectUser; "+
-			"docs/destinations.md)", s.creds, s.name)
+			"docs/destinations.md)", s.credsDesc, s.name)
 	case code == http.StatusBadRequest && strings.Contains(msg, "bucket"):
 		return fmt.Sprintf("GCS refused bucket name %q: fix destinations[].gcs.bucket", s.name)
 	case code == http.StatusTooManyRequests:
@@ -126,4 +132,9 @@ func (s *Store) explainTransport(err error) string {
 			"network policy, Private Google Access) and that the service is up", s.host)
 	}
 	return ""
+}
+
+func isGone(err error) bool {
+	var apiErr *googleapi.Error
+	return errors.As(err, &apiErr) && apiErr.Code == http.StatusGone
 }

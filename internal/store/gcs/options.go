@@ -12,8 +12,8 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/store/internal/keys"
 )
 
-// Chunk sizes. A Put holds one chunk in memory (the resumable upload resends it when a
-// request fails), so the chunk size is the memory per upload.
+// Chunk sizes. A Put holds one chunk (the resumable upload resends it when a request
+// fails): in its own buffer, or in the pipeline's ring, which makes room for two.
 const (
 	DefaultChunkSize = 16 << 20
 	// ChunkAlign is GCS's granularity: every chunk but the last is a multiple of 256 KiB.
