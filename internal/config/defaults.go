@@ -17,8 +17,8 @@ const (
 	DefaultCompressionLevel    = 2 // klauspost/compress zstd.SpeedDefault
 	DefaultS3Endpoint          = "s3.amazonaws.com"
 	DefaultPartSizeMiB         = 8
-	DefaultBlockSizeMiB        = 16 // azure
-	DefaultGCSChunkSizeMiB     = 16
+	DefaultBlockSizeMiB        = 8 // azure
+	DefaultGCSChunkSizeMiB     = 8
 	DefaultListen              = "127.0.0.1:8080"
 	DefaultHistoryLimit        = 200
 )

@@ -152,9 +152,10 @@ type AzureDest struct {
 	// AZURE_* environment).
 	AccountKey Secret `json:"accountKey,omitzero"`
 	SASToken   Secret `json:"sasToken,omitzero"`
-	// BlockSizeMiB is the block size of uploads. An upload holds two blocks in memory, and
-	// a blob has at most 50,000 blocks: 16 MiB blocks allow 781 GiB.
-	BlockSizeMiB int `json:"blockSizeMiB,omitempty"` // default 16, 1..4000
+	// BlockSizeMiB is the block size of uploads. A backup stages blocks straight from its
+	// shared buffer (which makes room for two); an upload from anywhere else holds up to
+	// two blocks in memory. A blob has at most 50,000 blocks: 8 MiB blocks allow 390 GiB.
+	BlockSizeMiB int `json:"blockSizeMiB,omitempty"` // default 8, 1..4000
 }
 
 // GCSDest is a Google Cloud Storage bucket.
@@ -173,7 +174,7 @@ type GCSDest struct {
 	// ChunkSizeMiB is the resumable upload chunk size: the amount resent when a chunk
 	// fails, and memory (a backup's shared buffer makes room for two chunks; an upload from
 	// anywhere else holds one).
-	ChunkSizeMiB int `json:"chunkSizeMiB,omitempty"` // default 16, 1..1024
+	ChunkSizeMiB int `json:"chunkSizeMiB,omitempty"` // default 8, 1..1024
 }
 
 // Encryption configures age encryption of backups.

@@ -16,10 +16,11 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/store/internal/keys"
 )
 
-// Block sizes. A Put holds Concurrency blocks in memory, and a block blob has at most
-// 50,000 blocks, so the block size also caps the blob size: 16 MiB blocks allow 781 GiB.
+// Block sizes. A Put from the pipeline's ring stages blocks in place (the ring makes room
+// for two); from another reader it holds Concurrency blocks in memory. A block blob has
+// at most 50,000 blocks, so the block size also caps the blob size: 8 MiB allows 390 GiB.
 const (
-	DefaultBlockSize   = 16 << 20
+	DefaultBlockSize   = 8 << 20
 	MinBlockSize       = 1 << 20    // the SDK's minimum; it raises anything smaller
 	MaxBlockSize       = 4000 << 20 // Azure's limit per block (service version 2019-12-12+)
 	DefaultConcurrency = 2

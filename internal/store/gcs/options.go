@@ -15,7 +15,7 @@ import (
 // Chunk sizes. A Put holds one chunk (the resumable upload resends it when a request
 // fails): in its own buffer, or in the pipeline's ring, which makes room for two.
 const (
-	DefaultChunkSize = 16 << 20
+	DefaultChunkSize = 8 << 20
 	// ChunkAlign is GCS's granularity: every chunk but the last is a multiple of 256 KiB.
 	ChunkAlign   = 256 << 10
 	maxChunkSize = 1 << 30
