@@ -39,7 +39,8 @@ func newRestoreCmd() *cobra.Command {
 		Use:   "restore <source> (--snapshot|--dump|--resources) <backup-id|latest|path>",
 		Short: "Restore a backup into its source",
 		Long: `Restore a source from a backup: a backup id, "latest", or the path of a local file
-(for a file inside a backup directory, its manifest.json next to it is used to check it).
+(for a file inside a backup directory, its manifest.json next to it is used to check it;
+a .zst or .age file is decompressed or decrypted on the way, e.g. data.snap.zst).
 Every restore first reads the whole backup once to verify it (size and sha256 against the
 manifest, decryption, the artifact's own checks). A copy that does not verify is skipped
 for the next copy of the same backup, then (for "latest") the next older backup, each

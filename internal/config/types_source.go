@@ -103,7 +103,8 @@ type Postgres struct {
 	CompressionLevel int `json:"compressionLevel,omitempty"`
 	// CompressionThreads is the number of zstd threads (default 1), used up to the cores
 	// the process may use (GOMAXPROCS, which follows the container's CPU limit). One is
-	// the low-memory stream encoder; each further thread compresses 2 MiB jobs in
-	// parallel and adds 10-15 MiB to the run's peak memory (docs/benchmarks.md).
+	// the low-memory stream encoder; with more, 2 MiB jobs are compressed in parallel,
+	// which costs 20-50 MiB more memory (docs/benchmarks.md) and shortens a run only
+	// where zstd is its bottleneck.
 	CompressionThreads int `json:"compressionThreads,omitempty"`
 }
