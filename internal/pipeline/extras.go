@@ -32,6 +32,7 @@ func (p *Pipeline) prepareExtras(ctx context.Context, art *source.Artifact, m *c
 	var out []storedExtra
 	for _, x := range extras {
 		var buf bytes.Buffer
+		// Extras are kilobytes: one encoder thread, whatever the data's setting.
 		stk, err := buildStack(&buf, art.Compress, p.CompressionLevel, 1, p.Encryption)
 		if err != nil {
 			return nil, err

@@ -2,7 +2,10 @@ package vault
 
 import (
 	"bufio"
+	"errors"
+	"fmt"
 	"io"
+	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 )
@@ -54,16 +57,26 @@ func StoresUncompressed(head []byte) bool {
 	return (head[p]>>1)&3 == 0
 }
 
-// compressDecision peeks at the start of the snapshot stream and decides whether the
-// pipeline compresses it; the returned reader still yields the whole stream.
-func compressDecision(mode string, body io.Reader) (io.Reader, bool) {
+// compressDecision decides whether the pipeline compresses the snapshot stream; for auto
+// it peeks at the stream's start. The returned reader still yields the whole stream. The
+// peek happens before the pipeline's stall guard watches the stream, so it has its own:
+// a leader that sends nothing for stall closes body and fails the backup.
+func compressDecision(mode string, body io.ReadCloser, stall time.Duration) (io.Reader, bool, error) {
 	switch mode {
 	case config.VaultCompressionZstd:
-		return body, true
+		return body, true, nil
 	case config.VaultCompressionNone:
-		return body, false
+		return body, false, nil
 	}
+	timer := time.AfterFunc(stall, func() { body.Close() })
 	br := bufio.NewReaderSize(body, gzipHeaderPeek)
-	head, _ := br.Peek(gzipHeaderPeek) // a short stream is InspectSnapshot's to judge
-	return br, StoresUncompressed(head)
+	head, err := br.Peek(gzipHeaderPeek)
+	if !timer.Stop() {
+		return nil, false, fmt.Errorf("the raft leader sent no snapshot data for %s (the source's stallTimeout)", stall)
+	}
+	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		return nil, false, fmt.Errorf("reading the snapshot stream: %w", err)
+	}
+	// A stream shorter than the peek is InspectSnapshot's to judge.
+	return br, StoresUncompressed(head), nil
 }

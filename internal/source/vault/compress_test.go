@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"compress/gzip"
 	"io"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 	"github.com/lifeboat-backup/lifeboat/internal/source/vault/vaulttest"
@@ -75,13 +77,37 @@ func TestCompressDecision(t *testing.T) {
 		{config.VaultCompressionZstd, deflated, true},
 		{config.VaultCompressionNone, stored, false},
 	} {
-		r, got := compressDecision(tc.mode, bytes.NewReader(tc.in))
+		r, got, err := compressDecision(tc.mode, io.NopCloser(bytes.NewReader(tc.in)), time.Minute)
+		if err != nil {
+			t.Fatalf("mode %q: %v", tc.mode, err)
+		}
 		if got != tc.want {
 			t.Errorf("mode %q, %d bytes: compress = %v, want %v", tc.mode, len(tc.in), got, tc.want)
 		}
 		all, err := io.ReadAll(r)
 		if err != nil || !bytes.Equal(all, tc.in) {
 			t.Errorf("mode %q: the stream lost bytes: read %d of %d (%v)", tc.mode, len(all), len(tc.in), err)
+		}
+	}
+}
+
+// A leader that answers 200 and then sends nothing cannot hold the backup before the
+// pipeline's stall guard is watching: auto gives up after the stall timeout.
+func TestCompressDecisionStalls(t *testing.T) {
+	pr, pw := io.Pipe()
+	defer pw.Close()
+	start := time.Now()
+	_, _, err := compressDecision(config.VaultCompressionAuto, pr, 50*time.Millisecond)
+	if err == nil || !strings.Contains(err.Error(), "sent no snapshot data for 50ms") {
+		t.Fatalf("err = %v, want the stall reported", err)
+	}
+	if waited := time.Since(start); waited > 5*time.Second {
+		t.Errorf("gave up after %s", waited)
+	}
+	// zstd and none do not peek, so they cannot stall here.
+	for _, mode := range []string{config.VaultCompressionZstd, config.VaultCompressionNone} {
+		if _, _, err := compressDecision(mode, pr, time.Nanosecond); err != nil {
+			t.Errorf("mode %s: %v", mode, err)
 		}
 	}
 }

@@ -2,9 +2,12 @@ package vault
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"time"
 
 	"github.com/lifeboat-backup/lifeboat/internal/catalog"
+	"github.com/lifeboat-backup/lifeboat/internal/pipeline"
 	"github.com/lifeboat-backup/lifeboat/internal/source"
 )
 
@@ -14,14 +17,19 @@ type Source struct {
 	client *Client
 	// compression is vault.compression: auto, zstd or none ("" is auto).
 	compression string
+	// stall bounds the wait for the first bytes of the snapshot when compression is
+	// auto (see compressDecision); zero means pipeline.DefaultStallTimeout.
+	stall time.Duration
 }
 
 // NewSource wraps a client as the named source, with compression "auto".
 func NewSource(name string, c *Client) *Source { return &Source{name: name, client: c} }
 
-// WithCompression sets the source's vault.compression mode (auto, zstd or none).
-func (s *Source) WithCompression(mode string) *Source {
-	s.compression = mode
+// WithCompression sets the source's vault.compression mode (auto, zstd or none) and how
+// long auto may wait for the snapshot's first bytes (the source's stallTimeout; zero is
+// the pipeline's default).
+func (s *Source) WithCompression(mode string, stall time.Duration) *Source {
+	s.compression, s.stall = mode, stall
 	return s
 }
 
@@ -45,7 +53,15 @@ func (s *Source) Open(ctx context.Context) (*source.Artifact, error) {
 		return nil, err
 	}
 	var info SnapshotInfo
-	r, compress := compressDecision(s.compression, body)
+	stall := s.stall
+	if stall <= 0 {
+		stall = pipeline.DefaultStallTimeout
+	}
+	r, compress, err := compressDecision(s.compression, body, stall)
+	if err != nil {
+		body.Close()
+		return nil, fmt.Errorf("snapshot from the raft leader at %s: %w", leader.Address, err)
+	}
 	return &source.Artifact{
 		Body:     readCloser{Reader: r, Closer: body},
 		Ext:      "snap",
