@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs the real servers the tests and the demo run against, using only the Go module
 # proxy and Debian packages. Binaries are cached in .tools/bin keyed by version, so a second
-# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|fake-gcs|azurite|local-kms|hyperkube|kube-node|image-tools|staticcheck|helm|chromium|promtool|pushgateway]...
+# run does nothing. Usage: scripts/install-servers.sh [all|postgres|openbao|vault|minio|fake-gcs|azurite|local-kms|hyperkube|kube-node|image-tools|staticcheck|helm|chromium|zstd|promtool|pushgateway]...
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -316,6 +316,13 @@ install_image_tools() {
   apt_install "${pkgs[@]}"
 }
 
+# Debian's zstd CLI: tests prove that stored .zst artifacts open with `zstd -d`, the
+# documented way to restore without lifeboat.
+install_zstd() {
+  command -v zstd >/dev/null && return
+  apt_install zstd
+}
+
 # Debian's Chromium drives the web page tests (headless, through chromedp).
 install_chromium() {
   command -v chromium >/dev/null && return
@@ -389,6 +396,7 @@ for t in "${targets[@]}"; do
       install_vault
       install_local_kms
       install_chromium
+      install_zstd
       install_pushgateway
       install_promtool
       install_helm
@@ -406,6 +414,7 @@ for t in "${targets[@]}"; do
     staticcheck) install_staticcheck ;;
     helm) install_helm ;;
     chromium) install_chromium ;;
+    zstd) install_zstd ;;
     pushgateway) install_pushgateway ;;
     promtool) install_promtool ;;
     azurite|azurite-blob) install_azurite ;;

@@ -39,7 +39,8 @@ func newRestoreCmd() *cobra.Command {
 		Use:   "restore <source> (--snapshot|--dump|--resources) <backup-id|latest|path>",
 		Short: "Restore a backup into its source",
 		Long: `Restore a source from a backup: a backup id, "latest", or the path of a local file
-(for a file inside a backup directory, its manifest.json next to it is used to check it).
+(for a file inside a backup directory, its manifest.json next to it is used to check it;
+a .zst or .age file is decompressed or decrypted on the way, e.g. data.snap.zst).
 Every restore verifies the backup (size and sha256 against the manifest, decryption,
 decompression). Vault and PostgreSQL restores read it once: it is verified as it streams
 into the leader or into pg_restore --single-transaction, whose input lacks its last

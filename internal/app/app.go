@@ -50,20 +50,29 @@ func (a *App) Pipeline(src *config.Source) (*pipeline.Pipeline, error) {
 	if err != nil {
 		return nil, err
 	}
-	level := zstd.SpeedDefault
-	if src.Postgres != nil && src.Postgres.CompressionLevel > 0 {
-		level = zstd.EncoderLevel(src.Postgres.CompressionLevel)
+	level, threads := zstd.SpeedDefault, 0
+	switch {
+	case src.Postgres != nil:
+		level, threads = zstd.EncoderLevel(src.Postgres.CompressionLevel), src.Postgres.CompressionThreads
+	case src.Vault != nil:
+		level, threads = zstd.EncoderLevel(src.Vault.CompressionLevel), src.Vault.CompressionThreads
+	case src.Kubernetes != nil:
+		threads = 1 // kilobytes to a few MiB of YAML: a second thread would only add memory
+	}
+	if level <= 0 {
+		level = zstd.SpeedDefault
 	}
 	return &pipeline.Pipeline{
-		Encryption:       enc,
-		Signer:           signer,
-		Trust:            trust,
-		CompressionLevel: level,
-		StallTimeout:     src.StallTimeout.Duration,
-		Shrink:           src.Shrink(),
-		Version:          a.Version,
-		Logger:           a.Logger,
-		Clock:            clock.Or(a.Clock),
+		Encryption:         enc,
+		Signer:             signer,
+		Trust:              trust,
+		CompressionLevel:   level,
+		CompressionThreads: threads,
+		StallTimeout:       src.StallTimeout.Duration,
+		Shrink:             src.Shrink(),
+		Version:            a.Version,
+		Logger:             a.Logger,
+		Clock:              clock.Or(a.Clock),
 	}, nil
 }
 

@@ -15,6 +15,9 @@ const (
 	DefaultPostgresPort        = 5432
 	DefaultSSLMode             = "prefer"
 	DefaultCompressionLevel    = 2 // klauspost/compress zstd.SpeedDefault
+	DefaultVaultCompression    = VaultCompressionAuto
+	DefaultCompressionThreads  = 1 // see docs/benchmarks.md: a second thread costs tens of MiB
+	MaxCompressionThreads      = 16
 	DefaultS3Endpoint          = "s3.amazonaws.com"
 	DefaultPartSizeMiB         = 8
 	DefaultBlockSizeMiB        = 8 // azure
@@ -39,6 +42,7 @@ func (c *Config) SetDefaults() {
 				p.SSLMode = or(p.SSLMode, DefaultSSLMode)
 			}
 			p.CompressionLevel = or(p.CompressionLevel, DefaultCompressionLevel)
+			p.CompressionThreads = or(p.CompressionThreads, DefaultCompressionThreads)
 		}
 		if k := s.Kubernetes; k != nil {
 			if k.Resources == nil {
@@ -87,6 +91,9 @@ func setVaultDefaults(v *Vault) {
 	if v.Timeout.Duration == 0 {
 		v.Timeout.Duration = DefaultVaultTimeout
 	}
+	v.Compression = or(v.Compression, DefaultVaultCompression)
+	v.CompressionLevel = or(v.CompressionLevel, DefaultCompressionLevel)
+	v.CompressionThreads = or(v.CompressionThreads, DefaultCompressionThreads)
 	a := &v.Auth
 	a.Method = or(a.Method, AuthToken)
 	if a.Method == AuthToken && !a.Token.IsSet() {

@@ -34,11 +34,12 @@ func TestParseAppliesDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	v := c.Sources[0].Vault
-	if v.Auth.Method != AuthToken || v.Auth.Token != (Secret{Env: "VAULT_TOKEN"}) || v.Timeout.Duration != 30*time.Second {
+	if v.Auth.Method != AuthToken || v.Auth.Token != (Secret{Env: "VAULT_TOKEN"}) || v.Timeout.Duration != 30*time.Second ||
+		v.Compression != "auto" || v.CompressionLevel != 2 || v.CompressionThreads != 1 {
 		t.Errorf("vault defaults: %+v", v)
 	}
 	pg := c.Sources[1].Postgres
-	if pg.Port != 5432 || pg.SSLMode != "prefer" || pg.CompressionLevel != 2 {
+	if pg.Port != 5432 || pg.SSLMode != "prefer" || pg.CompressionLevel != 2 || pg.CompressionThreads != 1 {
 		t.Errorf("postgres defaults: %+v", pg)
 	}
 	d := c.Destinations[1]

@@ -22,7 +22,26 @@ type Vault struct {
 	// stream itself is long: it is bounded by stall detection instead. Default 30s.
 	Timeout Duration  `json:"timeout,omitzero"`
 	Auth    VaultAuth `json:"auth,omitzero"`
+	// Compression says whether lifeboat zstd-compresses the snapshot: auto (default)
+	// compresses a snapshot whose gzip stores its data uncompressed (OpenBao's, since
+	// 2.4) and stores one the server already compressed (HashiCorp Vault's) as it came;
+	// zstd always compresses; none never does. A compressed snapshot is stored as
+	// data.snap.zst: restore it with lifeboat, or `zstd -d` it before the plain CLI.
+	Compression string `json:"compression,omitempty"`
+	// CompressionLevel and CompressionThreads are as for postgres.
+	CompressionLevel   int `json:"compressionLevel,omitempty"`
+	CompressionThreads int `json:"compressionThreads,omitempty"`
 }
+
+// Vault compression modes.
+const (
+	VaultCompressionAuto = "auto"
+	VaultCompressionZstd = "zstd"
+	VaultCompressionNone = "none"
+)
+
+// VaultCompressions are the values of vault.compression.
+var VaultCompressions = []string{VaultCompressionAuto, VaultCompressionZstd, VaultCompressionNone}
 
 // Vault auth methods.
 const (
@@ -82,4 +101,10 @@ type Postgres struct {
 	// CompressionLevel is the zstd effort, on klauspost/compress's scale: 1 fastest,
 	// 2 default (about zstd -3), 3 better (about zstd -7), 4 best (about zstd -11).
 	CompressionLevel int `json:"compressionLevel,omitempty"`
+	// CompressionThreads is the number of zstd threads (default 1), used up to the cores
+	// the process may use (GOMAXPROCS, which follows the container's CPU limit). One is
+	// the low-memory stream encoder; with more, 2 MiB jobs are compressed in parallel,
+	// which costs 20-50 MiB more memory (docs/benchmarks.md) and shortens a run only
+	// where zstd is its bottleneck.
+	CompressionThreads int `json:"compressionThreads,omitempty"`
 }

@@ -159,6 +159,8 @@ func validateVault(p *problems, path string, v *Vault) {
 		p.add(field(path, "timeout"), "must not be negative (got %s)", v.Timeout)
 	}
 	validateVaultAuth(p, field(path, "auth"), &v.Auth)
+	oneOf(p, field(path, "compression"), v.Compression, VaultCompressions...)
+	validateCompression(p, path, v.CompressionLevel, v.CompressionThreads)
 }
 
 // checkVaultHTTP refuses plain http:// to anything but loopback unless allowInsecureHTTP
@@ -226,9 +228,17 @@ func validatePostgres(p *problems, path string, pg *Postgres) {
 		between(p, field(path, "port"), pg.Port, 1, 65535, "")
 		oneOf(p, field(path, "sslMode"), pg.SSLMode, sslModes...)
 	}
-	if pg.CompressionLevel < 1 || pg.CompressionLevel > 4 {
-		p.add(field(path, "compressionLevel"), "must be 1 (fastest), 2 (default), 3 (better) or 4 (best) (got %d)",
-			pg.CompressionLevel)
+	validateCompression(p, path, pg.CompressionLevel, pg.CompressionThreads)
+}
+
+// validateCompression checks the zstd settings a source shares with the others.
+func validateCompression(p *problems, path string, level, threads int) {
+	if level < 1 || level > 4 {
+		p.add(field(path, "compressionLevel"), "must be 1 (fastest), 2 (default), 3 (better) or 4 (best) (got %d)", level)
+	}
+	if threads < 1 || threads > MaxCompressionThreads {
+		p.add(field(path, "compressionThreads"), "must be between 1 and %d (got %d); more threads than the pod's CPU limit are not used",
+			MaxCompressionThreads, threads)
 	}
 }
 

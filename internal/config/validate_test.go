@@ -152,6 +152,19 @@ sources:
 			"sources[3].vault.auth.kubernetes.role: required",
 			"sources[4].vault.auth.kubernetes: not allowed for method token",
 		}},
+		{"compression", okDests + `
+sources:
+  - {name: a, kind: vault, vault: {address: "https://v:8200", compression: gzip, compressionLevel: 5, compressionThreads: -1}}
+  - {name: b, kind: vault, vault: {address: "https://v:8200", compression: zstd, compressionThreads: 17}}
+  - {name: c, kind: postgres, postgres: {host: db, database: argo, compressionThreads: 99}}
+  - {name: d, kind: vault, vault: {address: "https://v:8200", compression: none, compressionLevel: 4, compressionThreads: 16}}
+`, []string{
+			`sources[0].vault.compression: must be one of auto, zstd, none (got "gzip")`,
+			"sources[0].vault.compressionLevel: must be 1 (fastest), 2 (default), 3 (better) or 4 (best) (got 5)",
+			"sources[0].vault.compressionThreads: must be between 1 and 16 (got -1); more threads than the pod's CPU limit are not used",
+			"sources[1].vault.compressionThreads: must be between 1 and 16 (got 17); more threads than the pod's CPU limit are not used",
+			"sources[2].postgres.compressionThreads: must be between 1 and 16 (got 99); more threads than the pod's CPU limit are not used",
+		}},
 		{"postgres", okDests + `
 sources:
   - {name: a, kind: postgres, postgres: {port: 70000, sslMode: on, compressionLevel: 9}}

@@ -32,7 +32,8 @@ func (p *Pipeline) prepareExtras(ctx context.Context, art *source.Artifact, m *c
 	var out []storedExtra
 	for _, x := range extras {
 		var buf bytes.Buffer
-		stk, err := buildStack(&buf, art.Compress, p.CompressionLevel, p.Encryption)
+		// Extras are kilobytes: one encoder thread, whatever the data's setting.
+		stk, err := buildStack(&buf, art.Compress, p.CompressionLevel, 1, p.Encryption)
 		if err != nil {
 			return nil, err
 		}

@@ -52,6 +52,9 @@ type Pipeline struct {
 	Trust *catalog.Trust
 	// CompressionLevel applies to artifacts the source asks to compress.
 	CompressionLevel zstd.EncoderLevel
+	// CompressionThreads is the number of zstd encoder threads, capped at GOMAXPROCS;
+	// 0 means 1 (see ZstdThreads).
+	CompressionThreads int
 	// StallTimeout detaches a destination that accepts no data for this long, so a
 	// hanging endpoint cannot hold the others. Zero means DefaultStallTimeout.
 	StallTimeout time.Duration

@@ -52,7 +52,7 @@ func (p *Pipeline) Run(ctx context.Context, src source.Source, dests []Destinati
 
 	fan := startSinks(ctx, dests, key, ringSize(dests, p.RingSize), p.stallTimeout(), p.clock())
 	sum := newCountingHash(fan)
-	stk, err := buildStack(sum, art.Compress, p.CompressionLevel, p.Encryption)
+	stk, err := buildStack(sum, art.Compress, p.CompressionLevel, ZstdThreads(p.CompressionThreads), p.Encryption)
 	if err != nil {
 		fan.abort(err)
 		res.Err = err

@@ -41,7 +41,7 @@ type stack struct {
 	closers []io.Closer // outermost first
 }
 
-func buildStack(out io.Writer, compress bool, level zstd.EncoderLevel, enc *Encryption) (*stack, error) {
+func buildStack(out io.Writer, compress bool, level zstd.EncoderLevel, threads int, enc *Encryption) (*stack, error) {
 	st := &stack{head: out}
 	if enc != nil && len(enc.Recipients) > 0 {
 		w, err := age.Encrypt(st.head, enc.Recipients...)
@@ -52,14 +52,9 @@ func buildStack(out io.Writer, compress bool, level zstd.EncoderLevel, enc *Encr
 		st.closers = append([]io.Closer{w}, st.closers...)
 	}
 	if compress {
-		if level == 0 {
-			level = zstd.SpeedDefault
-		}
-		// One encoder goroutine: memory bounded and predictable on small pods; zstd's own
-		// concurrency buys little next to network-bound uploads.
-		w, err := zstd.NewWriter(st.head, zstd.WithEncoderLevel(level), zstd.WithEncoderConcurrency(1))
+		w, err := NewZstdWriter(st.head, level, threads)
 		if err != nil {
-			return nil, fmt.Errorf("set up zstd compression: %w", err)
+			return nil, err
 		}
 		st.head = w
 		st.closers = append([]io.Closer{w}, st.closers...)

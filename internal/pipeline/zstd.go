@@ -9,8 +9,9 @@ import (
 )
 
 // MaxZstdWindow bounds the window (the history a zstd decoder keeps in memory) of the
-// frames lifeboat decompresses. lifeboat's encoder uses 8 MiB at every level, and the zstd
-// CLI at most 8 MiB unless told --long or --ultra; a frame declaring more than this is
+// frames lifeboat decompresses. lifeboat's encoder uses 1 MiB (8 MiB before it was
+// measured, docs/benchmarks.md), and the zstd CLI at most 8 MiB unless told --long or
+// --ultra; a frame declaring more than this is
 // refused before anything of that size is allocated. Without a bound the decoder would
 // allocate what the frame header asks, up to gigabytes, so a crafted backup could make
 // restore, verify or mirror run out of memory.

@@ -27,8 +27,9 @@ type Artifact struct {
 	Body io.ReadCloser
 	// Ext is the data object's base extension: "snap" or "dump".
 	Ext string
-	// Compress asks the pipeline to zstd the stream (false for data that is already
-	// compressed, like gzip raft snapshots).
+	// Compress asks the pipeline to zstd the stream: always for dumps and archives; for a
+	// raft snapshot per vault.compression (by default only when its gzip stores the data
+	// uncompressed, since compressing a deflated snapshot again gains nothing).
 	Compress bool
 	// Inspect, when set, reads a copy of the whole raw stream while it is uploaded and
 	// returns an error if the data is not a valid artifact; the backup is then not

@@ -23,7 +23,7 @@ func (Kind) NewSource(src *config.Source) (source.Source, error) {
 	if err != nil {
 		return nil, err
 	}
-	return NewSource(src.Name, c), nil
+	return NewSource(src.Name, c).WithCompression(src.Vault.Compression, src.StallTimeout.Duration), nil
 }
 
 // Check inspects a whole snapshot: gzip, tar, each file against SHA256SUMS.

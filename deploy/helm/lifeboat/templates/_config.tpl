@@ -40,6 +40,9 @@ lifeboat's own config.Parse.
 {{- if $v.allowInsecureHTTP }}{{ $_ := set $vc "allowInsecureHTTP" true }}{{ end -}}
 {{- with $v.namespace }}{{ $_ := set $vc "namespace" . }}{{ end -}}
 {{- with $v.timeout }}{{ $_ := set $vc "timeout" . }}{{ end -}}
+{{- with $v.compression }}{{ $_ := set $vc "compression" . }}{{ end -}}
+{{- with $v.compressionLevel }}{{ $_ := set $vc "compressionLevel" (int .) }}{{ end -}}
+{{- with $v.compressionThreads }}{{ $_ := set $vc "compressionThreads" (int .) }}{{ end -}}
 {{- $a := $v.auth -}}
 {{- $auth := dict "method" $a.method -}}
 {{- if eq $a.method "kubernetes" -}}
@@ -121,6 +124,7 @@ lifeboat's own config.Parse.
 {{- if $m.globals }}{{ $_ := set $pg "globals" true }}{{ end -}}
 {{- if $m.skipRowCounts }}{{ $_ := set $pg "skipRowCounts" true }}{{ end -}}
 {{- with $m.compressionLevel }}{{ $_ := set $pg "compressionLevel" (int .) }}{{ end -}}
+{{- with $m.compressionThreads }}{{ $_ := set $pg "compressionThreads" (int .) }}{{ end -}}
 {{- $src := dict "name" $m.sourceName "kind" "postgres" -}}
 {{- if $m.backup.enabled -}}
 {{- $_ := set $src "schedule" $m.backup.schedule -}}
