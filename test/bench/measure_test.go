@@ -19,8 +19,11 @@ import (
 // usage is what one child process cost, as the kernel accounted it.
 type usage struct {
 	peakRSS int64 // bytes
-	cpu     time.Duration
-	wall    time.Duration
+	// The largest RssAnon and RssFile sampled (every 5 ms) while it ran: what the
+	// process allocated, and the pages of its executable mapped from the page cache.
+	peakAnon, peakFile int64
+	cpu                time.Duration
+	wall               time.Duration
 }
 
 // run runs argv to completion under the rusage launcher and fails the benchmark unless
@@ -111,22 +114,24 @@ func (bins binaries) pipeline(b *testing.B, out io.Writer, stages ...stage) (tim
 // readUsage reads what the launcher wrote for the command argv0.
 func readUsage(b *testing.B, file, argv0 string) usage {
 	b.Helper()
-	var maxrssKiB, userNs, sysNs int64
+	var maxrssKiB, userNs, sysNs, anonKiB, fileKiB int64
 	data, err := os.ReadFile(file)
 	if err == nil {
-		_, err = fmt.Sscan(string(data), &maxrssKiB, &userNs, &sysNs)
+		_, err = fmt.Sscan(string(data), &maxrssKiB, &userNs, &sysNs, &anonKiB, &fileKiB)
 	}
 	if err != nil {
 		b.Fatalf("read the rusage of %s: %v (%q)", argv0, err, data)
 	}
 	// Linux reports ru_maxrss in KiB (testenv, and so this package, is Linux-only).
-	return usage{peakRSS: maxrssKiB << 10, cpu: time.Duration(userNs + sysNs)}
+	return usage{peakRSS: maxrssKiB << 10, peakAnon: anonKiB << 10, peakFile: fileKiB << 10, cpu: time.Duration(userNs + sysNs)}
 }
 
 // stats accumulates a sub-benchmark's iterations.
 type stats struct {
 	runs      int
 	peakRSS   int64                    // the largest of any step of any run
+	peakAnon  int64                    // likewise, the largest RssAnon sampled
+	peakFile  int64                    // and RssFile
 	stepRSS   map[string]int64         // the largest per step, for the log
 	stepWall  map[string]time.Duration // summed, like stepCPU
 	stepCPU   map[string]time.Duration
@@ -143,6 +148,7 @@ func (s *stats) add(step string, u usage) {
 	s.stepCPU[step] += u.cpu
 	s.stepRSS[step] = max(s.stepRSS[step], u.peakRSS)
 	s.peakRSS = max(s.peakRSS, u.peakRSS)
+	s.peakAnon, s.peakFile = max(s.peakAnon, u.peakAnon), max(s.peakFile, u.peakFile)
 	s.cpu += u.cpu
 }
 
@@ -178,6 +184,8 @@ func (s *stats) report(b *testing.B, sizes ...size) {
 		b.ReportMetric(float64(sz.bytes)/mib, sz.name)
 	}
 	b.ReportMetric(float64(s.peakRSS)/mib, "peak-RSS-MiB")
+	b.ReportMetric(float64(s.peakAnon)/mib, "peak-anon-MiB")
+	b.ReportMetric(float64(s.peakFile)/mib, "peak-file-MiB")
 	b.ReportMetric(float64(s.stagingPk)/mib, "staging-disk-MiB")
 	b.ReportMetric(s.cpu.Seconds()/float64(s.runs), "cpu-s/op")
 	var steps []string
