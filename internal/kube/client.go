@@ -9,24 +9,30 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 )
 
+// The API paths of the groups Client uses.
+const (
+	coreV1 = "/api/v1"
+	appsV1 = "/apis/apps/v1"
+)
+
 // Client is the typed part of the Kubernetes API the restore hooks and the unseal keys
-// use. It is safe for concurrent use.
+// use. It is safe for concurrent use. It decodes answers into small structs of the fields
+// it reads rather than using client-go's typed clientset (see NewREST).
 type Client struct {
 	host string
-	cs   kubernetes.Interface
+	rc   *rest.RESTClient
 }
 
 // New makes a Client for cfg (see RESTConfig). Nothing is sent to the server yet.
 func New(cfg *rest.Config) (*Client, error) {
-	cs, err := kubernetes.NewForConfig(cfg)
+	rc, err := NewREST(cfg, nil)
 	if err != nil {
-		return nil, fmt.Errorf("kubernetes client for %s: %w", cfg.Host, err)
+		return nil, err
 	}
-	return &Client{host: cfg.Host, cs: cs}, nil
+	return &Client{host: cfg.Host, rc: rc}, nil
 }
 
 // String names the server for logs.

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 )
 
@@ -32,11 +31,19 @@ func deploymentCall(verb, resource, ns, name string) call {
 func (c *Client) GetDeployment(ctx context.Context, ns, name string) (Deployment, error) {
 	var out Deployment
 	err := c.do(ctx, deploymentCall("get", "deployments", ns, name), func(ctx context.Context) error {
-		d, err := c.cs.AppsV1().Deployments(ns).Get(ctx, name, metav1.GetOptions{})
+		var d struct {
+			Metadata struct {
+				Annotations map[string]string `json:"annotations"`
+			} `json:"metadata"`
+			Spec struct {
+				Replicas *int32 `json:"replicas"`
+			} `json:"spec"`
+		}
+		err := Into(c.rc.Get().AbsPath(appsV1).Namespace(ns).Resource("deployments").Name(name).Do(ctx), &d)
 		if err != nil {
 			return err
 		}
-		out = Deployment{Replicas: 1, Annotations: d.Annotations} // 1 is the API's default
+		out = Deployment{Replicas: 1, Annotations: d.Metadata.Annotations} // 1 is the API's default
 		if d.Spec.Replicas != nil {
 			out.Replicas = *d.Spec.Replicas
 		}
@@ -49,7 +56,16 @@ func (c *Client) GetDeployment(ctx context.Context, ns, name string) (Deployment
 func (c *Client) GetScale(ctx context.Context, ns, name string) (Scale, error) {
 	var out Scale
 	err := c.do(ctx, deploymentCall("get", "deployments/scale", ns, name), func(ctx context.Context) error {
-		s, err := c.cs.AppsV1().Deployments(ns).GetScale(ctx, name, metav1.GetOptions{})
+		var s struct { // autoscaling/v1 Scale
+			Spec struct {
+				Replicas int32 `json:"replicas"`
+			} `json:"spec"`
+			Status struct {
+				Replicas int32  `json:"replicas"`
+				Selector string `json:"selector"`
+			} `json:"status"`
+		}
+		err := Into(c.rc.Get().AbsPath(appsV1).Namespace(ns).Resource("deployments").Name(name).SubResource("scale").Do(ctx), &s)
 		if err != nil {
 			return err
 		}
@@ -61,8 +77,8 @@ func (c *Client) GetScale(ctx context.Context, ns, name string) (Scale, error) {
 
 // SetScale sets the desired replicas through the scale subresource, as kubectl scale
 // does: it changes the replica count and nothing else in the spec. It is a merge patch,
-// not UpdateScale, so the RBAC verb stays patch (RequiredRBAC, the chart's Role), and not
-// a server-side apply, which would make lifeboat an owner of spec.replicas.
+// not an update of the Scale, so the RBAC verb stays patch (RequiredRBAC, the chart's
+// Role), and not a server-side apply, which would make lifeboat an owner of spec.replicas.
 func (c *Client) SetScale(ctx context.Context, ns, name string, replicas int32) error {
 	return c.patch(ctx, deploymentCall("patch", "deployments/scale", ns, name),
 		map[string]any{"spec": map[string]any{"replicas": replicas}}, "scale")
@@ -79,17 +95,16 @@ func (c *Client) Annotate(ctx context.Context, ns, name, key, value string) erro
 		map[string]any{"metadata": map[string]any{"annotations": map[string]any{key: v}}})
 }
 
-// patch sends a JSON merge patch to a Deployment or one of its subresources. The typed
-// Patch would decode a subresource's answer as a Deployment, so it goes through the
-// clientset's REST client and ignores the answer.
+// patch sends a JSON merge patch to a Deployment or one of its subresources and ignores
+// the answer.
 func (c *Client) patch(ctx context.Context, r call, patch any, subresource ...string) error {
 	body, err := json.Marshal(patch)
 	if err != nil {
 		return fmt.Errorf("encode %s %s: %w", r.verb, r.resource, err)
 	}
 	return c.do(ctx, r, func(ctx context.Context) error {
-		return c.cs.AppsV1().RESTClient().Patch(types.MergePatchType).
-			Namespace(r.namespace).Resource("deployments").Name(r.name).SubResource(subresource...).
+		return c.rc.Patch(types.MergePatchType).
+			AbsPath(appsV1).Namespace(r.namespace).Resource("deployments").Name(r.name).SubResource(subresource...).
 			Body(body).Do(ctx).Error()
 	})
 }

@@ -3,9 +3,7 @@ package kube
 import (
 	"context"
 	"errors"
-
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"strconv"
 )
 
 // LivePods names the pods in ns matching selector that have not finished. A pod that is
@@ -15,25 +13,43 @@ import (
 func (c *Client) LivePods(ctx context.Context, ns, selector string) ([]string, error) {
 	var names []string
 	r := call{verb: "list", resource: "pods", namespace: ns, kind: "pods"}
-	opts := metav1.ListOptions{LabelSelector: selector, Limit: 500}
+	cont := ""
 	for {
-		var page *corev1.PodList
-		err := c.do(ctx, r, func(ctx context.Context) (err error) {
-			page, err = c.cs.CoreV1().Pods(ns).List(ctx, opts)
-			return err
+		var page struct { // a v1 PodList, the fields read here
+			Metadata struct {
+				Continue string `json:"continue"`
+			} `json:"metadata"`
+			Items []struct {
+				Metadata struct {
+					Name string `json:"name"`
+				} `json:"metadata"`
+				Status struct {
+					Phase string `json:"phase"`
+				} `json:"status"`
+			} `json:"items"`
+		}
+		err := c.do(ctx, r, func(ctx context.Context) error {
+			req := c.rc.Get().AbsPath(coreV1).Namespace(ns).Resource("pods").Param("limit", strconv.Itoa(500))
+			if selector != "" {
+				req = req.Param("labelSelector", selector)
+			}
+			if cont != "" {
+				req = req.Param("continue", cont)
+			}
+			return Into(req.Do(ctx), &page)
 		})
 		if err != nil {
 			return nil, err
 		}
 		for _, p := range page.Items {
-			if p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
-				names = append(names, p.Name)
+			if p.Status.Phase != "Succeeded" && p.Status.Phase != "Failed" {
+				names = append(names, p.Metadata.Name)
 			}
 		}
-		if page.Continue == "" {
+		if page.Metadata.Continue == "" {
 			return names, nil
 		}
-		opts.Continue = page.Continue
+		cont = page.Metadata.Continue
 	}
 }
 
@@ -43,7 +59,7 @@ func (c *Client) LivePods(ctx context.Context, ns, selector string) ([]string, e
 func (c *Client) DeletePod(ctx context.Context, ns, name string) error {
 	r := call{verb: "delete", resource: "pods", namespace: ns, kind: "pod", name: name}
 	err := c.do(ctx, r, func(ctx context.Context) error {
-		return c.cs.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{})
+		return c.rc.Delete().AbsPath(coreV1).Namespace(ns).Resource("pods").Name(name).Do(ctx).Error()
 	})
 	if errors.Is(err, ErrNotFound) {
 		return nil

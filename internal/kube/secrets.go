@@ -2,8 +2,6 @@ package kube
 
 import (
 	"context"
-
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
 // GetSecret reads a Secret's data, base64-decoded. lifeboat only ever reads Secrets.
@@ -11,8 +9,10 @@ func (c *Client) GetSecret(ctx context.Context, ns, name string) (map[string][]b
 	var data map[string][]byte
 	r := call{verb: "get", resource: "secrets", namespace: ns, kind: "secret", name: name}
 	err := c.do(ctx, r, func(ctx context.Context) error {
-		s, err := c.cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-		if err != nil {
+		var s struct {
+			Data map[string][]byte `json:"data"` // encoding/json decodes the base64
+		}
+		if err := Into(c.rc.Get().AbsPath(coreV1).Namespace(ns).Resource("secrets").Name(name).Do(ctx), &s); err != nil {
 			return err
 		}
 		data = s.Data

@@ -12,15 +12,12 @@ import (
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/discovery/cached/memory"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/restmapper"
 
 	"github.com/lifeboat-backup/lifeboat/internal/source"
 )
@@ -142,30 +139,28 @@ func selection(objs []*unstructured.Unstructured, nsMap map[string]string, only 
 
 // applier applies objects to one cluster with server-side apply.
 type applier struct {
-	c      *clients
-	mapper *restmapper.DeferredDiscoveryRESTMapper
-	env    source.Env
+	c   *clients
+	env source.Env
 }
 
 func newApplier(c *clients, env source.Env) *applier {
-	return &applier{c: c, mapper: restmapper.NewDeferredDiscoveryRESTMapper(memory.NewMemCacheClient(c.discovery)), env: env}
+	return &applier{c: c, env: env}
 }
 
 // resourceFor maps an object to its resource client; ok false when the server does not
 // serve its kind (yet).
-func (a *applier) resourceFor(u *unstructured.Unstructured) (dynamic.ResourceInterface, *meta.RESTMapping, bool, error) {
-	gvk := u.GroupVersionKind()
-	m, err := a.mapper.RESTMapping(gvk.GroupKind(), gvk.Version)
-	if meta.IsNoMatchError(err) {
-		return nil, nil, false, nil
-	}
+func (a *applier) resourceFor(ctx context.Context, u *unstructured.Unstructured) (dynamic.ResourceInterface, resource, bool, error) {
+	r, ok, err := a.c.resolver.resourceFor(ctx, u.GroupVersionKind())
 	if err != nil {
-		return nil, nil, false, fmt.Errorf("map %s to a resource: %w", keyOf(u), err)
+		return nil, resource{}, false, fmt.Errorf("map %s to a resource: %w", keyOf(u), err)
 	}
-	if m.Scope.Name() == meta.RESTScopeNameNamespace {
-		return a.c.dynamic.Resource(m.Resource).Namespace(u.GetNamespace()), m, true, nil
+	if !ok {
+		return nil, resource{}, false, nil
 	}
-	return a.c.dynamic.Resource(m.Resource), m, true, nil
+	if r.namespaced {
+		return a.c.dynamic.Resource(r.gvr).Namespace(u.GetNamespace()), r, true, nil
+	}
+	return a.c.dynamic.Resource(r.gvr), r, true, nil
 }
 
 // apply server-side applies u (dryRun: without persisting anything).
@@ -187,8 +182,8 @@ func (a *applier) apply(ctx context.Context, ri dynamic.ResourceInterface, u *un
 			verb = "create"
 		}
 		gvr := schema.GroupVersionResource{}
-		if m, merr := a.mapper.RESTMapping(u.GroupVersionKind().GroupKind(), u.GroupVersionKind().Version); merr == nil {
-			gvr = m.Resource
+		if r, ok, _ := a.c.resolver.resourceFor(ctx, u.GroupVersionKind()); ok {
+			gvr = r.gvr
 		}
 		return nil, fmt.Errorf("apply %s: %w", keyOf(u), rbacHint(err, verb, gvr.Group, gvr.Resource, u.GetNamespace()))
 	}
@@ -210,7 +205,7 @@ func (a *applier) plan(ctx context.Context, objs []*unstructured.Unstructured) (
 	var changes []Change
 	for _, u := range ordered(objs) {
 		k := keyOf(u)
-		ri, _, served, err := a.resourceFor(u)
+		ri, _, served, err := a.resourceFor(ctx, u)
 		if err != nil {
 			return nil, err
 		}
@@ -292,7 +287,7 @@ func withOwners(ctx context.Context, a *applier, u *unstructured.Unstructured) *
 		owner.SetAPIVersion(r.APIVersion)
 		owner.SetKind(r.Kind)
 		owner.SetNamespace(u.GetNamespace())
-		ri, _, served, err := a.resourceFor(owner)
+		ri, _, served, err := a.resourceFor(ctx, owner)
 		if err != nil || !served {
 			continue
 		}
@@ -319,9 +314,9 @@ func (a *applier) run(ctx context.Context, objs []*unstructured.Unstructured) (m
 			continue
 		}
 		a.env.Printf("applying %s (%d objects)\n", phaseNames[phase], len(byPhase[phase]))
-		var crds []string
+		var crds []*unstructured.Unstructured
 		for _, u := range byPhase[phase] {
-			ri, _, served, err := a.resourceFor(u)
+			ri, _, served, err := a.resourceFor(ctx, u)
 			if err != nil {
 				return applied, err
 			}
@@ -334,15 +329,13 @@ func (a *applier) run(ctx context.Context, objs []*unstructured.Unstructured) (m
 			applied[u.GetKind()]++
 			a.env.Printf("  applied %s\n", keyOf(u))
 			if u.GetKind() == "CustomResourceDefinition" {
-				crds = append(crds, u.GetName())
+				crds = append(crds, u)
 			}
 		}
 		if len(crds) > 0 {
 			if err := a.waitEstablished(ctx, crds); err != nil {
 				return applied, err
 			}
-			// The new resources are only known to a fresh discovery.
-			a.mapper.Reset()
 		}
 	}
 	return applied, nil
@@ -350,25 +343,51 @@ func (a *applier) run(ctx context.Context, objs []*unstructured.Unstructured) (m
 
 var crdGVR = schema.GroupVersionResource{Group: "apiextensions.k8s.io", Version: "v1", Resource: "customresourcedefinitions"}
 
-// waitEstablished waits until every named CRD serves its resource.
-func (a *applier) waitEstablished(ctx context.Context, names []string) error {
-	for _, name := range names {
+// waitEstablished waits until every CRD in crds is Established and its kind is in the
+// API server's discovery, which the server updates a moment after Established: only then
+// can the custom resources of the next phase be applied.
+func (a *applier) waitEstablished(ctx context.Context, crds []*unstructured.Unstructured) error {
+	// The new resources are only known to a fresh discovery.
+	a.c.resolver.invalidate()
+	for _, crd := range crds {
+		name := crd.GetName()
+		group, _, _ := unstructured.NestedString(crd.Object, "spec", "group")
+		kind, _, _ := unstructured.NestedString(crd.Object, "spec", "names", "kind")
+		established, served := false, false
+		var lastErr error
 		err := wait.PollUntilContextTimeout(ctx, 250*time.Millisecond, crdEstablishTimeout, true, func(ctx context.Context) (bool, error) {
-			u, err := a.c.dynamic.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				return false, nil
-			}
-			conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
-			for _, c := range conds {
-				if m, ok := c.(map[string]any); ok && m["type"] == "Established" && m["status"] == "True" {
-					return true, nil
+			if !established {
+				u, err := a.c.dynamic.Resource(crdGVR).Get(ctx, name, metav1.GetOptions{})
+				if err != nil {
+					lastErr = err
+					return false, nil
+				}
+				conds, _, _ := unstructured.NestedSlice(u.Object, "status", "conditions")
+				established = slices.ContainsFunc(conds, func(c any) bool {
+					m, ok := c.(map[string]any)
+					return ok && m["type"] == "Established" && m["status"] == "True"
+				})
+				if !established {
+					return false, nil
 				}
 			}
-			return false, nil
+			// A kind the resolver misses makes it read discovery again, at most once a
+			// refreshInterval.
+			_, ok, err := a.c.resolver.resourceFor(ctx, schema.GroupVersionKind{Group: group, Kind: kind})
+			if err != nil {
+				lastErr = err
+			}
+			served = ok
+			return ok, nil
 		})
-		if err != nil {
+		switch {
+		case err == nil:
+		case !established:
 			return fmt.Errorf("CRD %s was applied but is not Established after %s (check its status conditions: "+
-				"kubectl get crd %s -o yaml): %w", name, crdEstablishTimeout, name, err)
+				"kubectl get crd %s -o yaml): %w", name, crdEstablishTimeout, name, errors.Join(err, lastErr))
+		case !served:
+			return fmt.Errorf("CRD %s is Established but the API server's discovery does not list kind %s.%s after %s: %w",
+				name, kind, group, crdEstablishTimeout, errors.Join(err, lastErr))
 		}
 	}
 	return nil

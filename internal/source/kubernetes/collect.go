@@ -14,7 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/discovery"
 
 	"github.com/lifeboat-backup/lifeboat/internal/config"
 )
@@ -24,11 +23,12 @@ var pageSize int64 = 250
 
 const crdResource = "customresourcedefinitions.apiextensions.k8s.io"
 
-// resource is one listable resource found by discovery.
+// resource is one resource found by discovery.
 type resource struct {
 	gvr        schema.GroupVersionResource
 	kind       string
 	namespaced bool
+	verbs      []string
 }
 
 // id is the resource as the config names it: resource[.group].
@@ -56,42 +56,28 @@ type collector struct {
 
 // discover maps every listable resource of the server by resource[.group], at its
 // preferred version.
-func (col *collector) discover() (map[string]resource, error) {
-	lists, err := col.c.discovery.ServerPreferredResources()
+func (col *collector) discover(ctx context.Context) (map[string]resource, error) {
+	v, err := col.c.resolver.current(ctx)
 	if err != nil {
+		return nil, fmt.Errorf("kubernetes discovery at %s: %w", col.c.host, rbacHint(err, "get", "", "", ""))
+	}
+	if len(v.failed) > 0 {
 		// A broken aggregated API (metrics-server down) must not stop a backup of
-		// ConfigMaps; a group lifeboat needs and could not see is reported below as
+		// ConfigMaps; a group lifeboat needs and could not see is reported by collect as
 		// not served.
-		if !discovery.IsGroupDiscoveryFailedError(err) || len(lists) == 0 {
-			return nil, fmt.Errorf("kubernetes discovery at %s: %w", col.c.host, rbacHint(err, "get", "", "", ""))
-		}
-		col.log.Warn("kubernetes discovery: some API groups are unavailable", "error", err)
+		col.log.Warn("kubernetes discovery: some API groups are unavailable", "error", groupsFailedError(v.failed))
 	}
-	out := map[string]resource{}
-	for _, l := range lists {
-		gv, err := schema.ParseGroupVersion(l.GroupVersion)
-		if err != nil {
-			continue
-		}
-		for _, r := range l.APIResources {
-			if strings.Contains(r.Name, "/") || !slices.Contains(r.Verbs, "list") {
-				continue
-			}
-			res := resource{gvr: gv.WithResource(r.Name), kind: r.Kind, namespaced: r.Namespaced}
-			out[res.id()] = res
-		}
-	}
-	return out, nil
+	return v.listable(), nil
 }
 
 // collect reads every configured object (namespace restricts it to one namespace, for
 // export), excluded objects left out, cleaned.
 func (col *collector) collect(ctx context.Context, namespace string) (*snapshot, error) {
-	info, err := col.c.discovery.ServerVersion()
+	info, err := col.c.serverVersion(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes API server %s: %w", col.c.host, rbacHint(err, "get", "", "", ""))
 	}
-	index, err := col.discover()
+	index, err := col.discover(ctx)
 	if err != nil {
 		return nil, err
 	}

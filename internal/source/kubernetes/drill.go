@@ -30,11 +30,11 @@ func (d *drill) scratchNamespace() string {
 }
 
 func (d *drill) Prepare(ctx context.Context) error {
-	c, err := newClients(d.src.Kubernetes.API)
+	c, err := newClients(d.src.Kubernetes.API, d.env.Clock)
 	if err != nil {
 		return err
 	}
-	if _, err := c.discovery.ServerVersion(); err != nil {
+	if _, err := c.serverVersion(ctx); err != nil {
 		return fmt.Errorf("kubernetes API server %s: %w", c.host, err)
 	}
 	d.a = newApplier(c, d.env)
@@ -80,7 +80,7 @@ func (d *drill) Run(ctx context.Context, b *source.Backup) ([]source.Check, erro
 			u.SetNamespace(scratch)
 			u.SetOwnerReferences(nil)
 		}
-		ri, _, served, err := d.a.resourceFor(u)
+		ri, _, served, err := d.a.resourceFor(ctx, u)
 		if err != nil {
 			return nil, err
 		}

@@ -88,11 +88,11 @@ type liveRestore struct {
 }
 
 func (r *liveRestore) Prepare(ctx context.Context) error {
-	c, err := newClients(r.src.Kubernetes.API)
+	c, err := newClients(r.src.Kubernetes.API, r.env.Clock)
 	if err != nil {
 		return err
 	}
-	if _, err := c.discovery.ServerVersion(); err != nil {
+	if _, err := c.serverVersion(ctx); err != nil {
 		return fmt.Errorf("kubernetes API server %s: %w", c.host, err)
 	}
 	r.a = newApplier(c, r.env)

@@ -55,7 +55,7 @@ func (s *Source) Open(ctx context.Context) (*source.Artifact, error) {
 }
 
 func collectSource(ctx context.Context, cfg *config.Kubernetes, log *slog.Logger, namespace string) (*snapshot, error) {
-	c, err := newClients(cfg.API)
+	c, err := newClients(cfg.API, nil)
 	if err != nil {
 		return nil, err
 	}
