@@ -15,7 +15,6 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -323,38 +322,13 @@ func fillMix(b *testing.B, c *vaultapi.Client, wantMiB int) {
 }
 
 func writeMix(c *vaultapi.Client, first, n int) error {
-	next := make(chan int)
-	errs := make(chan error, 8)
-	var wg sync.WaitGroup
-	for range 8 {
-		wg.Go(func() {
-			for i := range next {
-				path := fmt.Sprintf("app/data/team-%02d/service-%05d", i%37, i)
-				if _, err := c.Logical().Write(path, map[string]any{"data": mixedSecret(i)}); err != nil {
-					errs <- fmt.Errorf("fill vault: write %s: %w", path, err)
-					return
-				}
-			}
-		})
-	}
-	var err error
-feed:
-	for i := first; i < first+n; i++ {
-		select {
-		case next <- i:
-		case err = <-errs:
-			break feed
+	return writeInParallel(first, n, func(i int) error {
+		path := fmt.Sprintf("app/data/team-%02d/service-%05d", i%37, i)
+		if _, err := c.Logical().Write(path, map[string]any{"data": mixedSecret(i)}); err != nil {
+			return fmt.Errorf("fill vault: write %s: %w", path, err)
 		}
-	}
-	close(next)
-	wg.Wait()
-	if err == nil {
-		select {
-		case err = <-errs:
-		default:
-		}
-	}
-	return err
+		return nil
+	})
 }
 
 // mixedSecret is record i: three in four are JSON-ish settings with a random password

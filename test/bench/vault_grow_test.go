@@ -43,17 +43,29 @@ func growVault(b *testing.B, c *vaultapi.Client, wantMiB int) int64 {
 // writeBlobs writes n secrets from 8 goroutines: one at a time, 200 MiB takes minutes
 // of round trips on a 2-core machine.
 func writeBlobs(c *vaultapi.Client, first, n int) error {
+	return writeInParallel(first, n, func(i int) error {
+		buf := make([]byte, blobBytes*3/4)
+		_, _ = rand.Read(buf)
+		data := map[string]any{"v": base64.StdEncoding.EncodeToString(buf)}
+		if _, err := c.Logical().Write(fmt.Sprintf("bulk/blob-%05d", i), data); err != nil {
+			return fmt.Errorf("grow vault: write bulk/blob-%05d: %w", i, err)
+		}
+		return nil
+	})
+}
+
+// writeInParallel calls write for first..first+n-1 from 8 goroutines (Vault takes writes
+// in parallel much faster than in turn) and returns the first error, after which no new
+// write starts.
+func writeInParallel(first, n int, write func(i int) error) error {
 	next := make(chan int)
 	errs := make(chan error, 8)
 	var wg sync.WaitGroup
 	for range 8 {
 		wg.Go(func() {
-			buf := make([]byte, blobBytes*3/4)
 			for i := range next {
-				_, _ = rand.Read(buf)
-				data := map[string]any{"v": base64.StdEncoding.EncodeToString(buf)}
-				if _, err := c.Logical().Write(fmt.Sprintf("bulk/blob-%05d", i), data); err != nil {
-					errs <- fmt.Errorf("grow vault: write bulk/blob-%05d: %w", i, err)
+				if err := write(i); err != nil {
+					errs <- err
 					return
 				}
 			}
