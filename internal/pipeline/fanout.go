@@ -31,17 +31,17 @@ type fanout struct {
 	sinks []*sink
 }
 
-// ringSize is the shared buffer for dests: at least DefaultRingSize, and room for two
-// parts of the destination with the largest parts, so each can upload one while the next
-// fills.
+// ringSize is the shared buffer for dests: at least DefaultRingSize, and what the
+// destination that needs the most asks for (store.BufferNeeder: a part and a quarter for
+// S3, which streams its parts; two chunks or blocks for GCS and Azure).
 func ringSize(dests []Destination, configured int) int {
 	size := configured
 	if size <= 0 {
 		size = DefaultRingSize
 	}
 	for _, d := range dests {
-		if ps, ok := d.Store.(store.PartSizer); ok && d.OpenErr == nil {
-			size = max(size, int(2*ps.PartSize()))
+		if n, ok := d.Store.(store.BufferNeeder); ok && d.OpenErr == nil {
+			size = max(size, int(n.BufferNeed()))
 		}
 	}
 	return size

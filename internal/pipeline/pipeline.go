@@ -73,8 +73,8 @@ type Pipeline struct {
 	// BufferSize is the read size from the source. Zero means DefaultBufferSize.
 	BufferSize int
 	// RingSize is the buffer shared by every destination: the read waits only when the
-	// slowest healthy destination is this far behind. It grows to two parts of the
-	// destination with the largest parts. Zero means DefaultRingSize.
+	// slowest healthy destination is this far behind. It grows to what the destination
+	// that needs the most asks for (store.BufferNeeder). Zero means DefaultRingSize.
 	RingSize int
 	// Version is lifeboat's version, recorded in each manifest.
 	Version string
@@ -86,7 +86,7 @@ const (
 	DefaultStallTimeout    = 5 * time.Minute
 	DefaultUnfinishedGrace = 24 * time.Hour
 	DefaultBufferSize      = 1 << 20
-	DefaultRingSize        = 16 << 20
+	DefaultRingSize        = 10 << 20
 )
 
 func (p *Pipeline) clock() clock.Clock { return clock.Or(p.Clock) }

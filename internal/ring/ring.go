@@ -178,7 +178,7 @@ type Reader struct {
 
 	// under r.mu
 	cursor   int64              // next byte to hand out
-	holds    map[*section]int64 // unreleased sections and their start
+	holds    map[any]int64 // unreleased sections and their start
 	detached error              // why the ring stopped waiting for this reader
 	finished bool               // the reader is done (Finish or Detach)
 	waiting  bool               // in Read or NextSection, waiting for the writer
@@ -195,7 +195,7 @@ var _ store.SectionReader = (*Reader)(nil)
 // onStall, if not nil, is called when the ring detaches it for stalling (cancel its
 // upload there). Readers must be added before the first Write.
 func (r *Ring) NewReader(ctx context.Context, name string, onStall func()) *Reader {
-	rd := &Reader{r: r, ctx: ctx, name: name, onStop: onStall, holds: map[*section]int64{}}
+	rd := &Reader{r: r, ctx: ctx, name: name, onStop: onStall, holds: map[any]int64{}}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.readers = append(r.readers, rd)
@@ -289,7 +289,7 @@ func (rd *Reader) detachLocked(err error) {
 	if rd.detached == nil && !rd.finished {
 		rd.detached = err
 	}
-	rd.holds = map[*section]int64{}
+	rd.holds = map[any]int64{}
 	rd.gone.Store(true)
 	rd.disarmLocked()
 	rd.r.broadcastLocked()
@@ -319,7 +319,7 @@ func (rd *Reader) Finish() error {
 	}
 	rd.finished = true
 	rd.gone.Store(true)
-	rd.holds = map[*section]int64{}
+	rd.holds = map[any]int64{}
 	rd.disarmLocked()
 	r.broadcastLocked()
 	return err
@@ -333,8 +333,8 @@ func (rd *Reader) Err() error {
 }
 
 // waitLocked waits (r.mu held, released while waiting) until ready says so, the reader
-// is detached, the ring aborted or ctx ends.
-func (rd *Reader) waitLocked(ready func() bool) error {
+// is detached, the ring aborted, or the reader's context or ctx ends.
+func (rd *Reader) waitLocked(ctx context.Context, ready func() bool) error {
 	r := rd.r
 	for {
 		switch {
@@ -353,6 +353,8 @@ func (rd *Reader) waitLocked(ready func() bool) error {
 		case <-ch:
 		case <-rd.ctx.Done():
 			err = rd.ctx.Err()
+		case <-ctx.Done():
+			err = ctx.Err()
 		}
 		r.mu.Lock()
 		rd.waiting = false
@@ -369,11 +371,11 @@ func (rd *Reader) Read(p []byte) (int, error) {
 	}
 	r := rd.r
 	r.mu.Lock()
-	if err := rd.waitLocked(func() bool { return rd.cursor < r.written || r.closed }); err != nil {
+	if err := rd.waitLocked(rd.ctx, func() bool { return rd.cursor < r.written || r.closed }); err != nil {
 		r.mu.Unlock()
 		return 0, err
 	}
-	if rd.cursor == r.written {
+	if rd.cursor >= r.written {
 		r.mu.Unlock()
 		return 0, io.EOF
 	}
@@ -409,14 +411,14 @@ func (rd *Reader) NextSection(ctx context.Context, n int64) (store.Section, erro
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	err := rd.waitLocked(func() bool { return r.written-rd.cursor >= n || r.closed || ctx.Err() != nil })
+	err := rd.waitLocked(ctx, func() bool { return r.written-rd.cursor >= n || r.closed })
 	if err == nil {
 		err = ctx.Err()
 	}
 	if err != nil {
 		return nil, err
 	}
-	if rd.cursor == r.written {
+	if rd.cursor >= r.written {
 		return nil, io.EOF
 	}
 	s := &section{rd: rd, start: rd.cursor, size: min(n, r.written-rd.cursor)}
@@ -458,17 +460,122 @@ func (s *section) ReadAt(p []byte, off int64) (int, error) {
 
 func (s *section) Size() int64 { return s.size }
 
-func (s *section) Release() {
-	r := s.rd.r
+func (s *section) Release() { s.rd.release(s) }
+
+// release drops the hold h has on the ring.
+func (rd *Reader) release(h any) {
+	r := rd.r
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if _, ok := s.rd.holds[s]; !ok {
+	if _, ok := rd.holds[h]; !ok {
 		return
 	}
-	delete(s.rd.holds, s)
-	s.rd.touch()
-	if !s.rd.pendingLocked() {
-		s.rd.disarmLocked()
+	delete(rd.holds, h)
+	rd.touch()
+	if !rd.pendingLocked() {
+		rd.disarmLocked()
 	}
 	r.broadcastLocked()
 }
+
+// StreamSection hands out the next n bytes before they are produced; see
+// store.SectionReader.
+func (rd *Reader) StreamSection(ctx context.Context, n int64) (store.StreamedSection, error) {
+	r := rd.r
+	if n <= 0 || n > r.size {
+		return nil, fmt.Errorf("ring: a section of %d bytes does not fit a ring of %d", n, r.size)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	// Wait for its first byte, so that a stream ending on a section boundary is io.EOF
+	// here rather than an empty section.
+	err := rd.waitLocked(ctx, func() bool { return r.written > rd.cursor || r.closed })
+	if err == nil {
+		err = ctx.Err()
+	}
+	if err != nil {
+		return nil, err
+	}
+	if rd.cursor >= r.written {
+		return nil, io.EOF
+	}
+	s := &streamSection{rd: rd, ctx: ctx, start: rd.cursor, size: n}
+	rd.holds[s] = s.start
+	rd.cursor += n // may run past what is written: the section waits for it
+	rd.touch()
+	return s, nil
+}
+
+// streamSection is a held range of the ring that is still being written: reads wait for
+// the bytes, and fail with store.ErrShortSection if the stream ends inside it.
+type streamSection struct {
+	rd          *Reader
+	ctx         context.Context
+	start, size int64
+	off         int64
+}
+
+func (s *streamSection) Read(p []byte) (int, error) {
+	if s.off >= s.size {
+		return 0, io.EOF
+	}
+	r := s.rd.r
+	r.mu.Lock()
+	at := s.start + s.off
+	err := s.rd.waitLocked(s.ctx, func() bool { return r.written > at || r.closed })
+	if err == nil {
+		err = s.ctx.Err()
+	}
+	if err != nil {
+		r.mu.Unlock()
+		return 0, err
+	}
+	if _, held := s.rd.holds[s]; !held {
+		r.mu.Unlock()
+		return 0, errors.New("ring: read of a released section")
+	}
+	if r.written <= at {
+		r.mu.Unlock()
+		return 0, store.ErrShortSection
+	}
+	n := min(int64(len(p)), r.written-at, s.size-s.off)
+	r.mu.Unlock()
+	r.copyOut(p[:n], at)
+	if s.rd.gone.Load() {
+		return 0, errors.New("the stream's reader was detached")
+	}
+	s.off += n
+	s.rd.touch()
+	return int(n), nil
+}
+
+func (s *streamSection) Seek(offset int64, whence int) (int64, error) {
+	switch whence {
+	case io.SeekStart:
+	case io.SeekCurrent:
+		offset += s.off
+	case io.SeekEnd:
+		offset += s.size
+	}
+	if offset < 0 || offset > s.size {
+		return 0, fmt.Errorf("ring: seek to %d of a section of %d bytes", offset, s.size)
+	}
+	s.off = offset
+	return offset, nil
+}
+
+func (s *streamSection) Size() int64 { return s.size }
+
+// Ended reports, once the stream has ended, how many of the section's bytes it has;
+// ok is false while the stream goes on.
+func (s *streamSection) Ended() (n int64, ok bool) {
+	r := s.rd.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.closed {
+		return 0, false
+	}
+	return min(s.size, max(0, r.written-s.start)), true
+}
+
+func (s *streamSection) Release() { s.rd.release(s) }

@@ -308,3 +308,57 @@ func TestSectionLimits(t *testing.T) {
 		t.Fatalf("NextSection after its reader's context ended = %v", err)
 	}
 }
+
+// A streamed section is handed out before its bytes exist: its reads wait for them, and
+// when the stream ends inside it they fail with store.ErrShortSection while Ended says
+// how many bytes it has, which can be read again from its start.
+func TestStreamSection(t *testing.T) {
+	r := New(100, 0, nil)
+	rd := r.NewReader(context.Background(), "s3", nil)
+	if _, err := r.Write([]byte("first")); err != nil {
+		t.Fatal(err)
+	}
+	sec, err := rd.StreamSection(context.Background(), 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := sec.Ended(); ok {
+		t.Fatal("Ended before the stream ended")
+	}
+	got := make(chan []byte, 1)
+	go func() {
+		b, err := io.ReadAll(sec)
+		if !errors.Is(err, store.ErrShortSection) {
+			t.Errorf("reading past the end of the stream = %v, want ErrShortSection", err)
+		}
+		got <- b
+	}()
+	if _, err := r.Write([]byte(" second")); err != nil {
+		t.Fatal(err)
+	}
+	// The section holds its bytes: the writer has room for only 100-60 more after it.
+	if n, err := r.Write(make([]byte, 0)); n != 0 || err != nil {
+		t.Fatal(n, err)
+	}
+	r.Close()
+	if b := <-got; string(b) != "first second" {
+		t.Fatalf("streamed %q", b)
+	}
+	if n, ok := sec.Ended(); !ok || n != 12 {
+		t.Fatalf("Ended = %d, %v; want 12, true", n, ok)
+	}
+	if _, err := sec.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	again := make([]byte, 12)
+	if _, err := io.ReadFull(sec, again); err != nil || string(again) != "first second" {
+		t.Fatalf("read again: %q, %v", again, err)
+	}
+	sec.Release()
+	if _, err := rd.StreamSection(context.Background(), 60); err != io.EOF {
+		t.Fatalf("StreamSection at the end = %v, want io.EOF", err)
+	}
+	if err := rd.Finish(); err != nil {
+		t.Fatalf("Finish after a short last section: %v", err)
+	}
+}

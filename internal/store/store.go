@@ -88,10 +88,32 @@ type SectionReader interface {
 	// been produced; fewer than n only at the end of the stream, and io.EOF when nothing
 	// is left. The bytes stay in the producer's buffer until the section is released.
 	NextSection(ctx context.Context, n int64) (Section, error)
+	// StreamSection returns the next n bytes of the stream as a section at once, before
+	// they are all produced: its reads wait for them, so an upload of known length can
+	// start while its bytes are still being read from the source. If the stream ends
+	// inside it, its reads fail with ErrShortSection and Ended says how many bytes it
+	// has. io.EOF when the stream has ended and nothing is left.
+	StreamSection(ctx context.Context, n int64) (StreamedSection, error)
 	// Capacity is the most bytes the reader's unreleased sections and the next one may
 	// span together: a store asking for more waits forever, so it holds at most
 	// Capacity/n-1 sections while it asks for the next.
 	Capacity() int64
+}
+
+// ErrShortSection is what reading a StreamedSection returns when the stream ended
+// inside it.
+var ErrShortSection = errors.New("the stream ended inside this section")
+
+// StreamedSection is a section handed out before its bytes are produced.
+type StreamedSection interface {
+	io.ReadSeeker
+	// Size is the length asked for.
+	Size() int64
+	// Ended reports, once the stream has ended, how many bytes the section has; ok is
+	// false while the stream goes on.
+	Ended() (n int64, ok bool)
+	// Release gives the bytes back to the producer; the section must not be read after.
+	Release()
 }
 
 // Section is a part of a stream held for a store: readable, and re-readable from any
@@ -104,8 +126,9 @@ type Section interface {
 	Release()
 }
 
-// PartSizer is implemented by stores that take sections of a fixed size (S3 parts), so
-// the producer can make its buffer big enough for them.
-type PartSizer interface {
-	PartSize() int64
+// BufferNeeder is implemented by stores that take sections of the producer's buffer (S3
+// parts, GCS chunks, Azure blocks): BufferNeed is how much of it they need to upload at
+// full speed, and the producer makes its buffer at least that big.
+type BufferNeeder interface {
+	BufferNeed() int64
 }

@@ -187,8 +187,8 @@ func blockID(prefix [16]byte, n uint32) string {
 	return base64.StdEncoding.EncodeToString(id[:])
 }
 
-// PartSize is the block size: the pipeline makes its ring room for two blocks, so blocks
-// are staged straight from it.
-func (s *Store) PartSize() int64 { return s.blockSize }
+// BufferNeed is room for two blocks: one staging while the next fills, straight from the
+// ring.
+func (s *Store) BufferNeed() int64 { return 2 * s.blockSize }
 
-var _ store.PartSizer = (*Store)(nil)
+var _ store.BufferNeeder = (*Store)(nil)

@@ -141,8 +141,8 @@ func TestUploadProtocol(t *testing.T) {
 	g.MakeBucket("proto")
 	s, rec := startRecorder(t, g, "proto")
 	ctx := storetest.Context(t)
-	if got := s.PartSize(); got != ChunkAlign {
-		t.Fatalf("PartSize = %d, want the chunk size %d", got, ChunkAlign)
+	if got := s.BufferNeed(); got != 2*ChunkAlign {
+		t.Fatalf("BufferNeed = %d, want two chunks of %d", got, ChunkAlign)
 	}
 	const c = ChunkAlign
 	session := "POST /upload/storage/v1/b/proto/o?uploadType=resumable"

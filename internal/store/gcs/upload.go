@@ -17,11 +17,11 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/store/internal/ctxio"
 )
 
-// PartSize is the size of the chunks Put uploads: the pipeline makes its shared ring room
-// for them, and a Put given the ring then needs no chunk buffer of its own.
-func (s *Store) PartSize() int64 { return int64(s.chunkSize) }
+// BufferNeed is room for two chunks: one uploading while the next fills, so a Put given
+// the ring needs no chunk buffer of its own and the read does not wait for it.
+func (s *Store) BufferNeed() int64 { return 2 * int64(s.chunkSize) }
 
-var _ store.PartSizer = (*Store)(nil)
+var _ store.BufferNeeder = (*Store)(nil)
 
 // Put streams r as a resumable upload: a session is started, then the stream is sent in
 // chunks of the store's size, each one acknowledged (308) before the next is taken, and the
