@@ -114,7 +114,7 @@ type S3Dest struct {
 	AccessKeyID     Secret `json:"accessKeyID,omitzero"`
 	SecretAccessKey Secret `json:"secretAccessKey,omitzero"`
 	// PartSizeMiB is the multipart upload part size. Backups upload parts straight from
-	// the pipeline's shared ring, which holds two parts of the largest size configured;
+	// the pipeline's shared ring, which holds a part and a quarter of the largest size;
 	// with S3's 10,000 part limit it also caps the object: 8 MiB parts allow 78 GiB.
 	PartSizeMiB int `json:"partSizeMiB,omitempty"` // default 8, 5..5120
 	// ObjectLock writes every object under an S3 object lock retention, so that nobody

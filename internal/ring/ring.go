@@ -177,11 +177,11 @@ type Reader struct {
 	onStop func() // called (once, without the lock) when the ring detaches the reader
 
 	// under r.mu
-	cursor   int64              // next byte to hand out
+	cursor   int64         // next byte to hand out
 	holds    map[any]int64 // unreleased sections and their start
-	detached error              // why the ring stopped waiting for this reader
-	finished bool               // the reader is done (Finish or Detach)
-	waiting  bool               // in Read or NextSection, waiting for the writer
+	detached error         // why the ring stopped waiting for this reader
+	finished bool          // the reader is done (Finish or Detach)
+	waiting  bool          // in Read or NextSection, waiting for the writer
 	armed    bool
 	stopWd   func() bool
 

@@ -18,8 +18,8 @@ import (
 	"github.com/lifeboat-backup/lifeboat/internal/store/internal/keys"
 )
 
-// Part sizes. A Put from the pipeline's ring holds its parts in the ring (which has room
-// for two); from another reader it holds one part in memory. S3 allows 10,000 parts per
+// Part sizes. A Put from the pipeline's ring sends its parts from the ring (a part and a
+// quarter of it); from another reader it holds one part in memory. S3 allows 10,000 parts per
 // upload, so the part size also caps the object size: 8 MiB parts allow 78 GiB.
 const (
 	DefaultPartSize = 8 << 20
