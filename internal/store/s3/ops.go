@@ -35,7 +35,7 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader) error {
 		// a checksum with each part, which S3 requires for locked uploads.
 		opts.Mode, opts.RetainUntilDate = s.lock.mode, s.lock.retainUntil()
 	}
-	if sr, ok := r.(store.SectionReader); ok && sr.Capacity() >= 2*s.partSize {
+	if sr, ok := r.(store.SectionReader); ok && sr.Capacity() >= s.partSize {
 		return s.putSections(ctx, key, name, sr, opts)
 	}
 	// A reader that knows its length (a manifest, an extra) is one PUT with no part
