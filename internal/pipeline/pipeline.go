@@ -85,7 +85,7 @@ type Pipeline struct {
 const (
 	DefaultStallTimeout    = 5 * time.Minute
 	DefaultUnfinishedGrace = 24 * time.Hour
-	DefaultBufferSize      = 1 << 20
+	DefaultBufferSize      = 256 << 10
 	DefaultRingSize        = 10 << 20
 )
 

@@ -166,7 +166,7 @@ func (p *Pipeline) stream(ctx context.Context, art *source.Artifact, stk *stack)
 
 // inspectRingSize is the inspector's own ring: a few read buffers, so the check may fall
 // a little behind the read without holding it.
-const inspectRingSize = 2 << 20
+const inspectRingSize = 1 << 20
 
 // inspectWriter feeds the inspector's ring; an inspector that stopped reading is
 // errInspectorStopped, and its own verdict is what the run reports.
