@@ -119,6 +119,13 @@ func (f *fanout) abort(cause error) {
 	}
 	for _, s := range f.sinks {
 		<-s.done
+		if s.failed == nil && s.rd != nil {
+			// A destination that had failed on its own keeps its reason: "every
+			// destination failed" must not hide why each one did.
+			if err := s.rd.Err(); err != nil && !errors.Is(err, cause) {
+				s.failed = err
+			}
+		}
 		if s.failed == nil {
 			s.failed = cause
 		}

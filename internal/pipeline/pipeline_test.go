@@ -210,11 +210,18 @@ func waitForObject(t *testing.T, st store.Store, pattern string) {
 	t.Fatalf("%s never held an object %s", st, pattern)
 }
 
+// When every destination fails, each keeps its own reason: "every destination failed"
+// must not hide why.
 func TestRunAllDestinationsFail(t *testing.T) {
-	dests := []Destination{{Name: "x", Store: dying(newFileStore(t), 100)}}
-	res := (&Pipeline{}).Run(context.Background(), vaultSource(randomBytes(4<<20)), dests)
+	dests := []Destination{{Name: "x", Store: dying(newFileStore(t), 100)}, {Name: "y", Store: dying(newFileStore(t), 5000)}}
+	res := (&Pipeline{}).Run(context.Background(), vaultSource(randomBytes(40<<20)), dests)
 	if res.Status() != StatusFailed {
 		t.Fatalf("status = %s", res.Status())
+	}
+	for _, d := range res.Destinations {
+		if d.Err == nil || !strings.Contains(d.Err.Error(), "destination died") {
+			t.Errorf("%s: %v, want the destination's own error", d.Name, d.Err)
+		}
 	}
 }
 
