@@ -78,16 +78,6 @@ func startSinks(ctx context.Context, dests []Destination, key string, size int, 
 	return f
 }
 
-func (f *fanout) live() []*sink {
-	var out []*sink
-	for _, s := range f.sinks {
-		if s.failed == nil {
-			out = append(out, s)
-		}
-	}
-	return out
-}
-
 // errNoDestinationLeft stops reading the source once every destination has failed.
 var errNoDestinationLeft = errors.New("every destination failed")
 
