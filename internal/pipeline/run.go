@@ -131,8 +131,17 @@ func (p *Pipeline) stream(ctx context.Context, art *source.Artifact, stk *stack)
 		inspectDone = make(chan error, 1)
 		go func() {
 			err := art.Inspect(ird)
-			if err == nil && ird.Finish() != nil {
-				err = errInspectorStopped
+			if err == nil {
+				// The check is done, so the stream must end here too: wait for the
+				// writer to close it (or to write what the check left unread).
+				var b [1]byte
+				if n, rerr := ird.Read(b[:]); n > 0 {
+					err = errInspectorStopped
+				} else if !errors.Is(rerr, io.EOF) {
+					err = rerr
+				} else if ird.Finish() != nil {
+					err = errInspectorStopped
+				}
 			}
 			if err != nil {
 				ird.Detach(err)
