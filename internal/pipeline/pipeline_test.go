@@ -338,3 +338,37 @@ func TestRunStoresExtrasWithTheSameEncryption(t *testing.T) {
 		t.Fatalf("extra round trip: %q %v", plain, err)
 	}
 }
+
+// checkReading is a source whose check reads exactly n bytes and stops, as a tar reader
+// does at the archive's end marker.
+type checkReading struct {
+	source.Source
+	n int
+}
+
+func (s checkReading) Open(ctx context.Context) (*source.Artifact, error) {
+	art, err := s.Source.Open(ctx)
+	if err == nil {
+		art.Inspect = func(r io.Reader) error {
+			_, err := io.ReadFull(r, make([]byte, s.n))
+			return err
+		}
+	}
+	return art, err
+}
+
+// A check that reads the whole stream and returns before the writer has closed it is
+// done, not "stopped early"; one that stops with bytes left is refused.
+func TestRunCheckThatStopsAtTheEnd(t *testing.T) {
+	data := randomBytes(3<<20 + 17)
+	for i := range 20 {
+		res := (&Pipeline{}).Run(context.Background(), checkReading{vaultSource(data), len(data)}, []Destination{{Name: "a", Store: newFileStore(t)}})
+		if res.Status() != StatusOK {
+			t.Fatalf("run %d: a check that read everything: %v", i, res.Error())
+		}
+	}
+	res := (&Pipeline{}).Run(context.Background(), checkReading{vaultSource(data), len(data) / 2}, []Destination{{Name: "a", Store: newFileStore(t)}})
+	if res.Status() != StatusFailed || !strings.Contains(res.Error().Error(), "stopped reading before the end") {
+		t.Fatalf("a check that stopped half-way: %s, %v", res.Status(), res.Error())
+	}
+}
