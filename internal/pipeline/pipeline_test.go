@@ -361,8 +361,11 @@ func (s checkReading) Open(ctx context.Context) (*source.Artifact, error) {
 // done, not "stopped early"; one that stops with bytes left is refused.
 func TestRunCheckThatStopsAtTheEnd(t *testing.T) {
 	data := randomBytes(3<<20 + 17)
-	for i := range 20 {
-		res := (&Pipeline{}).Run(context.Background(), checkReading{vaultSource(data), len(data)}, []Destination{{Name: "a", Store: newFileStore(t)}})
+	// A slow destination and a small ring keep the writer busy after the check has read
+	// the last byte, the moment a check must not be judged.
+	slow := []Destination{{Name: "a", Store: slowReading{newFileStore(t)}}}
+	for i := range 5 {
+		res := (&Pipeline{RingSize: 256 << 10}).Run(context.Background(), checkReading{vaultSource(data), len(data)}, slow)
 		if res.Status() != StatusOK {
 			t.Fatalf("run %d: a check that read everything: %v", i, res.Error())
 		}
@@ -372,3 +375,17 @@ func TestRunCheckThatStopsAtTheEnd(t *testing.T) {
 		t.Fatalf("a check that stopped half-way: %s, %v", res.Status(), res.Error())
 	}
 }
+
+// slowReading is a store whose Put reads its stream slowly.
+type slowReading struct{ store.Store }
+
+func (s slowReading) Put(ctx context.Context, key string, r io.Reader) error {
+	return s.Store.Put(ctx, key, readerFunc(func(p []byte) (int, error) {
+		time.Sleep(time.Millisecond)
+		return r.Read(p[:min(len(p), 64<<10)])
+	}))
+}
+
+type readerFunc func([]byte) (int, error)
+
+func (f readerFunc) Read(p []byte) (int, error) { return f(p) }
