@@ -403,23 +403,33 @@ func (rd *Reader) Read(p []byte) (int, error) {
 // Capacity is the ring's size: see store.SectionReader.
 func (rd *Reader) Capacity() int64 { return rd.r.size }
 
-// NextSection hands out the next n bytes in place; see store.SectionReader.
-func (rd *Reader) NextSection(ctx context.Context, n int64) (store.Section, error) {
+// beginSectionLocked checks that a section of n bytes fits the ring, waits (r.mu held)
+// until ready, and is io.EOF when the stream has ended with nothing left to hand out.
+func (rd *Reader) beginSectionLocked(ctx context.Context, n int64, ready func() bool) error {
 	r := rd.r
 	if n <= 0 || n > r.size {
-		return nil, fmt.Errorf("ring: a section of %d bytes does not fit a ring of %d", n, r.size)
+		return fmt.Errorf("ring: a section of %d bytes does not fit a ring of %d", n, r.size)
 	}
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	err := rd.waitLocked(ctx, func() bool { return r.written-rd.cursor >= n || r.closed })
+	err := rd.waitLocked(ctx, ready)
 	if err == nil {
 		err = ctx.Err()
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if rd.cursor >= r.written {
-		return nil, io.EOF
+		return io.EOF
+	}
+	return nil
+}
+
+// NextSection hands out the next n bytes in place; see store.SectionReader.
+func (rd *Reader) NextSection(ctx context.Context, n int64) (store.Section, error) {
+	r := rd.r
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if err := rd.beginSectionLocked(ctx, n, func() bool { return r.written-rd.cursor >= n || r.closed }); err != nil {
+		return nil, err
 	}
 	s := &section{rd: rd, start: rd.cursor, size: min(n, r.written-rd.cursor)}
 	s.SectionReader = io.NewSectionReader(s, 0, s.size)
@@ -482,22 +492,12 @@ func (rd *Reader) release(h any) {
 // store.SectionReader.
 func (rd *Reader) StreamSection(ctx context.Context, n int64) (store.StreamedSection, error) {
 	r := rd.r
-	if n <= 0 || n > r.size {
-		return nil, fmt.Errorf("ring: a section of %d bytes does not fit a ring of %d", n, r.size)
-	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	// Wait for its first byte, so that a stream ending on a section boundary is io.EOF
 	// here rather than an empty section.
-	err := rd.waitLocked(ctx, func() bool { return r.written > rd.cursor || r.closed })
-	if err == nil {
-		err = ctx.Err()
-	}
-	if err != nil {
+	if err := rd.beginSectionLocked(ctx, n, func() bool { return r.written > rd.cursor || r.closed }); err != nil {
 		return nil, err
-	}
-	if rd.cursor >= r.written {
-		return nil, io.EOF
 	}
 	s := &streamSection{rd: rd, ctx: ctx, start: rd.cursor, size: n}
 	rd.holds[s] = s.start
